@@ -1,0 +1,94 @@
+"""Activation statistics (REFERENCE §1): per layer and neuron, the number of tokens on which
+act_fn(gate_proj(x)) > 0, plus the number of tokens seen."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .atomic import atomic_path
+from .corpus import PackedSequences
+from .errors import not_found, precondition
+from .models.architecture import MlpLayer
+
+# File layout (documented in README "Run directory"):
+#   over_zero   int64 [num_layers, intermediate_size]  tokens on which each neuron fired
+#   token_count int64 [1]                              tokens seen (n)
+# metadata: language, model
+COUNTS_KEY = "over_zero"
+TOKENS_KEY = "token_count"
+
+
+@dataclass
+class ActivationCounts:
+    over_zero: torch.Tensor  # [L, I] int64
+    token_count: int
+
+
+def count_activations(
+    decoder: torch.nn.Module,
+    layers: list[MlpLayer],
+    sequences: PackedSequences,
+    batch_size: int,
+    on_batch: Callable[[int, int], None] = lambda tokens_done, tokens_total: None,
+) -> ActivationCounts:
+    """Runs the decoder (no LM head: logits are not needed) over packed sequences with one
+    forward hook per layer's gate projection. Counters stay on the device as int64."""
+    device = layers[0].gate_proj.weight.device
+    intermediate = layers[0].gate_proj.out_features
+    over_zero = torch.zeros(len(layers), intermediate, dtype=torch.int64, device=device)
+
+    def hook_for(layer_index: int):
+        def hook(_module, _inputs, gate_out):  # gate_out: [B, S, I]
+            # act_fn(g) > 0 <=> g > 0 for SiLU/GELU (architecture.py checks the activation).
+            over_zero[layer_index] += (gate_out > 0).reshape(-1, intermediate).sum(dim=0)
+        return hook
+
+    handles = [layer.gate_proj.register_forward_hook(hook_for(layer.index)) for layer in layers]
+    total_tokens = sequences.token_count
+    done = 0
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(sequences), batch_size):
+                batch = sequences.input_ids[start : start + batch_size].to(device)  # [B, S]
+                decoder(input_ids=batch, use_cache=False)
+                done += batch.numel()
+                on_batch(done, total_tokens)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return ActivationCounts(over_zero, done)
+
+
+def save_counts(path: str | Path, counts: ActivationCounts, language: str, model: str) -> None:
+    tensors = {COUNTS_KEY: counts.over_zero.cpu().contiguous(), TOKENS_KEY: torch.tensor([counts.token_count], dtype=torch.int64)}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"language": language, "model": model, "format": "sparse-sub/activation-counts@1"})
+
+
+def load_counts(path: str | Path, field_name: str) -> ActivationCounts:
+    if not Path(path).is_file():
+        raise not_found(field_name, str(path), "activation counts file")
+    tensors = load_file(str(path))
+    if COUNTS_KEY not in tensors or TOKENS_KEY not in tensors:
+        raise precondition("BAD_COUNTS_FILE", f"{field_name}: {path} lacks '{COUNTS_KEY}' or '{TOKENS_KEY}'", field_name)
+    return ActivationCounts(tensors[COUNTS_KEY].to(torch.int64), int(tensors[TOKENS_KEY].item()))
+
+
+class Throughput:
+    """Tokens per second since construction."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def rate(self, tokens: int) -> float:
+        elapsed = self.elapsed()
+        return tokens / elapsed if elapsed > 0 else 0.0

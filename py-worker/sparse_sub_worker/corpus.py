@@ -1,0 +1,130 @@
+"""Corpus reading and packing into fixed-length token sequences (pretraining-style)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .errors import invalid, not_found, precondition
+
+
+@dataclass(frozen=True)
+class TextFilesCorpus:
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HubDatasetCorpus:
+    name: str
+    config: str = ""
+    split: str = "train"
+    text_field: str = "text"
+
+
+Corpus = TextFilesCorpus | HubDatasetCorpus
+
+
+@dataclass
+class PackedSequences:
+    input_ids: torch.Tensor       # [N, S] int64
+    attention_mask: torch.Tensor  # [N, S] int64; 0 only in the padded tail of the last sequence
+    token_count: int              # real (unpadded) tokens
+
+    def __len__(self) -> int:
+        return self.input_ids.shape[0]
+
+
+def read_documents(corpus: Corpus, field_name: str) -> list[str]:
+    """The corpus as a list of documents; an empty corpus is an error naming the field."""
+    if isinstance(corpus, TextFilesCorpus):
+        documents = [doc for path in corpus.paths for doc in _read_file(path, field_name)]
+    elif isinstance(corpus, HubDatasetCorpus):
+        documents = _read_hub_dataset(corpus, field_name)
+    else:
+        raise invalid(field_name, "no corpus given")
+    documents = [doc for doc in documents if doc.strip()]
+    if not documents:
+        raise precondition("EMPTY_CORPUS", f"{field_name}: the corpus has no text", field_name)
+    return documents
+
+
+def _read_file(path: str, field_name: str) -> list[str]:
+    file = Path(path)
+    if not file.is_file():
+        raise not_found(f"{field_name}.text_files.paths", path)
+    if file.suffix == ".jsonl":
+        documents = []
+        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                documents.append(json.loads(line)["text"])
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise precondition(
+                    "BAD_CORPUS_FILE", f"{path}:{number}: expected a JSON object with a \"text\" string", field_name
+                ) from None
+        return documents
+    return [file.read_text(encoding="utf-8")]
+
+
+def _read_hub_dataset(corpus: HubDatasetCorpus, field_name: str) -> list[str]:
+    import datasets
+
+    try:
+        dataset = datasets.load_dataset(corpus.name, corpus.config or None, split=corpus.split)
+    except Exception as error:  # datasets raises many types for unreachable or unknown sets
+        raise precondition("DATASET_LOAD_FAILED", f"{field_name}: cannot load dataset '{corpus.name}': {error}", field_name) from None
+    if corpus.text_field not in dataset.column_names:
+        raise invalid(f"{field_name}.hub_dataset.text_field", f"'{corpus.text_field}' is not a column of {corpus.name} ({', '.join(dataset.column_names)})")
+    return list(dataset[corpus.text_field])
+
+
+def token_stream(tokenizer, documents: list[str], separator_token_id: int | None) -> list[int]:
+    """Documents tokenized WITHOUT special tokens and concatenated (REFERENCE §1); an optional
+    separator (EOS) between documents marks boundaries for training."""
+    stream: list[int] = []
+    for document in documents:
+        ids = tokenizer(document, add_special_tokens=False)["input_ids"]
+        if stream and separator_token_id is not None:
+            stream.append(separator_token_id)
+        stream.extend(ids)
+    return stream
+
+
+def pack(stream: list[int], sequence_length: int, max_tokens: int, keep_tail: bool, pad_token_id: int, field_name: str) -> PackedSequences:
+    """[-1, sequence_length] chunks of the stream, cut at max_tokens (0 = all).
+
+    keep_tail=False drops the remainder like the reference; keep_tail=True pads it and masks
+    the padding (evaluation must not silently drop held-out text)."""
+    if sequence_length <= 1:
+        raise invalid("sequence_length", f"must be > 1, got {sequence_length}")
+    if max_tokens > 0:
+        stream = stream[:max_tokens]
+    full = len(stream) // sequence_length
+    tail = len(stream) - full * sequence_length
+    if full == 0 and not (keep_tail and tail > 1):
+        raise precondition(
+            "CORPUS_TOO_SHORT",
+            f"{field_name}: {len(stream)} tokens is fewer than one sequence of {sequence_length}",
+            field_name,
+        )
+    ids = torch.tensor(stream[: full * sequence_length], dtype=torch.long).view(full, sequence_length)
+    mask = torch.ones_like(ids)
+    real = full * sequence_length
+    if keep_tail and tail > 1:
+        last = torch.full((1, sequence_length), pad_token_id, dtype=torch.long)
+        last[0, :tail] = torch.tensor(stream[real:], dtype=torch.long)
+        last_mask = torch.zeros_like(last)
+        last_mask[0, :tail] = 1
+        ids, mask, real = torch.cat([ids, last]), torch.cat([mask, last_mask]), real + tail
+    return PackedSequences(ids, mask, real)
+
+
+def special_ids(tokenizer) -> tuple[int | None, int]:
+    """(document separator, padding id): EOS separates documents; padding reuses EOS (it is masked)."""
+    eos = tokenizer.eos_token_id
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (eos if eos is not None else 0)
+    return eos, pad

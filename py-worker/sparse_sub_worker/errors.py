@@ -1,0 +1,39 @@
+"""The worker's one error type. It crosses the wire in exactly one place (server.py)."""
+
+from __future__ import annotations
+
+import grpc
+
+
+class WorkerError(Exception):
+    """A failure with a gRPC code, a stable UPPER_SNAKE reason (docs/errors.md) and, for bad
+    input, the request field or file it is about."""
+
+    def __init__(self, code: grpc.StatusCode, reason: str, message: str, field: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.field = field
+
+
+def invalid(field: str, message: str) -> WorkerError:
+    """A bad request field: INVALID_ARGUMENT / INVALID_FIELD, naming the field."""
+    return WorkerError(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_FIELD", f"{field}: {message}", field)
+
+
+def not_found(field: str, path: str, what: str = "file") -> WorkerError:
+    """A path in the request that does not exist on this worker."""
+    return WorkerError(grpc.StatusCode.NOT_FOUND, "PATH_NOT_FOUND", f"{field}: {what} not found: {path}", field)
+
+
+def precondition(reason: str, message: str, field: str | None = None) -> WorkerError:
+    """Input that is well-formed but cannot be used (empty corpus, unsupported model, ...)."""
+    return WorkerError(grpc.StatusCode.FAILED_PRECONDITION, reason, message, field)
+
+
+class JobCancelled(WorkerError):
+    """Raised inside a job when its client cancelled; the job cleans up and the worker stays usable."""
+
+    def __init__(self, job_id: str):
+        super().__init__(grpc.StatusCode.CANCELLED, "JOB_CANCELLED", f"job {job_id} was cancelled")

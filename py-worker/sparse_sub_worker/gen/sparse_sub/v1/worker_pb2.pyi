@@ -1,0 +1,406 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ModelSpec(_message.Message):
+    __slots__ = ("source", "gguf_file", "dtype", "device", "revision")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    GGUF_FILE_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    gguf_file: str
+    dtype: str
+    device: str
+    revision: str
+    def __init__(self, source: _Optional[str] = ..., gguf_file: _Optional[str] = ..., dtype: _Optional[str] = ..., device: _Optional[str] = ..., revision: _Optional[str] = ...) -> None: ...
+
+class Corpus(_message.Message):
+    __slots__ = ("text_files", "hub_dataset")
+    TEXT_FILES_FIELD_NUMBER: _ClassVar[int]
+    HUB_DATASET_FIELD_NUMBER: _ClassVar[int]
+    text_files: TextFiles
+    hub_dataset: HubDataset
+    def __init__(self, text_files: _Optional[_Union[TextFiles, _Mapping]] = ..., hub_dataset: _Optional[_Union[HubDataset, _Mapping]] = ...) -> None: ...
+
+class TextFiles(_message.Message):
+    __slots__ = ("paths",)
+    PATHS_FIELD_NUMBER: _ClassVar[int]
+    paths: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, paths: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class HubDataset(_message.Message):
+    __slots__ = ("name", "config", "split", "text_field")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    config: str
+    split: str
+    text_field: str
+    def __init__(self, name: _Optional[str] = ..., config: _Optional[str] = ..., split: _Optional[str] = ..., text_field: _Optional[str] = ...) -> None: ...
+
+class GetWorkerInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class WorkerInfo(_message.Message):
+    __slots__ = ("version", "protocol", "device", "memory_total_bytes", "memory_used_bytes", "loaded_model", "telemetry_endpoint", "torch_version", "transformers_version", "queued_jobs", "running_job")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_USED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    LOADED_MODEL_FIELD_NUMBER: _ClassVar[int]
+    TELEMETRY_ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    TORCH_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TRANSFORMERS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_JOBS_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_JOB_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    protocol: str
+    device: str
+    memory_total_bytes: int
+    memory_used_bytes: int
+    loaded_model: str
+    telemetry_endpoint: str
+    torch_version: str
+    transformers_version: str
+    queued_jobs: int
+    running_job: str
+    def __init__(self, version: _Optional[str] = ..., protocol: _Optional[str] = ..., device: _Optional[str] = ..., memory_total_bytes: _Optional[int] = ..., memory_used_bytes: _Optional[int] = ..., loaded_model: _Optional[str] = ..., telemetry_endpoint: _Optional[str] = ..., torch_version: _Optional[str] = ..., transformers_version: _Optional[str] = ..., queued_jobs: _Optional[int] = ..., running_job: _Optional[str] = ...) -> None: ...
+
+class Progress(_message.Message):
+    __slots__ = ("job_id", "phase", "done", "total", "unit", "tokens_per_second", "loss", "elapsed_seconds", "message")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    phase: str
+    done: int
+    total: int
+    unit: str
+    tokens_per_second: float
+    loss: float
+    elapsed_seconds: float
+    message: str
+    def __init__(self, job_id: _Optional[str] = ..., phase: _Optional[str] = ..., done: _Optional[int] = ..., total: _Optional[int] = ..., unit: _Optional[str] = ..., tokens_per_second: _Optional[float] = ..., loss: _Optional[float] = ..., elapsed_seconds: _Optional[float] = ..., message: _Optional[str] = ...) -> None: ...
+
+class TelemetryEvent(_message.Message):
+    __slots__ = ("progress", "memory_used_bytes")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_USED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    progress: Progress
+    memory_used_bytes: int
+    def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., memory_used_bytes: _Optional[int] = ...) -> None: ...
+
+class CollectActivationsRequest(_message.Message):
+    __slots__ = ("job_id", "model", "language", "corpus", "max_tokens", "sequence_length", "batch_size", "output_path")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    CORPUS_FIELD_NUMBER: _ClassVar[int]
+    MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_PATH_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    model: ModelSpec
+    language: str
+    corpus: Corpus
+    max_tokens: int
+    sequence_length: int
+    batch_size: int
+    output_path: str
+    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., language: _Optional[str] = ..., corpus: _Optional[_Union[Corpus, _Mapping]] = ..., max_tokens: _Optional[int] = ..., sequence_length: _Optional[int] = ..., batch_size: _Optional[int] = ..., output_path: _Optional[str] = ...) -> None: ...
+
+class CollectActivationsResult(_message.Message):
+    __slots__ = ("language", "output_path", "token_count", "num_layers", "intermediate_size", "seconds")
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_PATH_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_COUNT_FIELD_NUMBER: _ClassVar[int]
+    NUM_LAYERS_FIELD_NUMBER: _ClassVar[int]
+    INTERMEDIATE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    language: str
+    output_path: str
+    token_count: int
+    num_layers: int
+    intermediate_size: int
+    seconds: float
+    def __init__(self, language: _Optional[str] = ..., output_path: _Optional[str] = ..., token_count: _Optional[int] = ..., num_layers: _Optional[int] = ..., intermediate_size: _Optional[int] = ..., seconds: _Optional[float] = ...) -> None: ...
+
+class CollectActivationsEvent(_message.Message):
+    __slots__ = ("progress", "result")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    progress: Progress
+    result: CollectActivationsResult
+    def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., result: _Optional[_Union[CollectActivationsResult, _Mapping]] = ...) -> None: ...
+
+class ActivationCounts(_message.Message):
+    __slots__ = ("language", "path")
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    language: str
+    path: str
+    def __init__(self, language: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
+
+class SelectNeuronsRequest(_message.Message):
+    __slots__ = ("job_id", "counts", "top_rate", "filter_rate", "activation_bar_ratio", "output_dir")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    TOP_RATE_FIELD_NUMBER: _ClassVar[int]
+    FILTER_RATE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATION_BAR_RATIO_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_DIR_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    counts: _containers.RepeatedCompositeFieldContainer[ActivationCounts]
+    top_rate: float
+    filter_rate: float
+    activation_bar_ratio: float
+    output_dir: str
+    def __init__(self, job_id: _Optional[str] = ..., counts: _Optional[_Iterable[_Union[ActivationCounts, _Mapping]]] = ..., top_rate: _Optional[float] = ..., filter_rate: _Optional[float] = ..., activation_bar_ratio: _Optional[float] = ..., output_dir: _Optional[str] = ...) -> None: ...
+
+class LayerNeurons(_message.Message):
+    __slots__ = ("layer_index", "neuron_indices")
+    LAYER_INDEX_FIELD_NUMBER: _ClassVar[int]
+    NEURON_INDICES_FIELD_NUMBER: _ClassVar[int]
+    layer_index: int
+    neuron_indices: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, layer_index: _Optional[int] = ..., neuron_indices: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class NeuronSet(_message.Message):
+    __slots__ = ("language", "layers", "neuron_count", "path")
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    LAYERS_FIELD_NUMBER: _ClassVar[int]
+    NEURON_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    language: str
+    layers: _containers.RepeatedCompositeFieldContainer[LayerNeurons]
+    neuron_count: int
+    path: str
+    def __init__(self, language: _Optional[str] = ..., layers: _Optional[_Iterable[_Union[LayerNeurons, _Mapping]]] = ..., neuron_count: _Optional[int] = ..., path: _Optional[str] = ...) -> None: ...
+
+class SelectNeuronsResponse(_message.Message):
+    __slots__ = ("neuron_sets", "selected_neuron_count", "total_neuron_count", "filter_threshold", "activation_threshold")
+    NEURON_SETS_FIELD_NUMBER: _ClassVar[int]
+    SELECTED_NEURON_COUNT_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_NEURON_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FILTER_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATION_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    neuron_sets: _containers.RepeatedCompositeFieldContainer[NeuronSet]
+    selected_neuron_count: int
+    total_neuron_count: int
+    filter_threshold: float
+    activation_threshold: float
+    def __init__(self, neuron_sets: _Optional[_Iterable[_Union[NeuronSet, _Mapping]]] = ..., selected_neuron_count: _Optional[int] = ..., total_neuron_count: _Optional[int] = ..., filter_threshold: _Optional[float] = ..., activation_threshold: _Optional[float] = ...) -> None: ...
+
+class TrainRequest(_message.Message):
+    __slots__ = ("job_id", "model", "language", "neuron_set_path", "train_corpus", "validation_corpus", "config", "output_path")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    NEURON_SET_PATH_FIELD_NUMBER: _ClassVar[int]
+    TRAIN_CORPUS_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_CORPUS_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_PATH_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    model: ModelSpec
+    language: str
+    neuron_set_path: str
+    train_corpus: Corpus
+    validation_corpus: Corpus
+    config: TrainConfig
+    output_path: str
+    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., language: _Optional[str] = ..., neuron_set_path: _Optional[str] = ..., train_corpus: _Optional[_Union[Corpus, _Mapping]] = ..., validation_corpus: _Optional[_Union[Corpus, _Mapping]] = ..., config: _Optional[_Union[TrainConfig, _Mapping]] = ..., output_path: _Optional[str] = ...) -> None: ...
+
+class TrainConfig(_message.Message):
+    __slots__ = ("learning_rate", "weight_decay", "max_grad_norm", "batch_size", "gradient_accumulation_steps", "sequence_length", "max_tokens", "epochs", "max_steps", "validate_every", "seed", "components")
+    LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_DECAY_FIELD_NUMBER: _ClassVar[int]
+    MAX_GRAD_NORM_FIELD_NUMBER: _ClassVar[int]
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    GRADIENT_ACCUMULATION_STEPS_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    EPOCHS_FIELD_NUMBER: _ClassVar[int]
+    MAX_STEPS_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_EVERY_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    COMPONENTS_FIELD_NUMBER: _ClassVar[int]
+    learning_rate: float
+    weight_decay: float
+    max_grad_norm: float
+    batch_size: int
+    gradient_accumulation_steps: int
+    sequence_length: int
+    max_tokens: int
+    epochs: int
+    max_steps: int
+    validate_every: int
+    seed: int
+    components: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, learning_rate: _Optional[float] = ..., weight_decay: _Optional[float] = ..., max_grad_norm: _Optional[float] = ..., batch_size: _Optional[int] = ..., gradient_accumulation_steps: _Optional[int] = ..., sequence_length: _Optional[int] = ..., max_tokens: _Optional[int] = ..., epochs: _Optional[int] = ..., max_steps: _Optional[int] = ..., validate_every: _Optional[int] = ..., seed: _Optional[int] = ..., components: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class LossPoint(_message.Message):
+    __slots__ = ("step", "loss")
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
+    step: int
+    loss: float
+    def __init__(self, step: _Optional[int] = ..., loss: _Optional[float] = ...) -> None: ...
+
+class TrainResult(_message.Message):
+    __slots__ = ("language", "output_path", "trainable_parameters", "total_parameters", "steps", "tokens", "train_loss", "validation_loss", "best_step", "seconds", "tokens_per_second", "peak_memory_bytes", "optimizer_state_bytes")
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_PATH_FIELD_NUMBER: _ClassVar[int]
+    TRAINABLE_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    TRAIN_LOSS_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_LOSS_FIELD_NUMBER: _ClassVar[int]
+    BEST_STEP_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    PEAK_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    OPTIMIZER_STATE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    language: str
+    output_path: str
+    trainable_parameters: int
+    total_parameters: int
+    steps: int
+    tokens: int
+    train_loss: _containers.RepeatedCompositeFieldContainer[LossPoint]
+    validation_loss: _containers.RepeatedCompositeFieldContainer[LossPoint]
+    best_step: int
+    seconds: float
+    tokens_per_second: float
+    peak_memory_bytes: int
+    optimizer_state_bytes: int
+    def __init__(self, language: _Optional[str] = ..., output_path: _Optional[str] = ..., trainable_parameters: _Optional[int] = ..., total_parameters: _Optional[int] = ..., steps: _Optional[int] = ..., tokens: _Optional[int] = ..., train_loss: _Optional[_Iterable[_Union[LossPoint, _Mapping]]] = ..., validation_loss: _Optional[_Iterable[_Union[LossPoint, _Mapping]]] = ..., best_step: _Optional[int] = ..., seconds: _Optional[float] = ..., tokens_per_second: _Optional[float] = ..., peak_memory_bytes: _Optional[int] = ..., optimizer_state_bytes: _Optional[int] = ...) -> None: ...
+
+class TrainEvent(_message.Message):
+    __slots__ = ("progress", "result")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    progress: Progress
+    result: TrainResult
+    def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., result: _Optional[_Union[TrainResult, _Mapping]] = ...) -> None: ...
+
+class EvaluationSet(_message.Message):
+    __slots__ = ("language", "corpus")
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    CORPUS_FIELD_NUMBER: _ClassVar[int]
+    language: str
+    corpus: Corpus
+    def __init__(self, language: _Optional[str] = ..., corpus: _Optional[_Union[Corpus, _Mapping]] = ...) -> None: ...
+
+class EvaluateRequest(_message.Message):
+    __slots__ = ("job_id", "model", "pack_path", "sets", "sequence_length", "batch_size")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PACK_PATH_FIELD_NUMBER: _ClassVar[int]
+    SETS_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    model: ModelSpec
+    pack_path: str
+    sets: _containers.RepeatedCompositeFieldContainer[EvaluationSet]
+    sequence_length: int
+    batch_size: int
+    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., pack_path: _Optional[str] = ..., sets: _Optional[_Iterable[_Union[EvaluationSet, _Mapping]]] = ..., sequence_length: _Optional[int] = ..., batch_size: _Optional[int] = ...) -> None: ...
+
+class LanguageScore(_message.Message):
+    __slots__ = ("language", "perplexity", "mean_loss", "tokens")
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    PERPLEXITY_FIELD_NUMBER: _ClassVar[int]
+    MEAN_LOSS_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    language: str
+    perplexity: float
+    mean_loss: float
+    tokens: int
+    def __init__(self, language: _Optional[str] = ..., perplexity: _Optional[float] = ..., mean_loss: _Optional[float] = ..., tokens: _Optional[int] = ...) -> None: ...
+
+class EvaluateResult(_message.Message):
+    __slots__ = ("pack_path", "scores", "seconds")
+    PACK_PATH_FIELD_NUMBER: _ClassVar[int]
+    SCORES_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    pack_path: str
+    scores: _containers.RepeatedCompositeFieldContainer[LanguageScore]
+    seconds: float
+    def __init__(self, pack_path: _Optional[str] = ..., scores: _Optional[_Iterable[_Union[LanguageScore, _Mapping]]] = ..., seconds: _Optional[float] = ...) -> None: ...
+
+class EvaluateEvent(_message.Message):
+    __slots__ = ("progress", "result")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    progress: Progress
+    result: EvaluateResult
+    def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., result: _Optional[_Union[EvaluateResult, _Mapping]] = ...) -> None: ...
+
+class MergePackRequest(_message.Message):
+    __slots__ = ("job_id", "model", "pack_path", "output_dir")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PACK_PATH_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_DIR_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    model: ModelSpec
+    pack_path: str
+    output_dir: str
+    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., pack_path: _Optional[str] = ..., output_dir: _Optional[str] = ...) -> None: ...
+
+class MergePackResponse(_message.Message):
+    __slots__ = ("output_dir",)
+    OUTPUT_DIR_FIELD_NUMBER: _ClassVar[int]
+    output_dir: str
+    def __init__(self, output_dir: _Optional[str] = ...) -> None: ...
+
+class ConvertNeuronSetRequest(_message.Message):
+    __slots__ = ("direction", "reference_path", "languages", "neuron_set_paths", "num_layers")
+    class Direction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        DIRECTION_UNSPECIFIED: _ClassVar[ConvertNeuronSetRequest.Direction]
+        DIRECTION_IMPORT: _ClassVar[ConvertNeuronSetRequest.Direction]
+        DIRECTION_EXPORT: _ClassVar[ConvertNeuronSetRequest.Direction]
+    DIRECTION_UNSPECIFIED: ConvertNeuronSetRequest.Direction
+    DIRECTION_IMPORT: ConvertNeuronSetRequest.Direction
+    DIRECTION_EXPORT: ConvertNeuronSetRequest.Direction
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_PATH_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGES_FIELD_NUMBER: _ClassVar[int]
+    NEURON_SET_PATHS_FIELD_NUMBER: _ClassVar[int]
+    NUM_LAYERS_FIELD_NUMBER: _ClassVar[int]
+    direction: ConvertNeuronSetRequest.Direction
+    reference_path: str
+    languages: _containers.RepeatedScalarFieldContainer[str]
+    neuron_set_paths: _containers.RepeatedScalarFieldContainer[str]
+    num_layers: int
+    def __init__(self, direction: _Optional[_Union[ConvertNeuronSetRequest.Direction, str]] = ..., reference_path: _Optional[str] = ..., languages: _Optional[_Iterable[str]] = ..., neuron_set_paths: _Optional[_Iterable[str]] = ..., num_layers: _Optional[int] = ...) -> None: ...
+
+class ConvertNeuronSetResponse(_message.Message):
+    __slots__ = ("neuron_sets", "missing_languages")
+    NEURON_SETS_FIELD_NUMBER: _ClassVar[int]
+    MISSING_LANGUAGES_FIELD_NUMBER: _ClassVar[int]
+    neuron_sets: _containers.RepeatedCompositeFieldContainer[NeuronSet]
+    missing_languages: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, neuron_sets: _Optional[_Iterable[_Union[NeuronSet, _Mapping]]] = ..., missing_languages: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -1,0 +1,315 @@
+"""The gRPC service: unpacks a request, calls plain functions, packs the reply.
+
+Errors cross the wire here and only here: WorkerError -> its status code with
+google.rpc.ErrorInfo (reason) and BadRequest (field); anything else is logged with its
+traceback and returned as INTERNAL."""
+
+from __future__ import annotations
+
+import functools
+from contextlib import nullcontext
+import logging
+import os
+from pathlib import Path
+
+import grpc
+import psutil
+import torch
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from . import PROTOCOL, __version__
+from .activations import Throughput, count_activations, load_counts, save_counts
+from .corpus import HubDatasetCorpus, TextFilesCorpus, pack, read_documents, special_ids, token_stream
+from .errors import WorkerError, invalid
+from .evaluation import score_sequences
+from .gen.sparse_sub.v1 import worker_pb2 as pb
+from .gen.sparse_sub.v1 import worker_pb2_grpc
+from .jobs import JobContext, JobSlot, stream_job
+from .lape import select_language_neurons
+from .models.loading import LoadedModel, ModelCache, ModelRequest
+from .neuron_sets import NeuronSet, check_fits, export_reference, import_reference, load_neuron_set, save_neuron_set
+from .packs import check_pack_fits, load_pack, merge_to_directory, pack_applied, save_pack
+from .telemetry import TelemetryPublisher
+from .training import TrainSettings, train_sparse
+
+log = logging.getLogger(__name__)
+ERROR_DOMAIN = "sparse-sub"
+
+
+def _status_for(error: BaseException) -> grpc.Status:
+    if not isinstance(error, WorkerError):
+        log.exception("unexpected error", exc_info=error)
+        error = WorkerError(grpc.StatusCode.INTERNAL, "INTERNAL", f"internal worker error: {type(error).__name__}: {error}")
+    details = []
+    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata={"field": error.field} if error.field else {})
+    details.append(any_pb2.Any())
+    details[-1].Pack(info)
+    if error.field:
+        bad = error_details_pb2.BadRequest(field_violations=[error_details_pb2.BadRequest.FieldViolation(field=error.field, description=error.message)])
+        details.append(any_pb2.Any())
+        details[-1].Pack(bad)
+    return rpc_status.to_status(status_pb2.Status(code=error.code.value[0], message=error.message, details=details))
+
+
+def unary(method):
+    @functools.wraps(method)
+    def wrapper(self, request, context):
+        try:
+            return method(self, request, context)
+        except Exception as error:  # noqa: BLE001 - translated to a status, never swallowed
+            context.abort_with_status(_status_for(error))
+    return wrapper
+
+
+def streaming(method):
+    @functools.wraps(method)
+    def wrapper(self, request, context):
+        try:
+            yield from method(self, request, context)
+        except Exception as error:  # noqa: BLE001
+            context.abort_with_status(_status_for(error))
+    return wrapper
+
+
+def _model_request(spec: pb.ModelSpec) -> ModelRequest:
+    return ModelRequest(spec.source, spec.gguf_file, spec.dtype or "auto", spec.device or "auto", spec.revision)
+
+
+def _corpus(corpus: pb.Corpus, field_name: str):
+    kind = corpus.WhichOneof("source")
+    if kind == "text_files":
+        if not corpus.text_files.paths:
+            raise invalid(f"{field_name}.text_files.paths", "is empty")
+        return TextFilesCorpus(tuple(corpus.text_files.paths))
+    if kind == "hub_dataset":
+        ds = corpus.hub_dataset
+        if not ds.name:
+            raise invalid(f"{field_name}.hub_dataset.name", "is empty")
+        return HubDatasetCorpus(ds.name, ds.config, ds.split or "train", ds.text_field or "text")
+    raise invalid(field_name, "no corpus source given (text_files or hub_dataset)")
+
+
+def _positive(value: int, field_name: str) -> int:
+    if value <= 0:
+        raise invalid(field_name, f"must be > 0, got {value}")
+    return value
+
+
+def _neuron_set_message(neuron_set: NeuronSet, path: str) -> pb.NeuronSet:
+    layers = [pb.LayerNeurons(layer_index=i, neuron_indices=indices) for i, indices in enumerate(neuron_set.layers) if indices]
+    return pb.NeuronSet(language=neuron_set.language, layers=layers, neuron_count=neuron_set.neuron_count, path=path)
+
+
+class WorkerService(worker_pb2_grpc.WorkerServicer):
+    def __init__(self, telemetry: TelemetryPublisher):
+        self.telemetry = telemetry
+        self.models = ModelCache()
+        self.slot = JobSlot()
+
+    # ---- helpers -----------------------------------------------------------------------------
+
+    def _progress(self, ctx: JobContext, wrap, phase: str, done: int, total: int, unit: str, elapsed: float,
+                  tokens_per_second: float = 0.0, loss: float = 0.0, message: str = "") -> None:
+        progress = pb.Progress(job_id=ctx.job_id, phase=phase, done=done, total=total, unit=unit, elapsed_seconds=elapsed,
+                               tokens_per_second=tokens_per_second, loss=loss, message=message)
+        event = pb.TelemetryEvent(progress=progress, memory_used_bytes=self._memory_used())
+        self.telemetry.publish(ctx.job_id, event.SerializeToString())
+        ctx.emit(wrap(progress))
+
+    def _load(self, ctx: JobContext, wrap, spec: pb.ModelSpec) -> LoadedModel:
+        request = _model_request(spec)
+        clock = Throughput()
+        self._progress(ctx, wrap, "load", 0, 1, "models", 0.0, message=f"loading {request.source}")
+        loaded = self.models.get(request)
+        self._progress(ctx, wrap, "load", 1, 1, "models", clock.elapsed(), message=f"loaded {loaded.description}")
+        return loaded
+
+    @staticmethod
+    def _memory_used() -> int:
+        if torch.cuda.is_available():
+            return int(torch.cuda.memory_allocated())
+        return psutil.Process(os.getpid()).memory_info().rss
+
+    # ---- RPCs ----------------------------------------------------------------------------------
+
+    @unary
+    def GetWorkerInfo(self, request, context):
+        if torch.cuda.is_available():
+            index = torch.cuda.current_device()
+            device = f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+            total = torch.cuda.get_device_properties(index).total_memory
+        else:
+            device, total = "cpu", psutil.virtual_memory().total
+        import transformers
+        return pb.WorkerInfo(
+            version=__version__, protocol=PROTOCOL, device=device, memory_total_bytes=total,
+            memory_used_bytes=self._memory_used(), loaded_model=self.models.loaded_source,
+            telemetry_endpoint=self.telemetry.endpoint, torch_version=torch.__version__,
+            transformers_version=transformers.__version__, queued_jobs=self.slot.waiting, running_job=self.slot.running,
+        )
+
+    @streaming
+    def CollectActivations(self, request, context):
+        wrap = lambda progress: pb.CollectActivationsEvent(progress=progress)
+        sequence_length = _positive(request.sequence_length, "sequence_length")
+        batch_size = _positive(request.batch_size, "batch_size")
+        if not request.output_path:
+            raise invalid("output_path", "is empty")
+        corpus = _corpus(request.corpus, "corpus")
+
+        def job(ctx: JobContext):
+            loaded = self._load(ctx, wrap, request.model)
+            documents = read_documents(corpus, "corpus")
+            sequences = pack(token_stream(loaded.tokenizer, documents, None), sequence_length, request.max_tokens,
+                             keep_tail=False, pad_token_id=0, field_name="corpus")
+            clock = Throughput()
+
+            def on_batch(done: int, total: int) -> None:
+                ctx.check_cancelled()
+                self._progress(ctx, wrap, "collect", done, total, "tokens", clock.elapsed(), clock.rate(done))
+
+            decoder = loaded.model.get_decoder()
+            counts = count_activations(decoder, loaded.layers, sequences, batch_size, on_batch)
+            save_counts(request.output_path, counts, request.language, request.model.source)
+            return pb.CollectActivationsEvent(result=pb.CollectActivationsResult(
+                language=request.language, output_path=request.output_path, token_count=counts.token_count,
+                num_layers=loaded.shape.num_layers, intermediate_size=loaded.shape.intermediate_size, seconds=clock.elapsed()))
+
+        yield from stream_job(self.slot, request.job_id, context, job)
+
+    @unary
+    def SelectNeurons(self, request, context):
+        if len(request.counts) < 2:
+            raise invalid("counts", f"LAPE needs at least 2 languages, got {len(request.counts)}")
+        if not request.output_dir:
+            raise invalid("output_dir", "is empty")
+        languages = [c.language for c in request.counts]
+        if len(set(languages)) != len(languages):
+            raise invalid("counts", f"languages repeat: {languages}")
+        loaded = [load_counts(c.path, f"counts[{i}].path") for i, c in enumerate(request.counts)]
+        shapes = {tuple(c.over_zero.shape) for c in loaded}
+        if len(shapes) != 1:
+            raise invalid("counts", f"counts come from different model shapes: {sorted(shapes)}")
+        over_zero = torch.stack([c.over_zero for c in loaded], dim=-1)  # [L, I, K]
+        token_counts = torch.tensor([c.token_count for c in loaded])
+        selection = select_language_neurons(over_zero, token_counts, request.top_rate, request.filter_rate, request.activation_bar_ratio)
+        output = Path(request.output_dir)
+        sets = []
+        for language, neurons in zip(languages, selection.neurons):
+            neuron_set = NeuronSet(language, neurons, over_zero.shape[1])
+            path = str(output / f"{language}.json")
+            save_neuron_set(path, neuron_set)
+            sets.append(_neuron_set_message(neuron_set, path))
+        return pb.SelectNeuronsResponse(
+            neuron_sets=sets, selected_neuron_count=selection.selected_count,
+            total_neuron_count=over_zero.shape[0] * over_zero.shape[1],
+            filter_threshold=selection.filter_threshold, activation_threshold=selection.activation_threshold)
+
+    @streaming
+    def Train(self, request, context):
+        wrap = lambda progress: pb.TrainEvent(progress=progress)
+        c = request.config
+        settings = TrainSettings(
+            learning_rate=c.learning_rate, weight_decay=c.weight_decay, max_grad_norm=c.max_grad_norm,
+            batch_size=c.batch_size, gradient_accumulation_steps=c.gradient_accumulation_steps or 1,
+            sequence_length=c.sequence_length, max_tokens=c.max_tokens, epochs=c.epochs or 1, max_steps=c.max_steps,
+            validate_every=c.validate_every, seed=c.seed, components=tuple(c.components))
+        if not request.output_path:
+            raise invalid("output_path", "is empty")
+        train_corpus = _corpus(request.train_corpus, "train_corpus")
+        validation_corpus = _corpus(request.validation_corpus, "validation_corpus") if request.HasField("validation_corpus") else None
+        neuron_set = load_neuron_set(request.neuron_set_path, "neuron_set_path")
+        if request.language:
+            neuron_set.language = request.language
+
+        def job(ctx: JobContext):
+            loaded = self._load(ctx, wrap, request.model)
+            check_fits(neuron_set, loaded.shape.num_layers, loaded.shape.intermediate_size, "neuron_set_path")
+            separator, pad = special_ids(loaded.tokenizer)
+            train = pack(token_stream(loaded.tokenizer, read_documents(train_corpus, "train_corpus"), separator),
+                         settings.sequence_length, settings.max_tokens, keep_tail=True, pad_token_id=pad, field_name="train_corpus")
+            validation = None
+            if validation_corpus is not None:
+                validation = pack(token_stream(loaded.tokenizer, read_documents(validation_corpus, "validation_corpus"), separator),
+                                  settings.sequence_length, 0, keep_tail=True, pad_token_id=pad, field_name="validation_corpus")
+            clock = Throughput()
+            outcome = train_sparse(
+                loaded, neuron_set, train, validation, settings,
+                on_step=lambda r: self._progress(ctx, wrap, "train", r.step, r.total_steps, "steps", r.elapsed, r.tokens_per_second, r.loss),
+                on_validation=lambda step, loss: self._progress(ctx, wrap, "validate", step, 0, "steps", clock.elapsed(), loss=loss,
+                                                                message=f"validation loss {loss:.4f} at step {step}"),
+                should_stop=ctx.check_cancelled)
+            save_pack(request.output_path, outcome.pack)
+            return pb.TrainEvent(result=pb.TrainResult(
+                language=neuron_set.language, output_path=request.output_path,
+                trainable_parameters=outcome.trainable_parameters, total_parameters=outcome.total_parameters,
+                steps=outcome.steps, tokens=outcome.tokens,
+                train_loss=[pb.LossPoint(step=s, loss=l) for s, l in outcome.train_loss],
+                validation_loss=[pb.LossPoint(step=s, loss=l) for s, l in outcome.validation_loss],
+                best_step=outcome.best_step, seconds=outcome.seconds,
+                tokens_per_second=outcome.tokens / outcome.seconds if outcome.seconds else 0.0,
+                peak_memory_bytes=outcome.peak_memory_bytes, optimizer_state_bytes=outcome.optimizer_state_bytes))
+
+        yield from stream_job(self.slot, request.job_id, context, job)
+
+    @streaming
+    def Evaluate(self, request, context):
+        wrap = lambda progress: pb.EvaluateEvent(progress=progress)
+        sequence_length = _positive(request.sequence_length, "sequence_length")
+        batch_size = _positive(request.batch_size, "batch_size")
+        if not request.sets:
+            raise invalid("sets", "is empty")
+        corpora = [(s.language, _corpus(s.corpus, f"sets[{i}].corpus")) for i, s in enumerate(request.sets)]
+        pack_file = load_pack(request.pack_path, "pack_path") if request.pack_path else None
+
+        def job(ctx: JobContext):
+            loaded = self._load(ctx, wrap, request.model)
+            separator, pad = special_ids(loaded.tokenizer)
+            clock = Throughput()
+            scores = []
+            if pack_file is not None:
+                check_pack_fits(pack_file, loaded.shape, "pack_path")
+            with pack_applied(loaded.layers, pack_file) if pack_file else nullcontext():
+                for i, (language, corpus) in enumerate(corpora):
+                    ctx.check_cancelled()
+                    field_name = f"sets[{i}].corpus"
+                    sequences = pack(token_stream(loaded.tokenizer, read_documents(corpus, field_name), separator),
+                                     sequence_length, 0, keep_tail=True, pad_token_id=pad, field_name=field_name)
+                    score = score_sequences(loaded.model, sequences, batch_size)
+                    scores.append(pb.LanguageScore(language=language, perplexity=score.perplexity, mean_loss=score.mean_loss, tokens=score.tokens))
+                    self._progress(ctx, wrap, "evaluate", i + 1, len(corpora), "languages", clock.elapsed(),
+                                   message=f"{language}: perplexity {score.perplexity:.2f}")
+            return pb.EvaluateEvent(result=pb.EvaluateResult(pack_path=request.pack_path, scores=scores, seconds=clock.elapsed()))
+
+        yield from stream_job(self.slot, request.job_id, context, job)
+
+    @unary
+    def MergePack(self, request, context):
+        if not request.output_dir:
+            raise invalid("output_dir", "is empty")
+        pack_file = load_pack(request.pack_path, "pack_path")
+        loaded = self.models.get(_model_request(request.model))
+        check_pack_fits(pack_file, loaded.shape, "pack_path")
+        merge_to_directory(loaded.model, loaded.tokenizer, loaded.layers, pack_file, request.output_dir)
+        return pb.MergePackResponse(output_dir=request.output_dir)
+
+    @unary
+    def ConvertNeuronSet(self, request, context):
+        direction = request.direction
+        if direction == pb.ConvertNeuronSetRequest.DIRECTION_IMPORT:
+            if len(request.neuron_set_paths) != len(request.languages):
+                raise invalid("neuron_set_paths", f"give one output path per language ({len(request.languages)}), got {len(request.neuron_set_paths)}")
+            sets, missing = import_reference(request.reference_path, list(request.languages))
+            messages = []
+            for neuron_set, path in zip(sets, request.neuron_set_paths):
+                save_neuron_set(path, neuron_set)
+                messages.append(_neuron_set_message(neuron_set, path))
+            return pb.ConvertNeuronSetResponse(neuron_sets=messages, missing_languages=missing)
+        if direction == pb.ConvertNeuronSetRequest.DIRECTION_EXPORT:
+            sets = [load_neuron_set(path, f"neuron_set_paths[{i}]") for i, path in enumerate(request.neuron_set_paths)]
+            num_layers = request.num_layers or (len(sets[0].layers) if sets else 0)
+            export_reference(request.reference_path, sets, num_layers)
+            return pb.ConvertNeuronSetResponse(neuron_sets=[_neuron_set_message(s, p) for s, p in zip(sets, request.neuron_set_paths)])
+        raise invalid("direction", "must be DIRECTION_IMPORT or DIRECTION_EXPORT")

@@ -1,0 +1,88 @@
+"""The subnetwork trainer's layer: a gated MLP in which only chosen neurons' weights train.
+
+Reference (REFERENCE §3) clones each full weight matrix every forward, writes the trainable
+slices in and runs the dense MLP: a full clone and a full weight-gradient per layer per step.
+Here the frozen matrices are used as they are and only the selected slices are corrected:
+
+    gate = x W_g^T               then columns idx <- x G^T        (G = trainable gate rows [k, H])
+    up   = x W_u^T               then columns idx <- x U^T        (U = trainable up rows   [k, H])
+    a    = act(gate) * up                                          [..., I]
+    out  = a W_d^T + a[..., idx] (D - D0)^T                        (D = trainable down cols [H, k],
+                                                                    D0 = their frozen base values)
+
+which equals the dense MLP with the slices written in. Autograd then only produces gradients
+for G, U, D ([k, H] each): frozen matrices get none, and AdamW state exists only for slices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .models.architecture import MlpLayer, decoder_layers
+
+COMPONENTS = ("gate", "up", "down")
+
+
+class SparseMLP(nn.Module):
+    def __init__(self, layer: MlpLayer, neuron_indices: torch.Tensor, components: tuple[str, ...] = COMPONENTS):
+        super().__init__()
+        self._base = (layer,)  # a tuple, not a submodule: base weights stay out of .parameters()
+        weight = layer.gate_proj.weight
+        idx = neuron_indices.to(device=weight.device, dtype=torch.long)
+        self.register_buffer("neuron_indices", idx, persistent=False)
+        self.gate_rows = nn.Parameter(layer.gate_proj.weight[idx].detach().clone()) if "gate" in components else None
+        self.up_rows = nn.Parameter(layer.up_proj.weight[idx].detach().clone()) if "up" in components else None
+        self.down_cols = nn.Parameter(layer.down_proj.weight[:, idx].detach().clone()) if "down" in components else None
+        base_down = layer.down_proj.weight[:, idx].detach().clone() if "down" in components else None
+        self.register_buffer("base_down_cols", base_down, persistent=False)
+
+    @property
+    def layer(self) -> MlpLayer:
+        return self._base[0]
+
+    def _projection(self, x: torch.Tensor, linear: nn.Linear, rows: torch.Tensor | None) -> torch.Tensor:
+        out = F.linear(x, linear.weight, linear.bias)  # [..., I]
+        if rows is None:
+            return out
+        bias = linear.bias[self.neuron_indices] if linear.bias is not None else None
+        return out.index_copy(out.dim() - 1, self.neuron_indices, F.linear(x, rows, bias))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        layer = self.layer
+        gate = self._projection(x, layer.gate_proj, self.gate_rows)
+        up = self._projection(x, layer.up_proj, self.up_rows)
+        hidden = layer.act_fn(gate) * up                                   # [..., I]
+        out = F.linear(hidden, layer.down_proj.weight, layer.down_proj.bias)  # [..., H]
+        if self.down_cols is not None:
+            selected = hidden.index_select(hidden.dim() - 1, self.neuron_indices)  # [..., k]
+            out = out + F.linear(selected, self.down_cols - self.base_down_cols)
+        return out
+
+    def slices(self) -> dict[str, torch.Tensor]:
+        """The trained tensors by component name (gate_proj/up_proj/down_proj)."""
+        named = {"gate_proj": self.gate_rows, "up_proj": self.up_rows, "down_proj": self.down_cols}
+        return {name: tensor for name, tensor in named.items() if tensor is not None}
+
+
+@contextmanager
+def sparse_mlps_installed(
+    model: nn.Module, layers: list[MlpLayer], neurons: list[list[int]], components: tuple[str, ...]
+) -> Iterator[dict[int, SparseMLP]]:
+    """Swaps SparseMLP into every layer that has selected neurons; always swaps the originals back."""
+    decoder = decoder_layers(model)
+    installed: dict[int, SparseMLP] = {}
+    try:
+        for layer, indices in zip(layers, neurons):
+            if indices:
+                sparse = SparseMLP(layer, torch.tensor(indices), components)
+                decoder[layer.index].mlp = sparse
+                installed[layer.index] = sparse
+        yield installed
+    finally:
+        for index in installed:
+            decoder[index].mlp = layers[index].mlp

@@ -1,0 +1,202 @@
+"""Sparse fine-tuning of one language's subnetwork (REFERENCE §3).
+
+Differences from the reference, on purpose: padding never counts in the loss; the optimizer
+is never rebuilt at a validation improvement (Adam moments carry on); the model's own dtype.
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from .corpus import PackedSequences
+from .errors import invalid
+from .evaluation import score_sequences
+from .models.loading import LoadedModel
+from .neuron_sets import NeuronSet
+from .packs import Pack
+from .sparse_mlp import COMPONENTS, sparse_mlps_installed
+
+
+@dataclass
+class TrainSettings:
+    learning_rate: float = 1e-4          # AdamW learning rate (reference)
+    weight_decay: float = 0.01           # AdamW decoupled decay, applied to the slice weights
+    max_grad_norm: float = 1.0           # global grad-norm clip over the slices; 0 = off
+    batch_size: int = 2                  # sequences per micro-batch
+    gradient_accumulation_steps: int = 1 # micro-batches per optimizer step
+    sequence_length: int = 512           # tokens per packed chunk
+    max_tokens: int = 0                  # training token budget; 0 = whole corpus
+    epochs: int = 1                      # passes over the packed corpus
+    max_steps: int = 0                   # cap on optimizer steps; 0 = none
+    validate_every: int = 500            # optimizer steps between validations; 0 = never
+    seed: int = 0                        # data order and any dropout
+    components: tuple[str, ...] = COMPONENTS  # which projections train
+
+    def __post_init__(self) -> None:
+        positive = ("learning_rate", "batch_size", "gradient_accumulation_steps", "sequence_length", "epochs")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise invalid(f"config.{name}", f"must be > 0, got {getattr(self, name)}")
+        for name in ("weight_decay", "max_grad_norm", "max_tokens", "max_steps", "validate_every"):
+            if getattr(self, name) < 0:
+                raise invalid(f"config.{name}", f"must be >= 0, got {getattr(self, name)}")
+        if not self.components:
+            self.components = COMPONENTS
+        unknown = [c for c in self.components if c not in COMPONENTS]
+        if unknown or len(set(self.components)) != len(self.components):
+            raise invalid("config.components", f"{list(self.components)} must be distinct values of {list(COMPONENTS)}")
+
+
+@dataclass
+class StepReport:
+    step: int
+    total_steps: int
+    loss: float
+    tokens: int
+    tokens_per_second: float
+    elapsed: float
+
+
+@dataclass
+class TrainOutcome:
+    pack: Pack
+    steps: int
+    tokens: int
+    seconds: float
+    trainable_parameters: int
+    total_parameters: int
+    optimizer_state_bytes: int
+    peak_memory_bytes: int
+    best_step: int
+    train_loss: list[tuple[int, float]] = field(default_factory=list)
+    validation_loss: list[tuple[int, float]] = field(default_factory=list)
+
+
+def peak_memory_bytes(device: torch.device) -> int:
+    if device.type == "cuda":
+        return int(torch.cuda.max_memory_allocated(device))
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+
+
+def optimizer_state_bytes(optimizer: torch.optim.Optimizer) -> int:
+    return sum(t.numel() * t.element_size() for state in optimizer.state.values() for t in state.values() if torch.is_tensor(t))
+
+
+def train_sparse(
+    loaded: LoadedModel,
+    neuron_set: NeuronSet,
+    train: PackedSequences,
+    validation: PackedSequences | None,
+    settings: TrainSettings,
+    on_step: Callable[[StepReport], None] = lambda report: None,
+    on_validation: Callable[[int, float], None] = lambda step, loss: None,
+    should_stop: Callable[[], None] = lambda: None,
+) -> TrainOutcome:
+    """Trains only the set's neurons; returns a pack of the best (validation) or last slices.
+    `should_stop` raises to cancel between micro-batches; the model is left as it was."""
+    model, device = loaded.model, loaded.device
+    torch.manual_seed(settings.seed)
+    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(settings.seed))
+    per_step = settings.batch_size * settings.gradient_accumulation_steps
+    steps_per_epoch = math.ceil(len(train) / per_step)
+    total_steps = steps_per_epoch * settings.epochs
+    if settings.max_steps:
+        total_steps = min(total_steps, settings.max_steps)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    total_parameters = sum(p.numel() for p in model.parameters())
+
+    with sparse_mlps_installed(model, loaded.layers, neuron_set.layers, settings.components) as sparse:
+        params = [p for module in sparse.values() for p in module.parameters()]
+        optimizer = torch.optim.AdamW(params, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+        snapshot = lambda: {layer: {k: v.detach().clone() for k, v in m.slices().items()} for layer, m in sparse.items()}
+        best = snapshot()
+        best_loss, best_step = math.inf, 0
+        train_loss: list[tuple[int, float]] = []
+        validation_loss: list[tuple[int, float]] = []
+
+        def validate(step: int) -> None:
+            nonlocal best, best_loss, best_step
+            if validation is None or settings.validate_every == 0:
+                return
+            loss = score_sequences(model, validation, settings.batch_size).mean_loss
+            validation_loss.append((step, loss))
+            on_validation(step, loss)
+            if loss < best_loss:
+                best, best_loss, best_step = (snapshot() if step > 0 else best), loss, step
+
+        validate(0)
+        model.train()
+        start = time.perf_counter()
+        tokens = 0
+        step = 0
+        try:
+            for epoch in range(settings.epochs):
+                for first in range(0, len(train), per_step):
+                    if step >= total_steps:
+                        break
+                    step_loss = 0.0
+                    step_tokens = 0
+                    chunk = order[first : first + per_step]
+                    micro_batches = chunk.split(settings.batch_size)
+                    for micro in micro_batches:
+                        should_stop()
+                        ids = train.input_ids[micro].to(device)            # [B, S]
+                        mask = train.attention_mask[micro].to(device)      # [B, S]
+                        labels = ids.masked_fill(mask == 0, -100)
+                        loss = model(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss
+                        (loss / len(micro_batches)).backward()
+                        step_loss += loss.item() / len(micro_batches)
+                        step_tokens += int(mask.sum().item())
+                    if settings.max_grad_norm > 0:
+                        torch.nn.utils.clip_grad_norm_(params, settings.max_grad_norm)
+                    optimizer.step()
+                    optimizer.zero_grad(set_to_none=True)
+                    step += 1
+                    tokens += step_tokens
+                    train_loss.append((step, step_loss))
+                    elapsed = time.perf_counter() - start
+                    on_step(StepReport(step, total_steps, step_loss, tokens, tokens / elapsed if elapsed else 0.0, elapsed))
+                    if settings.validate_every and step % settings.validate_every == 0:
+                        model.eval()
+                        validate(step)
+                        model.train()
+            if settings.validate_every and step % settings.validate_every != 0:
+                model.eval()
+                validate(step)
+        finally:
+            model.eval()
+        seconds = time.perf_counter() - start
+        if not validation_loss:
+            best, best_step = snapshot(), step
+        state_bytes = optimizer_state_bytes(optimizer)
+        trainable = sum(p.numel() for p in params)
+        indices = {layer: m.neuron_indices.detach().cpu() for layer, m in sparse.items()}
+
+    pack = Pack(
+        language=neuron_set.language,
+        base_model=loaded.request.source + (f"#{loaded.request.gguf_file}" if loaded.request.gguf_file else ""),
+        shape=loaded.shape,
+        components=tuple(settings.components),
+        neuron_indices=indices,
+        slices={layer: {k: v.cpu() for k, v in tensors.items()} for layer, tensors in best.items()},
+    )
+    return TrainOutcome(
+        pack=pack,
+        steps=step,
+        tokens=tokens,
+        seconds=seconds,
+        trainable_parameters=trainable,
+        total_parameters=total_parameters,
+        optimizer_state_bytes=state_bytes,
+        peak_memory_bytes=peak_memory_bytes(device),
+        best_step=best_step,
+        train_loss=train_loss,
+        validation_loss=validation_loss,
+    )

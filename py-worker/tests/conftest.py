@@ -1,0 +1,35 @@
+"""Shared fixtures: a seeded tiny random-init Llama (real transformers model) built per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sparse_sub_worker.models.loading import ModelRequest, load_model
+from sparse_sub_worker.testing.tiny_model import make_tiny_llama
+
+TEXTS = [
+    "All human beings are born free and equal in dignity and rights. They are endowed with reason and conscience.",
+    "Alle menslike wesens word vry, met gelyke waardigheid en regte, gebore. Hulle het rede en gewete.",
+    "Il-bnedmin kollha jitwieldu ħielsa u ugwali fid-dinjità u d-drittijiet.",
+]
+REFERENCE_DATA = Path(__file__).resolve().parents[3] / "shared" / "reference-data"
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    return make_tiny_llama(tmp_path_factory.mktemp("tiny") / "model", TEXTS * 4, layers=3, hidden=32, intermediate=64, vocab_size=300)
+
+
+@pytest.fixture()
+def tiny(tiny_model_dir):
+    """A freshly loaded tiny model (fp32, CPU) for tests that must start from the base weights."""
+    return load_model(ModelRequest(str(tiny_model_dir), device="cpu", dtype="float32"))
+
+
+@pytest.fixture()
+def text_file(tmp_path) -> Path:
+    path = tmp_path / "train.txt"
+    path.write_text(" ".join(TEXTS * 6), encoding="utf-8")
+    return path

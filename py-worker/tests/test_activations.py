@@ -1,0 +1,58 @@
+"""Activation counting (REFERENCE §1) and packing, against independent computations."""
+
+import pytest
+import torch
+
+from sparse_sub_worker.activations import count_activations, load_counts, save_counts
+from sparse_sub_worker.corpus import pack, token_stream
+from sparse_sub_worker.errors import WorkerError
+
+
+def test_pack_drops_or_masks_the_tail():
+    stream = list(range(10))
+    dropped = pack(stream, 4, 0, keep_tail=False, pad_token_id=-1, field_name="corpus")
+    assert dropped.input_ids.tolist() == [[0, 1, 2, 3], [4, 5, 6, 7]] and dropped.token_count == 8
+    kept = pack(stream, 4, 0, keep_tail=True, pad_token_id=-1, field_name="corpus")
+    assert kept.input_ids[-1].tolist() == [8, 9, -1, -1]
+    assert kept.attention_mask[-1].tolist() == [1, 1, 0, 0] and kept.token_count == 10
+    budget = pack(stream, 4, 5, keep_tail=False, pad_token_id=-1, field_name="corpus")
+    assert budget.input_ids.tolist() == [[0, 1, 2, 3]]
+
+
+def test_too_short_corpus_is_a_clear_error():
+    with pytest.raises(WorkerError, match=r"train_corpus: 3 tokens is fewer than one sequence of 8") as error:
+        pack([1, 2, 3], 8, 0, keep_tail=False, pad_token_id=0, field_name="train_corpus")
+    assert error.value.reason == "CORPUS_TOO_SHORT"
+
+
+def independent_counts(tiny, ids):
+    """Hooks the activation module itself (as the reference does) and counts act > 0."""
+    counts = torch.zeros(tiny.shape.num_layers, tiny.shape.intermediate_size, dtype=torch.int64)
+    handles = []
+    for layer in tiny.layers:
+        def hook(_m, _i, out, index=layer.index):
+            counts[index] += (out > 0).reshape(-1, out.shape[-1]).sum(0)
+        handles.append(layer.act_fn.register_forward_hook(hook))
+    with torch.no_grad():
+        for row in ids:
+            tiny.model(input_ids=row[None])
+    for handle in handles:
+        handle.remove()
+    return counts
+
+
+def test_counts_match_activation_hook_and_do_not_depend_on_batch_size(tiny, text_file, tmp_path):
+    stream = token_stream(tiny.tokenizer, [text_file.read_text()], None)
+    sequences = pack(stream, 16, 0, keep_tail=False, pad_token_id=0, field_name="corpus")
+    decoder = tiny.model.get_decoder()
+    one = count_activations(decoder, tiny.layers, sequences, batch_size=1)
+    three = count_activations(decoder, tiny.layers, sequences, batch_size=3)
+    assert one.token_count == three.token_count == sequences.input_ids.numel()
+    assert torch.equal(one.over_zero, three.over_zero)
+    assert torch.equal(one.over_zero, independent_counts(tiny, sequences.input_ids))
+    assert one.over_zero.dtype == torch.int64 and 0 < one.over_zero.sum() < one.token_count * 64 * 3
+
+    path = tmp_path / "af.safetensors"
+    save_counts(path, one, "af", "tiny")
+    again = load_counts(path, "counts")
+    assert torch.equal(again.over_zero, one.over_zero) and again.token_count == one.token_count

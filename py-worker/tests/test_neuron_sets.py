@@ -1,0 +1,55 @@
+"""Import/export of the reference torch.save format, checked on the authors' released files."""
+
+import pytest
+import torch
+
+from sparse_sub_worker.neuron_sets import NeuronSet, export_reference, import_reference, load_neuron_set, save_neuron_set
+from sparse_sub_worker.errors import WorkerError
+
+from .conftest import REFERENCE_DATA
+
+PAPER_LANGUAGES = "mt af is cy mk lv lt sl sk et ka ne".split()
+PAPER_COUNTS = dict(mt=3015, af=2581, is_=5033, cy=6020, mk=1743, lv=3212, lt=2978, sl=2046, sk=1940, et=3204, ka=1150, ne=4625)
+needs_reference = pytest.mark.skipif(not REFERENCE_DATA.is_dir(), reason=f"reference data not found at {REFERENCE_DATA}")
+
+
+@needs_reference
+def test_imports_the_papers_llama_sets_with_known_counts():
+    sets, missing = import_reference(REFERENCE_DATA / "paper-llama-3.1-8b-top5.pt", PAPER_LANGUAGES)
+    assert missing == []
+    counts = {s.language: s.neuron_count for s in sets}
+    assert counts == {k.rstrip("_"): v for k, v in PAPER_COUNTS.items()}
+    assert all(len(s.layers) == 32 for s in sets)
+    unique = {(l, i) for s in sets for l, idx in enumerate(s.layers) for i in idx}
+    assert len(unique) == round(32 * 14336 * 0.05)
+
+
+@needs_reference
+def test_reports_trailing_languages_the_reference_dropped():
+    sets, missing = import_reference(REFERENCE_DATA / "tang-mistral-7b.neuron.pth", "en zh fr es vi id ja".split())
+    assert [s.language for s in sets] == "en zh fr es vi id".split()
+    assert missing == ["ja"]
+
+
+@needs_reference
+def test_export_round_trips_byte_for_byte_in_content(tmp_path):
+    source = REFERENCE_DATA / "paper-llama-3.1-8b-top5.pt"
+    sets, _ = import_reference(source, PAPER_LANGUAGES)
+    out = tmp_path / "export.pt"
+    export_reference(out, sets, 32)
+    original = torch.load(source, weights_only=True)
+    exported = torch.load(out, weights_only=True)
+    assert len(exported) == len(original)
+    for lang_original, lang_exported in zip(original, exported):
+        for a, b in zip(lang_original, lang_exported):
+            assert b.dtype == torch.long and b.tolist() == sorted(torch.as_tensor(a).tolist())
+
+
+def test_json_round_trip_and_bad_file(tmp_path):
+    neuron_set = NeuronSet("af", [[3, 1], [], [7]], 64)
+    save_neuron_set(tmp_path / "af.json", neuron_set)
+    loaded = load_neuron_set(tmp_path / "af.json", "neuron_set_path")
+    assert loaded.layers == [[1, 3], [], [7]] and loaded.neuron_count == 3
+    (tmp_path / "bad.json").write_text("{\"layers\": 1}")
+    with pytest.raises(WorkerError, match="neuron_set_path: .*bad.json is not a sparse-sub/neuron-set@1 file"):
+        load_neuron_set(tmp_path / "bad.json", "neuron_set_path")

@@ -1,0 +1,143 @@
+"""The sparse trainer against a straightforward dense implementation of the reference, and the
+properties that make it cheap: frozen weights untouched, optimizer state only for slices."""
+
+import torch
+import torch.nn.functional as F
+from transformers import AutoModelForCausalLM
+
+from sparse_sub_worker.corpus import pack, token_stream
+from sparse_sub_worker.models.architecture import decoder_layers
+from sparse_sub_worker.neuron_sets import NeuronSet
+from sparse_sub_worker.packs import load_pack, merge_to_directory, pack_applied, save_pack
+from sparse_sub_worker.sparse_mlp import sparse_mlps_installed
+from sparse_sub_worker.training import TrainSettings, train_sparse
+
+NEURONS = [[1, 5, 17, 40], [], [0, 2, 63]]  # 3 layers x 64 neurons; layer 1 untouched
+
+
+def batches(tiny, text_file, sequence_length=16):
+    stream = token_stream(tiny.tokenizer, [text_file.read_text()], None)
+    return pack(stream, sequence_length, 0, keep_tail=False, pad_token_id=0, field_name="corpus")
+
+
+class CloneAndWriteMLP(torch.nn.Module):
+    """REFERENCE §3 verbatim in spirit: clone the full matrices, write the slices, dense MLP."""
+
+    def __init__(self, mlp, indices):
+        super().__init__()
+        self.mlp = (mlp,)
+        self.idx = torch.tensor(indices)
+        self.gate_rows = torch.nn.Parameter(mlp.gate_proj.weight[self.idx].clone())
+        self.up_rows = torch.nn.Parameter(mlp.up_proj.weight[self.idx].clone())
+        self.down_cols = torch.nn.Parameter(mlp.down_proj.weight[:, self.idx].clone())
+
+    def forward(self, x):
+        mlp = self.mlp[0]
+        gate = mlp.gate_proj.weight.clone()
+        up = mlp.up_proj.weight.clone()
+        down = mlp.down_proj.weight.clone()
+        gate[self.idx] = self.gate_rows
+        up[self.idx] = self.up_rows
+        down[:, self.idx] = self.down_cols
+        return F.linear(mlp.act_fn(F.linear(x, gate)) * F.linear(x, up), down)
+
+
+def test_sparse_trainer_equals_dense_clone_and_write(tiny, text_file):
+    data = batches(tiny, text_file)
+    settings = TrainSettings(learning_rate=1e-2, batch_size=2, sequence_length=16, max_steps=5, validate_every=0, seed=3)
+    outcome = train_sparse(tiny, NeuronSet("af", NEURONS), data, None, settings)
+
+    # dense reference on the same batches, same AdamW, same clipping
+    decoder = decoder_layers(tiny.model)
+    originals = [layer.mlp for layer in decoder]
+    dense = {i: CloneAndWriteMLP(originals[i], idx) for i, idx in enumerate(NEURONS) if idx}
+    for i, module in dense.items():
+        decoder[i].mlp = module
+    params = [p for m in dense.values() for p in (m.gate_rows, m.up_rows, m.down_cols)]
+    optimizer = torch.optim.AdamW(params, lr=1e-2, weight_decay=0.01)
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(3))
+    losses = []
+    try:
+        tiny.model.train()
+        for step in range(5):
+            rows = order[step * 2 : step * 2 + 2]
+            loss = tiny.model(input_ids=data.input_ids[rows], labels=data.input_ids[rows]).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            optimizer.zero_grad()
+            losses.append(loss.item())
+    finally:
+        for i, module in enumerate(originals):
+            decoder[i].mlp = module
+    assert [l for _, l in outcome.train_loss] == __import__("pytest").approx(losses, rel=1e-5, abs=1e-6)
+    for i, module in dense.items():
+        slices = outcome.pack.slices[i]
+        torch.testing.assert_close(slices["gate_proj"], module.gate_rows.detach(), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(slices["up_proj"], module.up_rows.detach(), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(slices["down_proj"], module.down_cols.detach(), rtol=1e-5, atol=1e-6)
+        assert not torch.equal(slices["down_proj"], originals[i].down_proj.weight[:, torch.tensor(NEURONS[i])])
+
+
+def test_frozen_weights_stay_bit_identical_and_state_covers_slices_only(tiny, text_file):
+    before = {name: p.detach().clone() for name, p in tiny.model.named_parameters()}
+    settings = TrainSettings(learning_rate=1e-2, batch_size=2, sequence_length=16, max_steps=3, validate_every=0)
+    outcome = train_sparse(tiny, NeuronSet("af", NEURONS), batches(tiny, text_file), None, settings)
+    for name, p in tiny.model.named_parameters():
+        assert torch.equal(p, before[name]), name
+        assert p.grad is None, name
+    neurons = sum(map(len, NEURONS))
+    hidden = tiny.shape.hidden_size
+    assert outcome.trainable_parameters == neurons * 3 * hidden
+    # AdamW: exp_avg + exp_avg_sq per trainable value (fp32) + one fp32 step scalar per tensor
+    tensors = 3 * sum(1 for idx in NEURONS if idx)
+    assert outcome.optimizer_state_bytes == 2 * 4 * neurons * 3 * hidden + 4 * tensors
+
+
+def test_components_ablation_trains_only_the_named_projection(tiny, text_file):
+    settings = TrainSettings(learning_rate=1e-2, batch_size=2, sequence_length=16, max_steps=2, validate_every=0, components=("down",))
+    outcome = train_sparse(tiny, NeuronSet("af", NEURONS), batches(tiny, text_file), None, settings)
+    assert set(outcome.pack.slices[0]) == {"down_proj"}
+    assert outcome.trainable_parameters == sum(map(len, NEURONS)) * tiny.shape.hidden_size
+
+
+def test_validation_keeps_the_best_step(tiny, text_file):
+    data = batches(tiny, text_file)
+    settings = TrainSettings(learning_rate=5e-2, batch_size=2, sequence_length=16, max_steps=6, validate_every=2)
+    outcome = train_sparse(tiny, NeuronSet("af", NEURONS), data, data, settings)
+    steps = [s for s, _ in outcome.validation_loss]
+    assert steps == [0, 2, 4, 6]
+    best = min(outcome.validation_loss, key=lambda point: point[1])
+    assert outcome.best_step == best[0]
+
+
+def test_pack_round_trip_apply_and_merge(tiny, text_file, tmp_path):
+    settings = TrainSettings(learning_rate=1e-2, batch_size=2, sequence_length=16, max_steps=3, validate_every=0)
+    outcome = train_sparse(tiny, NeuronSet("af", NEURONS), batches(tiny, text_file), None, settings)
+    path = tmp_path / "af.pack.safetensors"
+    save_pack(path, outcome.pack)
+    loaded_pack = load_pack(path, "pack_path")
+    assert loaded_pack.language == "af" and loaded_pack.neuron_count == sum(map(len, NEURONS))
+
+    ids = batches(tiny, text_file).input_ids[:2]
+    base_weights = {n: p.detach().clone() for n, p in tiny.model.named_parameters()}
+    with torch.no_grad():
+        base_logits = tiny.model(input_ids=ids).logits
+        # the in-memory adapted model: SparseMLP holding the trained slices
+        with sparse_mlps_installed(tiny.model, tiny.layers, NEURONS, ("gate", "up", "down")) as sparse:
+            for layer, module in sparse.items():
+                for name, tensor in outcome.pack.slices[layer].items():
+                    getattr(module, {"gate_proj": "gate_rows", "up_proj": "up_rows", "down_proj": "down_cols"}[name]).copy_(tensor)
+            adapted_logits = tiny.model(input_ids=ids).logits
+        with pack_applied(tiny.layers, loaded_pack):
+            applied_logits = tiny.model(input_ids=ids).logits
+    torch.testing.assert_close(applied_logits, adapted_logits, rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(applied_logits, base_logits)
+    for name, p in tiny.model.named_parameters():
+        assert torch.equal(p, base_weights[name]), f"{name} not restored"
+
+    merged = tmp_path / "merged"
+    merge_to_directory(tiny.model, tiny.tokenizer, tiny.layers, loaded_pack, merged)
+    reloaded = AutoModelForCausalLM.from_pretrained(merged, dtype=torch.float32)
+    with torch.no_grad():
+        torch.testing.assert_close(reloaded(input_ids=ids).logits, applied_logits, rtol=1e-5, atol=1e-5)
