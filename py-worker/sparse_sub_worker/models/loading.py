@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 from dataclasses import dataclass
@@ -66,12 +67,25 @@ def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
     return DTYPES[dtype]
 
 
+PACKAGE_SCHEME = "pkg://"
+
+
+def _package_path(source: str) -> Path:
+    """pkg://<python package>/<file>: a model file shipped inside an installed package. The
+    package is located without importing it (model packages import heavy runtimes)."""
+    package, _, relative = source.removeprefix(PACKAGE_SCHEME).partition("/")
+    spec = importlib.util.find_spec(package) if package else None
+    if spec is None or not spec.submodule_search_locations:
+        raise not_found("model.source", source, f"Python package '{package}'")
+    return Path(list(spec.submodule_search_locations)[0]) / relative
+
+
 def _locate(request: ModelRequest) -> tuple[str, str | None]:
     """(directory or hub id, gguf file name or None) for from_pretrained."""
     source = request.source
     if not source:
         raise invalid("model.source", "is empty; give a model directory, hub id or .gguf file")
-    path = Path(source).expanduser()
+    path = _package_path(source) if source.startswith(PACKAGE_SCHEME) else Path(source).expanduser()
     if source.endswith(".gguf"):
         if not path.is_file():
             raise not_found("model.source", source, "GGUF file")

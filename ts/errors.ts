@@ -1,0 +1,52 @@
+// The controller's one error type. Every failure a user can cause or meet surfaces as a
+// SparseSubError with a stable code (docs/errors.md), a one-line message naming the field,
+// file or value, and optional details shown under --verbose.
+
+export type ErrorCode =
+  | "PLAN_INVALID" // plan.json failed validation (issues lists each JSON path)
+  | "PLAN_NOT_FOUND" // plan file missing or unreadable
+  | "CORPUS_INVALID" // a corpus is unknown, empty or unreadable
+  | "WORKER_START_FAILED" // a local worker process exited or never became ready
+  | "WORKER_UNREACHABLE" // a worker address did not answer
+  | "WORKER_FAILED" // a worker RPC failed (reason and field come from the worker)
+  | "CANCELLED" // the user interrupted the run
+  | "JOB_FAILED"; // a pipeline job failed; cause holds the underlying error
+
+export interface PlanIssue {
+  path: string; // JSON path like "training.targets[0]"
+  message: string;
+}
+
+export class SparseSubError extends Error {
+  override name = "SparseSubError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly extra: {
+      issues?: PlanIssue[];
+      reason?: string; // the worker's UPPER_SNAKE reason
+      field?: string; // the worker request field the error is about
+      grpcCode?: number;
+      details?: string; // long text (stderr tail, traceback) for --verbose
+      cause?: unknown;
+    } = {},
+  ) {
+    super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
+  }
+}
+
+/** Formats an error for a terminal: one line, plus details when verbose. */
+export function formatError(error: unknown, verbose: boolean): string {
+  if (!(error instanceof SparseSubError)) {
+    const text = error instanceof Error ? (verbose ? (error.stack ?? error.message) : error.message) : String(error);
+    return `sparse-sub: ${text}`;
+  }
+  const lines = [`sparse-sub: ${error.message}`];
+  for (const issue of error.extra.issues ?? []) lines.push(`  ${issue.path || "(plan)"}: ${issue.message}`);
+  if (verbose) {
+    if (error.extra.reason) lines.push(`  reason: ${error.extra.reason}`);
+    if (error.extra.details) lines.push(error.extra.details.replace(/^/gm, "  | "));
+    if (error.extra.cause instanceof Error && error.extra.cause !== error) lines.push(formatError(error.extra.cause, true));
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,123 @@
+// The pipeline's jobs: collect per language -> select -> train per target -> evaluate
+// (base, and each target's pack). Each job builds its request with plan/requests.ts and
+// returns what it produced; the files it writes live in the run directory.
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { LanguageCorpora } from "../corpora/prepare.js";
+import type {
+  CollectActivationsResult,
+  EvaluateResult,
+  Progress,
+  SelectNeuronsResponse,
+  TrainResult,
+} from "../gen/sparse_sub/v1/worker.js";
+import { collectRequest, evaluateRequest, selectRequest, trainRequest } from "../plan/requests.js";
+import type { Plan } from "../plan/schema.js";
+import { defineJob, type Job } from "./graph.js";
+
+export interface RunLayout {
+  dir: string;
+  corpora: string;
+  activations: (language: string) => string;
+  neurons: string;
+  pack: (language: string) => string;
+}
+
+export function runLayout(dir: string): RunLayout {
+  return {
+    dir,
+    corpora: join(dir, "corpora"),
+    activations: (language) => join(dir, "activations", `${language}.safetensors`),
+    neurons: join(dir, "neurons"),
+    pack: (language) => join(dir, "packs", `${language}.sparse.safetensors`),
+  };
+}
+
+const BASE = "evaluate:base";
+export const jobIds = {
+  collect: (language: string) => `collect:${language}`,
+  select: "select",
+  train: (language: string) => `train:${language}`,
+  evaluateBase: BASE,
+  evaluatePack: (language: string) => `evaluate:${language}`,
+};
+
+/** A stable fingerprint of a request (job id excluded) for resume. */
+function fingerprint(request: object): string {
+  const { jobId: _ignored, ...rest } = request as { jobId?: string };
+  return createHash("sha256").update(JSON.stringify(rest)).digest("hex").slice(0, 16);
+}
+
+export interface PipelineJobsOptions {
+  plan: Plan;
+  corpora: LanguageCorpora[];
+  layout: RunLayout;
+  runId: string; // prefixes job ids sent to workers (telemetry topics)
+  onProgress: (jobId: string, progress: Progress) => void;
+}
+
+export function pipelineJobs({ plan, corpora, layout, runId, onProgress }: PipelineJobsOptions): Job[] {
+  const byCode = new Map(corpora.map((c) => [c.code, c]));
+  const wireId = (id: string) => `${runId}/${id}`;
+  const progress = (id: string) => (p: Progress) => onProgress(id, p);
+  const jobs: Job[] = [];
+
+  for (const language of corpora) {
+    const id = jobIds.collect(language.code);
+    const request = () => collectRequest(plan, wireId(id), language, layout.activations(language.code));
+    jobs.push(defineJob<CollectActivationsResult>({
+      id,
+      kind: "collect",
+      deps: [],
+      key: () => fingerprint(request()),
+      reusable: (r) => existsSync(r.outputPath),
+      run: ({ worker, signal }) => worker.client.collectActivations(request(), { signal, onProgress: progress(id) }),
+    }));
+  }
+
+  const countsFiles = corpora.map((c) => ({ language: c.code, path: layout.activations(c.code) }));
+  const selection = () => selectRequest(plan, wireId(jobIds.select), countsFiles, layout.neurons);
+  jobs.push(defineJob<SelectNeuronsResponse>({
+    id: jobIds.select,
+    kind: "select",
+    deps: corpora.map((c) => jobIds.collect(c.code)),
+    key: () => fingerprint(selection()),
+    reusable: (r) => r.neuronSets.every((s) => existsSync(s.path)),
+    run: ({ worker }) => worker.client.selectNeurons(selection()),
+  }));
+
+  jobs.push(defineJob<EvaluateResult>({
+    id: BASE,
+    kind: "evaluate",
+    deps: [],
+    key: () => fingerprint(evaluateRequest(plan, "", corpora, "")),
+    run: ({ worker, signal }) => worker.client.evaluate(evaluateRequest(plan, wireId(BASE), corpora, ""), { signal, onProgress: progress(BASE) }),
+  }));
+
+  for (const target of plan.training.targets) {
+    const language = byCode.get(target)!;
+    const trainId = jobIds.train(target);
+    const neuronSetPath = join(layout.neurons, `${target}.json`);
+    const request = () => trainRequest(plan, wireId(trainId), language, neuronSetPath, layout.pack(target));
+    jobs.push(defineJob<TrainResult>({
+      id: trainId,
+      kind: "train",
+      deps: [jobIds.select],
+      key: () => fingerprint(request()),
+      reusable: (r) => existsSync(r.outputPath),
+      run: ({ worker, signal }) => worker.client.train(request(), { signal, onProgress: progress(trainId) }),
+    }));
+
+    const evalId = jobIds.evaluatePack(target);
+    jobs.push(defineJob<EvaluateResult>({
+      id: evalId,
+      kind: "evaluate",
+      deps: [trainId],
+      key: () => fingerprint(evaluateRequest(plan, "", corpora, layout.pack(target))),
+      run: ({ worker, signal }) =>
+        worker.client.evaluate(evaluateRequest(plan, wireId(evalId), corpora, layout.pack(target)), { signal, onProgress: progress(evalId) }),
+    }));
+  }
+  return jobs;
+}

@@ -1,0 +1,131 @@
+// runPlan: plan -> corpora -> workers -> job graph -> run directory. Reads top to bottom:
+// check inputs, set up, run, and always record what finished and shut workers down.
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { prepareCorpora } from "../corpora/prepare.js";
+import { SparseSubError } from "../errors.js";
+import { loadPlan, type LoadedPlan } from "../plan/load.js";
+import { assembleResults, type RunResults } from "../results/results.js";
+import { writeFileAtomic, writeJsonAtomic } from "../results/files.js";
+import { resultsTable } from "../results/table.js";
+import { silentDisplay, type ProgressDisplay } from "../telemetry/progress.js";
+import { subscribeTelemetry, type TelemetrySubscription } from "../telemetry/subscriber.js";
+import { WorkerPool } from "../worker/pool.js";
+import { runGraph, type JobRecord } from "./graph.js";
+import { pipelineJobs, runLayout } from "./jobs.js";
+
+export interface RunOptions {
+  outDir?: string; // run directory; default plan.output.dir (runs/<name>)
+  signal?: AbortSignal; // abort = cancel running jobs; the run directory stays resumable
+  display?: ProgressDisplay; // default: silent
+  pool?: WorkerPool; // reuse running workers instead of starting plan.workers
+  fresh?: boolean; // ignore results of an earlier run in the same directory
+}
+
+export interface RunOutcome {
+  results: RunResults;
+  dir: string;
+  table: string;
+}
+
+const STATE_FILE = "state.json";
+
+function loadRecords(dir: string, fresh: boolean): Map<string, JobRecord> {
+  const path = join(dir, STATE_FILE);
+  if (fresh || !existsSync(path)) return new Map();
+  try {
+    return new Map(Object.entries(JSON.parse(readFileSync(path, "utf8")).jobs as Record<string, JobRecord>));
+  } catch {
+    return new Map(); // an unreadable state only costs recomputation
+  }
+}
+
+function checkLocalModel(loaded: LoadedPlan): void {
+  const { source } = loaded.plan.model;
+  const hasLocal = loaded.plan.workers.some((w) => "local" in w);
+  if (hasLocal && isAbsolute(source) && !existsSync(source)) {
+    throw new SparseSubError("PLAN_INVALID", `${loaded.path}: model not found`, { issues: [{ path: "model.source", message: `no such file or directory: ${source}` }] });
+  }
+}
+
+export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptions = {}): Promise<RunOutcome> {
+  const loaded = typeof planOrPath === "string" ? loadPlan(planOrPath) : planOrPath;
+  const { plan } = loaded;
+  const display = options.display ?? silentDisplay;
+  checkLocalModel(loaded);
+  const dir = options.outDir ?? plan.output!.dir;
+  const layout = runLayout(dir);
+  const corpora = prepareCorpora(plan.languages, layout.corpora); // all input problems surface here, before workers start
+  mkdirSync(dir, { recursive: true });
+  writeJsonAtomic(join(dir, "plan.resolved.json"), plan);
+  const eventsPath = join(dir, "events.jsonl");
+  const logEvent = (event: Record<string, unknown>) => appendFileSync(eventsPath, JSON.stringify({ time: new Date().toISOString(), ...event }) + "\n");
+
+  const records = loadRecords(dir, options.fresh ?? false);
+  const reused = new Set<string>();
+  const startedAt = new Date();
+  const runId = `${plan.name}-${startedAt.getTime().toString(36)}`;
+  logEvent({ event: "run_started", run: plan.name, run_id: runId, resumed_jobs: records.size });
+
+  const pool = options.pool ?? (await WorkerPool.start(plan.workers, { onStderr: (worker, line) => logEvent({ event: "worker_log", worker, line }) }));
+  const subscriptions: TelemetrySubscription[] = [];
+  for (const worker of pool.workers) {
+    display.log(`worker ${worker.name} at ${worker.client.address}: ${worker.info.device}, sparse-sub worker ${worker.info.version}`);
+    subscriptions.push(
+      subscribeTelemetry(worker.info.telemetryEndpoint, (topic, event) => {
+        if (!topic.startsWith(`${runId}/`) || !event.progress) return;
+        const jobId = topic.slice(runId.length + 1);
+        display.update(jobId, event.progress);
+        logEvent({ event: "progress", job: jobId, worker: worker.name, memory_used_bytes: event.memoryUsedBytes, ...event.progress });
+      }),
+    );
+  }
+
+  let status: RunResults["status"] = "complete";
+  let failure: unknown;
+  const save = () => {
+    writeJsonAtomic(join(dir, STATE_FILE), { run: plan.name, jobs: Object.fromEntries(records) });
+    const results = assembleResults({
+      plan,
+      languages: corpora.map((c) => ({ code: c.code, name: c.name })),
+      workers: pool.workers.map((w) => ({ name: w.name, address: w.client.address, info: w.info })),
+      records,
+      reused,
+      startedAt,
+      status,
+      error: failure === undefined ? null : failure instanceof Error ? failure.message : String(failure),
+    });
+    writeJsonAtomic(join(dir, "results.json"), results);
+    const table = resultsTable(results);
+    writeFileAtomic(join(dir, "results.md"), table);
+    return { results, table };
+  };
+
+  try {
+    const jobs = pipelineJobs({ plan, corpora, layout, runId, onProgress: () => {} });
+    await runGraph(jobs, pool, records, {
+      signal: options.signal,
+      hooks: {
+        onStart: (job, worker) => logEvent({ event: "job_started", job: job.id, worker: worker.name }),
+        onFinish: (job, record, wasReused) => {
+          if (wasReused) reused.add(job.id);
+          logEvent({ event: "job_finished", job: job.id, worker: record.worker, seconds: record.seconds, reused: wasReused });
+          display.finish(job.id, wasReused ? "reused from an earlier run" : `${record.seconds.toFixed(1)} s on ${record.worker}`);
+          save(); // finished work is on disk before the next job can fail
+        },
+        onFail: (job, error) => logEvent({ event: "job_failed", job: job.id, error: error instanceof Error ? error.message : String(error) }),
+      },
+    });
+  } catch (error) {
+    failure = error;
+    status = error instanceof SparseSubError && error.code === "CANCELLED" ? "cancelled" : "failed";
+  } finally {
+    for (const subscription of subscriptions) subscription.close();
+    display.stop();
+    if (!options.pool) await pool.close();
+  }
+  const { results, table } = save();
+  logEvent({ event: "run_finished", status });
+  if (failure !== undefined) throw failure;
+  return { results, dir, table };
+}

@@ -1,0 +1,76 @@
+// Reading a plan: JSON parse, schema validation (all problems at once, each with its JSON
+// path), then paths resolved against the plan file's folder.
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import type { z } from "zod";
+import { SparseSubError, type PlanIssue } from "../errors.js";
+import { Plan, type TextSource } from "./schema.js";
+
+export interface LoadedPlan {
+  plan: Plan; // validated, defaults filled, every path absolute
+  path: string; // the plan file, absolute ("<inline>" for objects)
+}
+
+/** "languages[2].udhr.id" from ["languages", 2, "udhr", "id"]. */
+export function jsonPath(path: readonly PropertyKey[]): string {
+  return path.map((key, i) => (typeof key === "number" ? `[${key}]` : `${i === 0 ? "" : "."}${String(key)}`)).join("");
+}
+
+function issuesOf(error: z.ZodError): PlanIssue[] {
+  return error.issues.map((issue) => {
+    const path = jsonPath(issue.path);
+    if (issue.code === "unrecognized_keys") {
+      return { path, message: `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}` };
+    }
+    if (issue.code === "invalid_union") {
+      return { path, message: "does not match any accepted form (see README: Plan reference)" };
+    }
+    return { path, message: issue.message };
+  });
+}
+
+function resolveSource(source: TextSource, base: string): TextSource {
+  if ("files" in source) return { files: source.files.map((f) => (isAbsolute(f) ? f : resolve(base, f))) };
+  return source;
+}
+
+function resolveModelSource(source: string, base: string): string {
+  if (source.includes("://")) return source; // pkg://package/file and other schemes are the worker's
+  const local = source.startsWith(".") || source.startsWith("/") || source.endsWith(".gguf");
+  return local && !isAbsolute(source) ? resolve(base, source) : source;
+}
+
+/** Validates an in-memory plan; `base` anchors relative paths. */
+export function parsePlan(input: unknown, base: string, path = "<inline>"): LoadedPlan {
+  const parsed = Plan.safeParse(input);
+  if (!parsed.success) {
+    const issues = issuesOf(parsed.error);
+    throw new SparseSubError("PLAN_INVALID", `${path}: invalid plan (${issues.length} problem${issues.length > 1 ? "s" : ""})`, { issues });
+  }
+  const plan = parsed.data;
+  plan.model.source = resolveModelSource(plan.model.source, base);
+  for (const language of plan.languages) {
+    if (language.train) language.train = resolveSource(language.train, base);
+    if (language.heldout) language.heldout = resolveSource(language.heldout, base);
+  }
+  plan.output = { dir: resolve(base, plan.output?.dir ?? `runs/${plan.name}`) };
+  return { plan, path };
+}
+
+/** Reads and validates a plan file. */
+export function loadPlan(file: string): LoadedPlan {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new SparseSubError("PLAN_NOT_FOUND", `cannot read plan ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new SparseSubError("PLAN_INVALID", `${path}: not valid JSON (${(error as Error).message})`);
+  }
+  return parsePlan(json, dirname(path), path);
+}

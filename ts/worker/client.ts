@@ -1,0 +1,117 @@
+// A promise-based client for one worker. Streaming RPCs resolve with their result event;
+// progress events go to a callback; an AbortSignal cancels the call on the worker.
+import { credentials, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import {
+  CollectActivationsRequest,
+  ConvertNeuronSetRequest,
+  EvaluateRequest,
+  GetWorkerInfoRequest,
+  MergePackRequest,
+  SelectNeuronsRequest,
+  TrainRequest,
+  WorkerClient as GeneratedClient,
+  type CollectActivationsResult,
+  type ConvertNeuronSetResponse,
+  type EvaluateResult,
+  type MergePackResponse,
+  type Progress,
+  type SelectNeuronsResponse,
+  type TrainResult,
+  type WorkerInfo,
+} from "../gen/sparse_sub/v1/worker.js";
+import { SparseSubError } from "../errors.js";
+import { fromServiceError } from "./errors.js";
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+}
+
+type StreamEvent<R> = { event?: { $case: "progress"; value: Progress } | { $case: "result"; value: R } | undefined };
+
+const MESSAGE_LIMIT = 64 << 20;
+
+export class WorkerClient {
+  private readonly client: GeneratedClient;
+
+  constructor(readonly address: string) {
+    this.client = new GeneratedClient(address, credentials.createInsecure(), {
+      "grpc.max_receive_message_length": MESSAGE_LIMIT,
+      "grpc.max_send_message_length": MESSAGE_LIMIT,
+    });
+  }
+
+  /** Resolves once the worker answers, or fails with WORKER_UNREACHABLE after `timeoutMs`. */
+  async waitForReady(timeoutMs = 10_000): Promise<void> {
+    await new Promise<void>((resolve, reject) =>
+      this.client.waitForReady(Date.now() + timeoutMs, (error) =>
+        error
+          ? reject(new SparseSubError("WORKER_UNREACHABLE", `worker ${this.address} did not answer within ${timeoutMs / 1000}s: ${error.message}`))
+          : resolve(),
+      ),
+    );
+  }
+
+  info(): Promise<WorkerInfo> {
+    return this.unary("GetWorkerInfo", (cb) => this.client.getWorkerInfo(GetWorkerInfoRequest.fromPartial({}), cb));
+  }
+
+  collectActivations(request: Partial<CollectActivationsRequest>, options: CallOptions = {}): Promise<CollectActivationsResult> {
+    return this.stream(`CollectActivations(${request.language})`, this.client.collectActivations(CollectActivationsRequest.fromPartial(request)), options);
+  }
+
+  selectNeurons(request: Partial<SelectNeuronsRequest>): Promise<SelectNeuronsResponse> {
+    return this.unary("SelectNeurons", (cb) => this.client.selectNeurons(SelectNeuronsRequest.fromPartial(request), cb));
+  }
+
+  train(request: Partial<TrainRequest>, options: CallOptions = {}): Promise<TrainResult> {
+    return this.stream(`Train(${request.language})`, this.client.train(TrainRequest.fromPartial(request)), options);
+  }
+
+  evaluate(request: Partial<EvaluateRequest>, options: CallOptions = {}): Promise<EvaluateResult> {
+    const what = request.packPath ? `Evaluate(${request.packPath})` : "Evaluate(base)";
+    return this.stream(what, this.client.evaluate(EvaluateRequest.fromPartial(request)), options);
+  }
+
+  mergePack(request: Partial<MergePackRequest>): Promise<MergePackResponse> {
+    return this.unary("MergePack", (cb) => this.client.mergePack(MergePackRequest.fromPartial(request), cb));
+  }
+
+  convertNeuronSet(request: Partial<ConvertNeuronSetRequest>): Promise<ConvertNeuronSetResponse> {
+    return this.unary("ConvertNeuronSet", (cb) => this.client.convertNeuronSet(ConvertNeuronSetRequest.fromPartial(request), cb));
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private unary<R>(what: string, call: (callback: (error: ServiceError | null, response: R) => void) => unknown): Promise<R> {
+    return new Promise((resolve, reject) =>
+      call((error, response) => (error ? reject(fromServiceError(error, this.address, what)) : resolve(response))),
+    );
+  }
+
+  private stream<R>(what: string, call: ClientReadableStream<StreamEvent<R>>, options: CallOptions): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      let result: R | undefined;
+      const abort = () => call.cancel();
+      if (options.signal?.aborted) abort();
+      options.signal?.addEventListener("abort", abort, { once: true });
+      const settle = () => options.signal?.removeEventListener("abort", abort);
+      call.on("data", (message: StreamEvent<R>) => {
+        const event = message.event;
+        if (event?.$case === "progress") options.onProgress?.(event.value);
+        else if (event?.$case === "result") result = event.value;
+      });
+      call.on("error", (error: ServiceError) => {
+        settle();
+        reject(fromServiceError(error, this.address, what));
+      });
+      call.on("end", () => {
+        settle();
+        if (result === undefined) reject(new SparseSubError("WORKER_FAILED", `${what} on ${this.address} ended without a result`));
+        else resolve(result);
+      });
+    });
+  }
+}
