@@ -34,9 +34,15 @@ function jsonl(documents: string[]): string {
   return documents.map((text) => JSON.stringify({ text })).join("\n") + "\n";
 }
 
-/** Checks every language's sources (all problems at once), then writes UDHR corpora under
- * `<corpusDir>/<code>/{train,heldout}.jsonl`. */
-export function prepareCorpora(languages: Language[], corpusDir: string): LanguageCorpora[] {
+export interface PreparedCorpora {
+  corpora: LanguageCorpora[];
+  /** Writes the generated corpus files; call once the run directory may be created. */
+  write(): void;
+}
+
+/** Checks every language's sources (all problems at once, nothing written), and plans the
+ * UDHR corpora at `<corpusDir>/<code>/{train,heldout}.jsonl`. */
+export function prepareCorpora(languages: Language[], corpusDir: string): PreparedCorpora {
   const issues: PlanIssue[] = [];
   const udhrTexts = new Map<string, { name: string; train: string[]; heldout: string[] }>();
   languages.forEach((language, i) => {
@@ -54,12 +60,12 @@ export function prepareCorpora(languages: Language[], corpusDir: string): Langua
   if (issues.length > 0) {
     throw new SparseSubError("CORPUS_INVALID", `${issues.length} corpus problem${issues.length > 1 ? "s" : ""}`, { issues });
   }
-  return languages.map((language) => {
+  const pending: [string, string][] = [];
+  const corpora = languages.map((language) => {
     const udhr = udhrTexts.get(language.code);
     if (udhr) {
       const dir = join(corpusDir, language.code);
-      writeFileAtomic(join(dir, "train.jsonl"), jsonl(udhr.train));
-      writeFileAtomic(join(dir, "heldout.jsonl"), jsonl(udhr.heldout));
+      pending.push([join(dir, "train.jsonl"), jsonl(udhr.train)], [join(dir, "heldout.jsonl"), jsonl(udhr.heldout)]);
       const files = (name: string): Corpus => ({ source: { $case: "textFiles", value: { paths: [join(dir, name)] } } });
       return { code: language.code, name: language.name ?? udhr.name, train: files("train.jsonl"), heldout: files("heldout.jsonl") };
     }
@@ -70,4 +76,5 @@ export function prepareCorpora(languages: Language[], corpusDir: string): Langua
       heldout: language.heldout ? toCorpus(language.heldout) : undefined,
     };
   });
+  return { corpora, write: () => pending.forEach(([path, text]) => writeFileAtomic(path, text)) };
 }

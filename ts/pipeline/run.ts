@@ -55,11 +55,21 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
   checkLocalModel(loaded);
   const dir = options.outDir ?? plan.output!.dir;
   const layout = runLayout(dir);
-  const corpora = prepareCorpora(plan.languages, layout.corpora); // all input problems surface here, before workers start
+  const prepared = prepareCorpora(plan.languages, layout.corpora); // input problems surface here, before anything starts
+  const corpora = prepared.corpora;
+  // Workers start before the run directory exists: a worker that cannot start leaves no files.
+  const early: Record<string, unknown>[] = [];
+  let logEvent = (event: Record<string, unknown>): void => {
+    early.push({ time: new Date().toISOString(), ...event });
+  };
+  const onStderr = (worker: string, line: string) => logEvent({ event: "worker_log", worker, line });
+  const pool = options.pool ?? (await WorkerPool.start(plan.workers, { onStderr }));
   mkdirSync(dir, { recursive: true });
+  prepared.write();
   writeJsonAtomic(join(dir, "plan.resolved.json"), plan);
   const eventsPath = join(dir, "events.jsonl");
-  const logEvent = (event: Record<string, unknown>) => appendFileSync(eventsPath, JSON.stringify({ time: new Date().toISOString(), ...event }) + "\n");
+  logEvent = (event) => appendFileSync(eventsPath, JSON.stringify({ time: new Date().toISOString(), ...event }) + "\n");
+  for (const event of early) appendFileSync(eventsPath, JSON.stringify(event) + "\n");
 
   const records = loadRecords(dir, options.fresh ?? false);
   const reused = new Set<string>();
@@ -67,7 +77,6 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
   const runId = `${plan.name}-${startedAt.getTime().toString(36)}`;
   logEvent({ event: "run_started", run: plan.name, run_id: runId, resumed_jobs: records.size });
 
-  const pool = options.pool ?? (await WorkerPool.start(plan.workers, { onStderr: (worker, line) => logEvent({ event: "worker_log", worker, line }) }));
   const subscriptions: TelemetrySubscription[] = [];
   for (const worker of pool.workers) {
     display.log(`worker ${worker.name} at ${worker.client.address}: ${worker.info.device}, sparse-sub worker ${worker.info.version}`);

@@ -52,6 +52,11 @@ export class WorkerPool {
     return new WorkerPool(workers, processes);
   }
 
+  /** A pool over workers that are already connected (the caller owns their lifetime). */
+  static fromWorkers(workers: PooledWorker[]): WorkerPool {
+    return new WorkerPool(workers, []);
+  }
+
   /** Waits for a free worker. */
   acquire(signal?: AbortSignal): Promise<PooledWorker> {
     const free = this.idle.shift();

@@ -1,0 +1,75 @@
+// The job graph's scheduling, resume and failure rules. Jobs here are plain async functions,
+// so the pool holds placeholder workers (no process): only scheduling is under test.
+import { describe, expect, it } from "vitest";
+import { defineJob, runGraph, validateGraph, type Job, type JobRecord } from "../ts/pipeline/graph.js";
+import { WorkerPool, type PooledWorker } from "../ts/worker/pool.js";
+
+const pool = (n: number) =>
+  WorkerPool.fromWorkers(Array.from({ length: n }, (_, i) => ({ name: `w${i + 1}`, client: null, info: null }) as unknown as PooledWorker));
+const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
+
+function job(id: string, deps: string[], log: string[], options: { fail?: boolean; key?: string; ms?: number } = {}): Job {
+  return defineJob<string>({
+    id,
+    kind: "collect",
+    deps,
+    key: () => options.key ?? id,
+    run: async ({ worker, signal }) => {
+      log.push(`start ${id}@${worker.name}`);
+      await tick(options.ms);
+      if (signal.aborted) throw new Error(`${id} aborted`);
+      if (options.fail) throw new Error(`${id} broke`);
+      log.push(`end ${id}`);
+      return `${id}-result`;
+    },
+  });
+}
+
+describe("job graph", () => {
+  it("runs dependencies first and independent jobs in parallel across workers", async () => {
+    const log: string[] = [];
+    const records = new Map<string, JobRecord>();
+    await runGraph([job("a", [], log, { ms: 20 }), job("b", [], log, { ms: 20 }), job("c", ["a", "b"], log)], pool(2), records);
+    expect(log.slice(0, 2).sort()).toEqual(["start a@w1", "start b@w2"]);
+    expect(log.indexOf("start c@w1") > log.indexOf("end b") || log.indexOf("start c@w2") > log.indexOf("end b")).toBe(true);
+    expect(records.get("c")!.result).toBe("c-result");
+  });
+
+  it("starts nothing new after a failure, keeps finished records, and throws the failure", async () => {
+    const log: string[] = [];
+    const records = new Map<string, JobRecord>();
+    const jobs = [job("a", [], log), job("b", ["a"], log, { fail: true }), job("c", ["b"], log)];
+    await expect(runGraph(jobs, pool(1), records)).rejects.toThrow("b broke");
+    expect([...records.keys()]).toEqual(["a"]);
+    expect(log).not.toContain("start c@w1");
+  });
+
+  it("reuses recorded jobs whose key still matches and reruns those downstream of a change", async () => {
+    const records = new Map<string, JobRecord>();
+    await runGraph([job("a", [], []), job("b", ["a"], [])], pool(1), records);
+    const log: string[] = [];
+    await runGraph([job("a", [], log), job("b", ["a"], log)], pool(1), records);
+    expect(log).toEqual([]);
+    await runGraph([job("a", [], log, { key: "a-v2" }), job("b", ["a"], log)], pool(1), records);
+    expect(log).toEqual(["start a@w1", "end a", "start b@w1", "end b"]);
+  });
+
+  it("cancels running jobs when the caller aborts", async () => {
+    const controller = new AbortController();
+    const records = new Map<string, JobRecord>();
+    const promise = runGraph([job("slow", [], [], { ms: 50 }), job("next", ["slow"], [])], pool(1), records, { signal: controller.signal });
+    await tick(10);
+    controller.abort();
+    await expect(promise).rejects.toThrow("slow aborted");
+    expect(records.size).toBe(0);
+
+    const before = new AbortController();
+    before.abort();
+    await expect(runGraph([job("never", [], [])], pool(1), new Map(), { signal: before.signal })).rejects.toMatchObject({ code: "CANCELLED" });
+  });
+
+  it("refuses cycles and unknown dependencies", () => {
+    expect(() => validateGraph([job("a", ["b"], []), job("b", ["a"], [])])).toThrow("job graph has a cycle: a -> b -> a");
+    expect(() => validateGraph([job("a", ["nope"], [])])).toThrow("job a depends on unknown job nope");
+  });
+});

