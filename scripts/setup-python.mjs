@@ -57,11 +57,12 @@ const base = findBasePython();
 if (!existsSync(venvPython)) {
   run(base, ["-m", "venv", ...(systemTorch ? ["--system-site-packages"] : []), venv]);
 }
-const pip = [venvPython, "-m", "pip", "install", "--disable-pip-version-check"];
+const pip = [venvPython, "-m", "pip", "install", "--disable-pip-version-check", "--quiet", "--progress-bar", "off"];
 let requirements = readFileSync(join(root, "py-worker/requirements.txt"), "utf8");
 if (systemTorch) {
   requirements = requirements.replace(/^torch==.*$/m, "# torch: the base interpreter's (SPARSE_SUB_SYSTEM_TORCH=1)");
 }
+console.log("sparse-sub: installing the worker's pinned Python requirements into py-worker/.venv (a few minutes the first time)");
 const effective = join(venv, "requirements.effective.txt");
 writeFileSync(effective, requirements);
 run(pip[0], [...pip.slice(1), "-r", effective]);

@@ -9,8 +9,7 @@ export type ErrorCode =
   | "WORKER_START_FAILED" // a local worker process exited or never became ready
   | "WORKER_UNREACHABLE" // a worker address did not answer
   | "WORKER_FAILED" // a worker RPC failed (reason and field come from the worker)
-  | "CANCELLED" // the user interrupted the run
-  | "JOB_FAILED"; // a pipeline job failed; cause holds the underlying error
+  | "CANCELLED"; // the user interrupted the run
 
 export interface PlanIssue {
   path: string; // JSON path like "training.targets[0]"

@@ -10,6 +10,7 @@ import functools
 from contextlib import nullcontext
 import logging
 import os
+import threading
 from pathlib import Path
 
 import grpc
@@ -290,9 +291,14 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
         if not request.output_dir:
             raise invalid("output_dir", "is empty")
         pack_file = load_pack(request.pack_path, "pack_path")
-        loaded = self.models.get(_model_request(request.model))
-        check_pack_fits(pack_file, loaded.shape, "pack_path")
-        merge_to_directory(loaded.model, loaded.tokenizer, loaded.layers, pack_file, request.output_dir)
+        # writes into the cached model's weights (and back): take the job slot like any job
+        self.slot.acquire(request.job_id or "merge", threading.Event())
+        try:
+            loaded = self.models.get(_model_request(request.model))
+            check_pack_fits(pack_file, loaded.shape, "pack_path")
+            merge_to_directory(loaded.model, loaded.tokenizer, loaded.layers, pack_file, request.output_dir)
+        finally:
+            self.slot.release()
         return pb.MergePackResponse(output_dir=request.output_dir)
 
     @unary

@@ -141,3 +141,14 @@ def test_pack_round_trip_apply_and_merge(tiny, text_file, tmp_path):
     reloaded = AutoModelForCausalLM.from_pretrained(merged, dtype=torch.float32)
     with torch.no_grad():
         torch.testing.assert_close(reloaded(input_ids=ids).logits, applied_logits, rtol=1e-5, atol=1e-5)
+
+
+def test_gradient_accumulation_matches_the_larger_batch(tiny, text_file):
+    data = batches(tiny, text_file)
+    common = dict(learning_rate=1e-2, sequence_length=16, max_steps=3, validate_every=0, seed=1)
+    big = train_sparse(tiny, NeuronSet("af", NEURONS), data, None, TrainSettings(batch_size=4, **common))
+    accumulated = train_sparse(tiny, NeuronSet("af", NEURONS), data, None, TrainSettings(batch_size=2, gradient_accumulation_steps=2, **common))
+    assert [l for _, l in accumulated.train_loss] == __import__("pytest").approx([l for _, l in big.train_loss], rel=1e-5)
+    for layer, slices in big.pack.slices.items():
+        for name, tensor in slices.items():
+            torch.testing.assert_close(accumulated.pack.slices[layer][name], tensor, rtol=1e-4, atol=1e-6)
