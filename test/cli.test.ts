@@ -1,5 +1,5 @@
 // The real CLI binary (built dist/, as `npx sparse-sub` runs it): messages and exit codes.
-import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -57,4 +57,50 @@ describe("sparse-sub CLI", () => {
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toBe("sparse-sub: cannot read plan /nonexistent/plan.json: ENOENT");
   });
+});
+
+describe("sparse-sub run, interrupted", () => {
+  it("stops on Ctrl-C with exit 130, keeps finished jobs, and resumes on the next run", async () => {
+    const { makeTinyModel } = await import("./helpers/worker-env.js");
+    const model = await makeTinyModel(["eng", "afr"]);
+    const dir = mkdtempSync(join(tmpdir(), "sparse-sub-cli-"));
+    const out = join(dir, "run");
+    const path = planFile({
+      name: "interrupted",
+      model: { source: model, device: "cpu" },
+      languages: [{ code: "en", udhr: { id: "eng" } }, { code: "af", udhr: { id: "afr" } }],
+      identification: { sequence_length: 32, batch_size: 2, top_rate: 0.2 },
+      // far more steps than the test waits for: the interrupt lands during training
+      training: { targets: ["af"], sequence_length: 32, batch_size: 1, epochs: 10_000, validate_every: 0 },
+      evaluation: { sequence_length: 32 },
+    });
+    const child = execa("node", [bin, "run", path, "--out", out], { reject: false, env: { CI: "1" } });
+    let training = false;
+    child.stderr!.on("data", (chunk: Buffer) => {
+      if (!training && chunk.toString().includes("[train:af] train")) {
+        training = true;
+        child.kill("SIGINT");
+      }
+    });
+    const result = await child;
+    expect(training).toBe(true);
+    expect(result.exitCode).toBe(130);
+    expect(result.stderr).toContain("sparse-sub: stopping (finished jobs are kept; run again to resume");
+    const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
+    expect(results.status).toBe("cancelled");
+    expect(results.jobs.map((j: { id: string }) => j.id).sort()).toEqual(["collect:af", "collect:en", "evaluate:base", "select"]);
+    expect(existsSync(join(out, "packs/af.sparse.safetensors"))).toBe(false);
+
+    // resume with a short budget: the four finished jobs are reused, only training and its evaluation run
+    const plan = JSON.parse(readFileSync(path, "utf8"));
+    plan.training.max_steps = 2;
+    writeFileSync(path, JSON.stringify(plan));
+    const resumed = await execa("node", [bin, "run", path, "--out", out], { reject: false, env: { CI: "1" } });
+    expect(resumed.exitCode).toBe(0);
+    const final = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
+    const reused = Object.fromEntries(final.jobs.map((j: { id: string; reused: boolean }) => [j.id, j.reused]));
+    expect(reused).toEqual({ "collect:en": true, "collect:af": true, "evaluate:base": true, select: true, "train:af": false, "evaluate:af": false });
+    expect(final.targets[0].steps).toBe(2);
+    expect(resumed.stdout).toContain("| **af** (target) |");
+  }, 240_000);
 });

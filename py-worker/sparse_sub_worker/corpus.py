@@ -128,3 +128,13 @@ def special_ids(tokenizer) -> tuple[int | None, int]:
     eos = tokenizer.eos_token_id
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (eos if eos is not None else 0)
     return eos, pad
+
+
+def load_sequences(corpus: Corpus, tokenizer, field_name: str, sequence_length: int, max_tokens: int = 0, *,
+                   separate_documents: bool, keep_tail: bool) -> PackedSequences:
+    """read_documents -> token_stream -> pack, with the tokenizer's EOS/padding ids.
+    Activation counting uses the reference's plain concatenation (no separator, tail dropped);
+    training and evaluation separate documents with EOS and keep the masked tail."""
+    separator, pad = special_ids(tokenizer)
+    stream = token_stream(tokenizer, read_documents(corpus, field_name), separator if separate_documents else None)
+    return pack(stream, sequence_length, max_tokens, keep_tail, pad, field_name)

@@ -22,7 +22,7 @@ from grpc_status import rpc_status
 
 from . import PROTOCOL, __version__
 from .activations import Throughput, count_activations, load_counts, save_counts
-from .corpus import HubDatasetCorpus, TextFilesCorpus, pack, read_documents, special_ids, token_stream
+from .corpus import HubDatasetCorpus, TextFilesCorpus, load_sequences
 from .errors import WorkerError, invalid
 from .evaluation import score_sequences
 from .gen.sparse_sub.v1 import worker_pb2 as pb
@@ -121,6 +121,8 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
 
     def _load(self, ctx: JobContext, wrap, spec: pb.ModelSpec) -> LoadedModel:
         request = _model_request(spec)
+        if self.models.holds(request):
+            return self.models.get(request)
         clock = Throughput()
         self._progress(ctx, wrap, "load", 0, 1, "models", 0.0, message=f"loading {request.source}")
         loaded = self.models.get(request)
@@ -162,9 +164,8 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
 
         def job(ctx: JobContext):
             loaded = self._load(ctx, wrap, request.model)
-            documents = read_documents(corpus, "corpus")
-            sequences = pack(token_stream(loaded.tokenizer, documents, None), sequence_length, request.max_tokens,
-                             keep_tail=False, pad_token_id=0, field_name="corpus")
+            sequences = load_sequences(corpus, loaded.tokenizer, "corpus", sequence_length, request.max_tokens,
+                                       separate_documents=False, keep_tail=False)
             clock = Throughput()
 
             def on_batch(done: int, total: int) -> None:
@@ -228,13 +229,12 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
         def job(ctx: JobContext):
             loaded = self._load(ctx, wrap, request.model)
             check_fits(neuron_set, loaded.shape.num_layers, loaded.shape.intermediate_size, "neuron_set_path")
-            separator, pad = special_ids(loaded.tokenizer)
-            train = pack(token_stream(loaded.tokenizer, read_documents(train_corpus, "train_corpus"), separator),
-                         settings.sequence_length, settings.max_tokens, keep_tail=True, pad_token_id=pad, field_name="train_corpus")
+            train = load_sequences(train_corpus, loaded.tokenizer, "train_corpus", settings.sequence_length, settings.max_tokens,
+                                   separate_documents=True, keep_tail=True)
             validation = None
             if validation_corpus is not None:
-                validation = pack(token_stream(loaded.tokenizer, read_documents(validation_corpus, "validation_corpus"), separator),
-                                  settings.sequence_length, 0, keep_tail=True, pad_token_id=pad, field_name="validation_corpus")
+                validation = load_sequences(validation_corpus, loaded.tokenizer, "validation_corpus", settings.sequence_length,
+                                            separate_documents=True, keep_tail=True)
             clock = Throughput()
             outcome = train_sparse(
                 loaded, neuron_set, train, validation, settings,
@@ -267,7 +267,6 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
 
         def job(ctx: JobContext):
             loaded = self._load(ctx, wrap, request.model)
-            separator, pad = special_ids(loaded.tokenizer)
             clock = Throughput()
             scores = []
             if pack_file is not None:
@@ -276,8 +275,8 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
                 for i, (language, corpus) in enumerate(corpora):
                     ctx.check_cancelled()
                     field_name = f"sets[{i}].corpus"
-                    sequences = pack(token_stream(loaded.tokenizer, read_documents(corpus, field_name), separator),
-                                     sequence_length, 0, keep_tail=True, pad_token_id=pad, field_name=field_name)
+                    sequences = load_sequences(corpus, loaded.tokenizer, field_name, sequence_length,
+                                               separate_documents=True, keep_tail=True)
                     score = score_sequences(loaded.model, sequences, batch_size)
                     scores.append(pb.LanguageScore(language=language, perplexity=score.perplexity, mean_loss=score.mean_loss, tokens=score.tokens))
                     self._progress(ctx, wrap, "evaluate", i + 1, len(corpora), "languages", clock.elapsed(),

@@ -3,6 +3,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { prepareCorpora } from "../corpora/prepare.js";
+import type { Progress } from "../gen/sparse_sub/v1/worker.js";
 import { SparseSubError } from "../errors.js";
 import { loadPlan, type LoadedPlan } from "../plan/load.js";
 import { assembleResults, type RunResults } from "../results/results.js";
@@ -78,12 +79,14 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
   logEvent({ event: "run_started", run: plan.name, run_id: runId, resumed_jobs: records.size });
 
   const subscriptions: TelemetrySubscription[] = [];
+  const telemetrySeen = new Set<string>(); // jobs whose live events arrive over ZeroMQ
   for (const worker of pool.workers) {
     display.log(`worker ${worker.name} at ${worker.client.address}: ${worker.info.device}, sparse-sub worker ${worker.info.version}`);
     subscriptions.push(
       subscribeTelemetry(worker.info.telemetryEndpoint, (topic, event) => {
         if (!topic.startsWith(`${runId}/`) || !event.progress) return;
         const jobId = topic.slice(runId.length + 1);
+        telemetrySeen.add(jobId);
         display.update(jobId, event.progress);
         logEvent({ event: "progress", job: jobId, worker: worker.name, memory_used_bytes: event.memoryUsedBytes, ...event.progress });
       }),
@@ -111,7 +114,12 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
   };
 
   try {
-    const jobs = pipelineJobs({ plan, corpora, layout, runId, onProgress: () => {} });
+    // The RPC stream carries the same progress: it drives the display only when telemetry does
+    // not arrive (e.g. a remote worker whose ZeroMQ port is not forwarded).
+    const onProgress = (jobId: string, progress: Progress) => {
+      if (!telemetrySeen.has(jobId)) display.update(jobId, progress);
+    };
+    const jobs = pipelineJobs({ plan, corpora, layout, runId, onProgress });
     await runGraph(jobs, pool, records, {
       signal: options.signal,
       hooks: {

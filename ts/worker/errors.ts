@@ -20,7 +20,7 @@ function decodeDetails(error: ServiceError): { reason?: string; field?: string }
 
 /** A gRPC ServiceError as a SparseSubError naming the worker, the reason and the field. */
 export function fromServiceError(error: ServiceError, worker: string, what: string): SparseSubError {
-  if (error.code === GrpcStatus.UNAVAILABLE || error.code === GrpcStatus.DEADLINE_EXCEEDED && !error.details) {
+  if (error.code === GrpcStatus.UNAVAILABLE) {
     return new SparseSubError("WORKER_UNREACHABLE", `worker ${worker} is unreachable (${what}): ${error.details || error.message}`, {
       grpcCode: error.code,
       cause: error,

@@ -141,6 +141,10 @@ class ModelCache:
                 log.info("loaded %s", self._loaded.description)
             return self._loaded
 
+    def holds(self, request: ModelRequest) -> bool:
+        loaded = self._loaded
+        return loaded is not None and loaded.request == request
+
     @property
     def loaded_source(self) -> str:
         loaded = self._loaded
