@@ -20,4 +20,5 @@ RUN npm ci --no-audit --no-fund
 
 EXPOSE 50051 50052
 # Inside the container the worker must listen on all interfaces for -p to reach it.
-CMD ["npx", "sparse-sub", "worker", "serve", "--listen", "0.0.0.0:50051", "--telemetry", "tcp://0.0.0.0:50052"]
+# (--insecure: the container's own interfaces; publish the ports on the host's loopback only)
+CMD ["npx", "sparse-sub", "worker", "serve", "--listen", "0.0.0.0:50051", "--telemetry", "tcp://0.0.0.0:50052", "--insecure"]

@@ -62,9 +62,10 @@ function validateCommand(args: { plan: string; verbose: boolean }): number {
   }
 }
 
-async function workerServeCommand(args: { listen: string; telemetry: string }): Promise<number> {
+async function workerServeCommand(args: { listen: string; telemetry: string; insecure: boolean }): Promise<number> {
   const python = workerPython();
-  const child = execa(python, ["-u", "-m", "sparse_sub_worker", "serve", "--listen", args.listen, "--telemetry", args.telemetry], {
+  const serveArgs = ["--listen", args.listen, "--telemetry", args.telemetry, ...(args.insecure ? ["--insecure"] : [])];
+  const child = execa(python, ["-u", "-m", "sparse_sub_worker", "serve", ...serveArgs], {
     cwd: join(PACKAGE_ROOT, "py-worker"),
     env: { PYTHONPATH: join(PACKAGE_ROOT, "py-worker") },
     stdio: "inherit",
@@ -111,9 +112,10 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
           (s) =>
             s
               .option("listen", { type: "string", default: "127.0.0.1:50051", describe: "HOST:PORT to listen on" })
-              .option("telemetry", { type: "string", default: "tcp://127.0.0.1:*", describe: "ZeroMQ PUB bind address" }),
+              .option("telemetry", { type: "string", default: "tcp://127.0.0.1:*", describe: "ZeroMQ PUB bind address" })
+              .option("insecure", { type: "boolean", default: false, describe: "allow non-loopback addresses without authentication" }),
           async (args) => {
-            exitCode = await workerServeCommand(args as { listen: string; telemetry: string });
+            exitCode = await workerServeCommand(args as { listen: string; telemetry: string; insecure: boolean });
           },
         )
         .demandCommand(1),

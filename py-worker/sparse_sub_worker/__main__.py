@@ -41,6 +41,13 @@ def serve(listen: str, telemetry_bind: str) -> None:
     telemetry.close()
 
 
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def _host(address: str) -> str:
+    return address.removeprefix("tcp://").rsplit(":", 1)[0]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="sparse_sub_worker", description="sparse-sub worker")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -48,7 +55,14 @@ def main(argv: list[str] | None = None) -> None:
     serve_parser.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT to listen on (port 0 = any free port)")
     serve_parser.add_argument("--telemetry", default="tcp://127.0.0.1:*", help="ZeroMQ PUB bind address for telemetry")
     serve_parser.add_argument("--log-level", default="INFO")
+    serve_parser.add_argument("--insecure", action="store_true",
+                              help="allow listening beyond loopback without authentication (private networks and containers only)")
     args = parser.parse_args(argv)
+    if args.command == "serve" and not args.insecure:
+        for flag, address in (("--listen", args.listen), ("--telemetry", args.telemetry)):
+            if _host(address) not in LOOPBACK_HOSTS:
+                parser.error(f"{flag} {address}: the worker has no authentication yet and would let anyone on the network read and "
+                             "write files as you; listen on 127.0.0.1 and tunnel over SSH, or pass --insecure on a private network")
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         serve(args.listen, args.telemetry)

@@ -12,6 +12,9 @@ Here the frozen matrices are used as they are and only the selected slices are c
 
 which equals the dense MLP with the slices written in. Autograd then only produces gradients
 for G, U, D ([k, H] each): frozen matrices get none, and AdamW state exists only for slices.
+
+The slices are kept in float32 whatever the model's dtype (a bf16 weight cannot absorb an
+update of lr 1e-4: it rounds away), and cast to the model's dtype in the forward pass.
 """
 
 from __future__ import annotations
@@ -35,10 +38,11 @@ class SparseMLP(nn.Module):
         weight = layer.gate_proj.weight
         idx = neuron_indices.to(device=weight.device, dtype=torch.long)
         self.register_buffer("neuron_indices", idx, persistent=False)
-        self.gate_rows = nn.Parameter(layer.gate_proj.weight[idx].detach().clone()) if "gate" in components else None
-        self.up_rows = nn.Parameter(layer.up_proj.weight[idx].detach().clone()) if "up" in components else None
-        self.down_cols = nn.Parameter(layer.down_proj.weight[:, idx].detach().clone()) if "down" in components else None
-        base_down = layer.down_proj.weight[:, idx].detach().clone() if "down" in components else None
+        master = lambda t: nn.Parameter(t.detach().to(torch.float32, copy=True))  # fp32 master copy
+        self.gate_rows = master(layer.gate_proj.weight[idx]) if "gate" in components else None
+        self.up_rows = master(layer.up_proj.weight[idx]) if "up" in components else None
+        self.down_cols = master(layer.down_proj.weight[:, idx]) if "down" in components else None
+        base_down = layer.down_proj.weight[:, idx].detach().to(torch.float32, copy=True) if "down" in components else None
         self.register_buffer("base_down_cols", base_down, persistent=False)
 
     @property
@@ -50,7 +54,7 @@ class SparseMLP(nn.Module):
         if rows is None:
             return out
         bias = linear.bias[self.neuron_indices] if linear.bias is not None else None
-        return out.index_copy(out.dim() - 1, self.neuron_indices, F.linear(x, rows, bias))
+        return out.index_copy(out.dim() - 1, self.neuron_indices, F.linear(x, rows.to(x.dtype), bias))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         layer = self.layer
@@ -60,7 +64,7 @@ class SparseMLP(nn.Module):
         out = F.linear(hidden, layer.down_proj.weight, layer.down_proj.bias)  # [..., H]
         if self.down_cols is not None:
             selected = hidden.index_select(hidden.dim() - 1, self.neuron_indices)  # [..., k]
-            out = out + F.linear(selected, self.down_cols - self.base_down_cols)
+            out = out + F.linear(selected, (self.down_cols - self.base_down_cols).to(selected.dtype))
         return out
 
     def slices(self) -> dict[str, torch.Tensor]:

@@ -56,3 +56,15 @@ def test_counts_match_activation_hook_and_do_not_depend_on_batch_size(tiny, text
     save_counts(path, one, "af", "tiny")
     again = load_counts(path, "counts")
     assert torch.equal(again.over_zero, one.over_zero) and again.token_count == one.token_count
+
+
+def test_hub_dataset_corpus_goes_through_datasets_load_dataset(tmp_path):
+    """The hub code path (datasets.load_dataset) on a local data directory, since no hub is reachable."""
+    from sparse_sub_worker.corpus import HubDatasetCorpus, read_documents
+
+    data = tmp_path / "glotcc-like"
+    data.mkdir()
+    (data / "train.jsonl").write_text('{"content": "Eerste dokument."}\n{"content": "Tweede dokument."}\n', encoding="utf-8")
+    assert read_documents(HubDatasetCorpus(str(data), split="train", text_field="content"), "corpus") == ["Eerste dokument.", "Tweede dokument."]
+    with pytest.raises(WorkerError, match=r"corpus.hub_dataset.text_field: 'text' is not a column of .* \(content\)"):
+        read_documents(HubDatasetCorpus(str(data), split="train", text_field="text"), "corpus")

@@ -100,3 +100,12 @@ def test_cancel_stops_the_job_and_the_worker_stays_usable(stub, tiny_model_dir, 
     result = events[-1].result
     assert result.steps == 2 and result.trainable_parameters == 4 * 3 * 32
     assert (tmp_path / "short.pack.safetensors").exists()
+
+
+def test_serve_refuses_non_loopback_without_insecure(capsys):
+    from sparse_sub_worker.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--listen", "0.0.0.0:50051"])
+    assert exit_info.value.code == 2
+    assert "--listen 0.0.0.0:50051: the worker has no authentication yet" in capsys.readouterr().err

@@ -152,3 +152,20 @@ def test_gradient_accumulation_matches_the_larger_batch(tiny, text_file):
     for layer, slices in big.pack.slices.items():
         for name, tensor in slices.items():
             torch.testing.assert_close(accumulated.pack.slices[layer][name], tensor, rtol=1e-4, atol=1e-6)
+
+
+def test_bf16_model_trains_fp32_master_slices(tiny_model_dir, text_file):
+    from sparse_sub_worker.models.loading import ModelRequest, load_model
+
+    bf16 = load_model(ModelRequest(str(tiny_model_dir), device="cpu", dtype="bfloat16"))
+    data = batches(bf16, text_file)
+    settings = TrainSettings(learning_rate=1e-4, batch_size=2, sequence_length=16, max_steps=2, validate_every=0)
+    outcome = train_sparse(bf16, NeuronSet("af", NEURONS), data, None, settings)
+    layer = bf16.layers[0]
+    trained = outcome.pack.slices[0]["gate_proj"]
+    assert trained.dtype == torch.float32
+    base_rows = layer.gate_proj.weight[torch.tensor(NEURONS[0])].float()
+    # lr 1e-4 moves every value by ~1e-4: far below bf16 resolution, kept by the fp32 master
+    moved = (trained - base_rows).abs()
+    assert moved.min() > 0 and moved.max() < 1e-3
+    assert layer.gate_proj.weight.dtype == torch.bfloat16
