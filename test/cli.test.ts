@@ -23,14 +23,14 @@ describe("sparse-sub CLI", () => {
   });
 
   it("lists every plan problem with its JSON path and exits 2", async () => {
-    const path = planFile({ name: "x", model: { source: "m", dtype: 3 }, languages: [{ code: "af", udhr: { id: "afr" } }], training: { targets: ["af"] }, extra: 1 });
+    const path = planFile({ name: "x", model: { source: "m", dtype: 3 }, languages: [{ code: "af", udhr: { id: "afr", heldout_articles: [31] } }], training: { targets: ["af"] }, extra: 1 });
     const result = await cli("validate", path);
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toBe(
       [
         `sparse-sub: ${path}: invalid plan (3 problems)`,
         `  model.dtype: Invalid option: expected one of "auto"|"float32"|"bfloat16"|"float16"`,
-        `  languages: LAPE compares languages: give at least 2`,
+        `  languages[0].udhr.heldout_articles[0]: Too big: expected number to be <=30`,
         `  (plan): unknown key 'extra'`,
       ].join("\n"),
     );

@@ -19,8 +19,7 @@ const languages = [
 ];
 
 function tinyPlan(extra: Record<string, unknown> = {}) {
-  return parsePlan(
-    {
+  const plan = {
       name: "tiny",
       model: { source: modelDir, device: "cpu" },
       languages,
@@ -28,9 +27,9 @@ function tinyPlan(extra: Record<string, unknown> = {}) {
       training: { targets: ["af"], learning_rate: 0.01, batch_size: 2, sequence_length: 64, epochs: 2, validate_every: 10 },
       evaluation: { sequence_length: 64, batch_size: 4 },
       ...extra,
-    },
-    tmpdir(),
-  );
+  };
+  // a key set to undefined means "leave it out"
+  return parsePlan(JSON.parse(JSON.stringify(plan)), tmpdir());
 }
 
 beforeAll(async () => {
@@ -121,6 +120,36 @@ print(json.dumps({"changed": changed, "indices": {str(l): t.tolist() for l, t in
     const again = await runPlan(tinyPlan(), { outDir: dir });
     expect(again.results.jobs.every((j) => j.reused)).toBe(true);
     expect(again.results.targets[0].scores).toEqual(results.targets[0].scores);
+  });
+});
+
+describe("runPlan with neuron sets made elsewhere", () => {
+  const referenceFile = async (entries: number[][][]) => {
+    const path = join(mkdtempSync(join(tmpdir(), "sparse-sub-ref-")), "ref.neuron.pth");
+    const script = "import json, sys, torch; torch.save([[torch.tensor(l, dtype=torch.long) for l in lang] for lang in json.loads(sys.argv[2])], sys.argv[1])";
+    await runPython(["-c", script, path, JSON.stringify(entries)]);
+    return path;
+  };
+  const shortTraining = { targets: ["af"], learning_rate: 0.01, batch_size: 2, sequence_length: 64, max_steps: 3, validate_every: 0 };
+
+  it("imports a reference torch.save file and trains its set, skipping collection", async () => {
+    const file = await referenceFile([[[0, 1], [2]], [[5, 6, 7], [8, 9]]]);
+    const plan = tinyPlan({ identification: undefined, neuron_sets: { reference_file: file, languages: ["en", "af"] }, training: shortTraining });
+    const dir = join(mkdtempSync(join(tmpdir(), "sparse-sub-run-")), "run");
+    const { results } = await runPlan(plan, { outDir: dir });
+    expect(results.jobs.map((j) => j.id).sort()).toEqual(["evaluate:af", "evaluate:base", "import", "train:af"]);
+    expect(results.neuron_source).toBe("reference_file");
+    expect(results.selection).toBeNull();
+    expect(results.targets[0]).toMatchObject({ neuron_count: 5, trainable_parameters: 5 * 3 * 32, steps: 3 });
+    expect(JSON.parse(readFileSync(join(dir, "neurons/af.json"), "utf8")).layers).toEqual([[5, 6, 7], [8, 9]]);
+  });
+
+  it("names a target the reference file dropped", async () => {
+    const file = await referenceFile([[[0, 1], [2]]]); // only "en": the reference drops trailing empty languages
+    const plan = tinyPlan({ identification: undefined, neuron_sets: { reference_file: file, languages: ["en", "af"] }, training: shortTraining });
+    const error = await runPlan(plan, { outDir: join(mkdtempSync(join(tmpdir(), "sparse-sub-run-")), "run") }).catch((e) => e);
+    expect(error.code).toBe("PLAN_INVALID");
+    expect(error.message).toBe(`${file} holds no neurons for af`);
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -87,8 +87,24 @@ describe("plan loading", () => {
   it("needs two languages for LAPE", () => {
     expect(issues({ ...minimal(), languages: [{ code: "af", udhr: { id: "afr" } }] })).toContainEqual({
       path: "languages",
-      message: "LAPE compares languages: give at least 2",
+      message: "LAPE compares languages: give at least 2 (or neuron_sets)",
     });
+  });
+
+  it("takes neuron sets made elsewhere instead of identification", () => {
+    const one = [{ code: "af", udhr: { id: "afr" } }];
+    const files = parsePlan({ ...minimal(), languages: one, neuron_sets: { files: { af: "sets/af.json" } } }, "/plans").plan;
+    expect(files.neuron_sets).toEqual({ files: { af: "/plans/sets/af.json" } });
+    expect(files.identification).toBeUndefined();
+    const reference = { reference_file: "paper.pt", languages: ["mt"] };
+    expect(parsePlan({ ...minimal(), neuron_sets: { ...reference, languages: ["af"] } }, "/plans").plan.neuron_sets).toEqual({
+      reference_file: "/plans/paper.pt",
+      languages: ["af"],
+    });
+    expect(issues({ ...minimal(), neuron_sets: reference, identification: {} })).toEqual([
+      { path: "identification", message: "not used when neuron_sets is given: remove one of the two" },
+      { path: "training.targets[0]", message: "'af' has no neuron set in neuron_sets" },
+    ]);
   });
 
   it("names the file for unreadable or malformed plans", () => {
@@ -103,4 +119,14 @@ describe("plan loading", () => {
     expect(plan.languages.length).toBeGreaterThanOrEqual(6);
     expect(plan.training.targets).toContain("af");
   });
+});
+
+describe("shipped configs", () => {
+  const dir = join(import.meta.dirname, "../configs");
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".plan.json"))) {
+    it(`${file} validates`, () => {
+      const { plan } = loadPlan(join(dir, file));
+      expect(plan.training.targets.length).toBeGreaterThan(0);
+    });
+  }
 });

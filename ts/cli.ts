@@ -4,6 +4,9 @@ import { join } from "node:path";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { SparseSubError, formatError } from "./errors.js";
+import { tmpdir } from "node:os";
+import { prepareCorpora } from "./corpora/prepare.js";
+import { pipelineJobs, runLayout } from "./pipeline/jobs.js";
 import { runPlan } from "./pipeline/run.js";
 import { loadPlan } from "./plan/load.js";
 import { createProgressDisplay } from "./telemetry/progress.js";
@@ -50,7 +53,8 @@ async function runCommand(args: { plan: string; out?: string; fresh: boolean; ve
 function validateCommand(args: { plan: string; verbose: boolean }): number {
   try {
     const { plan, path } = loadPlan(args.plan);
-    const jobs = plan.languages.length + 2 + 2 * plan.training.targets.length;
+    const { corpora } = prepareCorpora(plan.languages, tmpdir()); // checks corpora; writes nothing
+    const jobs = pipelineJobs({ plan, corpora, layout: runLayout(plan.output!.dir), runId: "validate", onProgress: () => {} }).length;
     process.stdout.write(
       `${path}: valid. ${plan.languages.length} languages (${plan.languages.map((l) => l.code).join(", ")}), ` +
         `targets ${plan.training.targets.join(", ")}, ${jobs} jobs, ${plan.workers.length} worker(s), output ${plan.output!.dir}\n`,

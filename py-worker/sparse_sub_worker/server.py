@@ -251,7 +251,8 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
                 validation_loss=[pb.LossPoint(step=s, loss=l) for s, l in outcome.validation_loss],
                 best_step=outcome.best_step, seconds=outcome.seconds,
                 tokens_per_second=outcome.tokens / outcome.seconds if outcome.seconds else 0.0,
-                peak_memory_bytes=outcome.peak_memory_bytes, optimizer_state_bytes=outcome.optimizer_state_bytes))
+                peak_memory_bytes=outcome.peak_memory_bytes, optimizer_state_bytes=outcome.optimizer_state_bytes,
+                neuron_count=neuron_set.neuron_count))
 
         yield from stream_job(self.slot, request.job_id, context, job)
 

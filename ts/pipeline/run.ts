@@ -41,11 +41,18 @@ function loadRecords(dir: string, fresh: boolean): Map<string, JobRecord> {
   }
 }
 
-function checkLocalModel(loaded: LoadedPlan): void {
-  const { source } = loaded.plan.model;
-  const hasLocal = loaded.plan.workers.some((w) => "local" in w);
-  if (hasLocal && isAbsolute(source) && !existsSync(source)) {
-    throw new SparseSubError("PLAN_INVALID", `${loaded.path}: model not found`, { issues: [{ path: "model.source", message: `no such file or directory: ${source}` }] });
+/** With a local worker, files the plan names must exist here: say so before anything starts. */
+function checkLocalPaths(loaded: LoadedPlan): void {
+  const { plan } = loaded;
+  if (!plan.workers.some((w) => "local" in w)) return; // remote workers resolve their own paths
+  const named: [string, string][] = [];
+  if (isAbsolute(plan.model.source)) named.push(["model.source", plan.model.source]);
+  const sets = plan.neuron_sets;
+  if (sets && "files" in sets) for (const [code, file] of Object.entries(sets.files)) named.push([`neuron_sets.files.${code}`, file]);
+  else if (sets) named.push(["neuron_sets.reference_file", sets.reference_file]);
+  const issues = named.filter(([, file]) => !existsSync(file)).map(([path, file]) => ({ path, message: `no such file or directory: ${file}` }));
+  if (issues.length > 0) {
+    throw new SparseSubError("PLAN_INVALID", `${loaded.path}: ${issues.length === 1 ? "a file it names is" : "files it names are"} missing`, { issues });
   }
 }
 
@@ -53,7 +60,7 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
   const loaded = typeof planOrPath === "string" ? loadPlan(planOrPath) : planOrPath;
   const { plan } = loaded;
   const display = options.display ?? silentDisplay;
-  checkLocalModel(loaded);
+  checkLocalPaths(loaded);
   const dir = options.outDir ?? plan.output!.dir;
   const layout = runLayout(dir);
   const prepared = prepareCorpora(plan.languages, layout.corpora); // input problems surface here, before anything starts

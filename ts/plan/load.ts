@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import type { z } from "zod";
 import { SparseSubError, type PlanIssue } from "../errors.js";
-import { Plan, type TextSource } from "./schema.js";
+import { Identification, Plan, type TextSource } from "./schema.js";
 
 export interface LoadedPlan {
   plan: Plan; // validated, defaults filled, every path absolute
@@ -52,6 +52,14 @@ export function parsePlan(input: unknown, base: string, path = "<inline>"): Load
   for (const language of plan.languages) {
     if (language.train) language.train = resolveSource(language.train, base);
     if (language.heldout) language.heldout = resolveSource(language.heldout, base);
+  }
+  const absolute = (file: string) => (isAbsolute(file) ? file : resolve(base, file));
+  if (plan.neuron_sets && "files" in plan.neuron_sets) {
+    plan.neuron_sets.files = Object.fromEntries(Object.entries(plan.neuron_sets.files).map(([code, file]) => [code, absolute(file)]));
+  } else if (plan.neuron_sets) {
+    plan.neuron_sets.reference_file = absolute(plan.neuron_sets.reference_file);
+  } else {
+    plan.identification ??= Identification.parse({});
   }
   plan.output = { dir: resolve(base, plan.output?.dir ?? `runs/${plan.name}`) };
   return { plan, path };

@@ -1,11 +1,14 @@
 // Pure functions from a validated plan to protobuf requests: the only place plan fields map
 // onto the worker protocol.
-import type {
-  CollectActivationsRequest,
-  EvaluateRequest,
-  ModelSpec,
-  SelectNeuronsRequest,
-  TrainRequest,
+import { join } from "node:path";
+import {
+  ConvertNeuronSetRequest,
+  ConvertNeuronSetRequest_Direction,
+  type CollectActivationsRequest,
+  type EvaluateRequest,
+  type ModelSpec,
+  type SelectNeuronsRequest,
+  type TrainRequest,
 } from "../gen/sparse_sub/v1/worker.js";
 import type { LanguageCorpora } from "../corpora/prepare.js";
 import type { Plan } from "./schema.js";
@@ -16,7 +19,7 @@ export function modelSpec(plan: Plan): ModelSpec {
 }
 
 export function collectRequest(plan: Plan, jobId: string, corpora: LanguageCorpora, outputPath: string): CollectActivationsRequest {
-  const id = plan.identification;
+  const id = plan.identification!; // set whenever collection runs (no neuron_sets)
   return {
     jobId,
     model: modelSpec(plan),
@@ -30,7 +33,7 @@ export function collectRequest(plan: Plan, jobId: string, corpora: LanguageCorpo
 }
 
 export function selectRequest(plan: Plan, jobId: string, counts: { language: string; path: string }[], outputDir: string): SelectNeuronsRequest {
-  const id = plan.identification;
+  const id = plan.identification!;
   return { jobId, counts, topRate: id.top_rate, filterRate: id.filter_rate, activationBarRatio: id.activation_bar_ratio, outputDir };
 }
 
@@ -58,6 +61,17 @@ export function trainRequest(plan: Plan, jobId: string, corpora: LanguageCorpora
       components: t.components,
     },
     outputPath,
+  };
+}
+
+/** Imports a reference torch.save file as one JSON neuron set per language into `outputDir`. */
+export function importRequest(reference: { reference_file: string; languages: string[] }, outputDir: string): ConvertNeuronSetRequest {
+  return {
+    direction: ConvertNeuronSetRequest_Direction.DIRECTION_IMPORT,
+    referencePath: reference.reference_file,
+    languages: reference.languages,
+    neuronSetPaths: reference.languages.map((code) => join(outputDir, `${code}.json`)),
+    numLayers: 0,
   };
 }
 

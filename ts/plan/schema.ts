@@ -81,6 +81,16 @@ export const Evaluation = z.strictObject({
   batch_size: positiveInt.default(4),
 });
 
+/** Neuron sets made elsewhere, instead of collecting and selecting: the reference torch.save
+ * file (e.g. the paper's released masks) or sparse-sub JSON files per language. */
+export const NeuronSets = z.union([
+  z.strictObject({
+    reference_file: z.string().min(1), // List[language][layer] -> LongTensor
+    languages: z.array(z.string().min(1)).min(1), // the file's language order
+  }),
+  z.strictObject({ files: z.record(z.string(), z.string().min(1)) }), // language code -> neuron set JSON
+]);
+
 export const WorkerSpec = z.union([
   z.strictObject({ local: z.literal(true), python: z.string().optional() }), // spawned by the controller
   z.strictObject({ address: z.string().regex(/^[^:\s]+:\d+$/, "expected HOST:PORT") }), // already running
@@ -91,14 +101,27 @@ export const Plan = z
     $schema: z.string().optional(),
     name: z.string().regex(/^[A-Za-z0-9._-]+$/, "use letters, digits, '.', '-' or '_' (it names the run directory)"),
     model: Model,
-    languages: z.array(Language).min(2, "LAPE compares languages: give at least 2"),
-    identification: Identification.default(Identification.parse({})),
+    languages: z.array(Language).min(1),
+    identification: Identification.optional(), // defaults apply unless neuron_sets is given
+    neuron_sets: NeuronSets.optional(),
     training: Training,
     evaluation: Evaluation.default(Evaluation.parse({})),
     workers: z.array(WorkerSpec).min(1).default([{ local: true }]),
     output: z.strictObject({ dir: z.string().min(1) }).optional(), // default: runs/<name>
   })
   .superRefine((plan, ctx) => {
+    if (plan.neuron_sets && plan.identification) {
+      ctx.addIssue({ code: "custom", message: "not used when neuron_sets is given: remove one of the two", path: ["identification"] });
+    }
+    if (!plan.neuron_sets && plan.languages.length < 2) {
+      ctx.addIssue({ code: "custom", message: "LAPE compares languages: give at least 2 (or neuron_sets)", path: ["languages"] });
+    }
+    const covered = plan.neuron_sets ? ("files" in plan.neuron_sets ? Object.keys(plan.neuron_sets.files) : plan.neuron_sets.languages) : null;
+    plan.training.targets.forEach((target, i) => {
+      if (covered && !covered.includes(target)) {
+        ctx.addIssue({ code: "custom", message: `'${target}' has no neuron set in neuron_sets`, path: ["training", "targets", i] });
+      }
+    });
     const codes = plan.languages.map((l) => l.code);
     codes.forEach((code, i) => {
       if (codes.indexOf(code) !== i) ctx.addIssue({ code: "custom", message: `language '${code}' appears twice`, path: ["languages", i, "code"] });
@@ -115,3 +138,4 @@ export type Plan = z.output<typeof Plan>;
 export type Language = z.output<typeof Language>;
 export type TextSource = z.output<typeof TextSource>;
 export type WorkerSpec = z.output<typeof WorkerSpec>;
+export type NeuronSets = z.output<typeof NeuronSets>;

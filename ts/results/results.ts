@@ -51,6 +51,7 @@ export interface RunResults {
   model: Plan["model"];
   workers: { name: string; address: string; device: string; version: string }[];
   languages: { code: string; name: string; tokens_counted: number | null }[];
+  neuron_source: "lape" | "reference_file" | "files"; // where the neuron sets came from
   selection: {
     top_rate: number;
     filter_rate: number;
@@ -88,12 +89,11 @@ export function assembleResults(input: {
     const train = result<TrainResult>(jobIds.train(language));
     if (!train) continue;
     const evaluation = result<EvaluateResult>(jobIds.evaluatePack(language));
-    const set = selection?.neuronSets.find((s) => s.language === language);
     targets.push({
       language,
       method: "sparse",
       pack: train.outputPath,
-      neuron_count: set?.neuronCount ?? 0,
+      neuron_count: train.neuronCount,
       trainable_parameters: train.trainableParameters,
       parameter_share: train.totalParameters ? train.trainableParameters / train.totalParameters : 0,
       steps: train.steps,
@@ -123,7 +123,8 @@ export function assembleResults(input: {
       name: l.name,
       tokens_counted: result<CollectActivationsResult>(jobIds.collect(l.code))?.tokenCount ?? null,
     })),
-    selection: selection
+    neuron_source: !plan.neuron_sets ? "lape" : "files" in plan.neuron_sets ? "files" : "reference_file",
+    selection: selection && plan.identification
       ? {
           top_rate: plan.identification.top_rate,
           filter_rate: plan.identification.filter_rate,

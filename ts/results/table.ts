@@ -29,6 +29,7 @@ export function resultsTable(results: RunResults): string {
       );
     }
   }
+  if (results.neuron_source !== "lape") lines.push("", `Neuron sets: given in the plan (${results.neuron_source.replace("_", " ")}).`);
   if (results.selection) {
     const s = results.selection;
     lines.push("", `## Neuron selection (LAPE, top_rate ${s.top_rate})`, "", `${s.selected_neuron_count} of ${s.total_neuron_count} neurons selected.`, "");

@@ -273,6 +273,8 @@ export interface TrainResult {
   tokensPerSecond: number;
   peakMemoryBytes: number;
   optimizerStateBytes: number;
+  /** neurons of the trained set */
+  neuronCount: number;
 }
 
 export interface TrainEvent {
@@ -3182,6 +3184,7 @@ function createBaseTrainResult(): TrainResult {
     tokensPerSecond: 0,
     peakMemoryBytes: 0,
     optimizerStateBytes: 0,
+    neuronCount: 0,
   };
 }
 
@@ -3225,6 +3228,9 @@ export const TrainResult: MessageFns<TrainResult> = {
     }
     if (message.optimizerStateBytes !== 0) {
       writer.uint32(104).int64(message.optimizerStateBytes);
+    }
+    if (message.neuronCount !== 0) {
+      writer.uint32(112).int64(message.neuronCount);
     }
     return writer;
   },
@@ -3346,6 +3352,14 @@ export const TrainResult: MessageFns<TrainResult> = {
             message.optimizerStateBytes = longToNumber(reader.int64());
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.neuronCount = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3409,6 +3423,11 @@ export const TrainResult: MessageFns<TrainResult> = {
         : isSet(object.optimizer_state_bytes)
         ? globalThis.Number(object.optimizer_state_bytes)
         : 0,
+      neuronCount: isSet(object.neuronCount)
+        ? globalThis.Number(object.neuronCount)
+        : isSet(object.neuron_count)
+        ? globalThis.Number(object.neuron_count)
+        : 0,
     };
   },
 
@@ -3453,6 +3472,9 @@ export const TrainResult: MessageFns<TrainResult> = {
     if (message.optimizerStateBytes !== 0) {
       obj.optimizerStateBytes = Math.round(message.optimizerStateBytes);
     }
+    if (message.neuronCount !== 0) {
+      obj.neuronCount = Math.round(message.neuronCount);
+    }
     return obj;
   },
 
@@ -3474,6 +3496,7 @@ export const TrainResult: MessageFns<TrainResult> = {
     message.tokensPerSecond = object.tokensPerSecond ?? 0;
     message.peakMemoryBytes = object.peakMemoryBytes ?? 0;
     message.optimizerStateBytes = object.optimizerStateBytes ?? 0;
+    message.neuronCount = object.neuronCount ?? 0;
     return message;
   },
 };

@@ -266,7 +266,7 @@ class LossPoint(_message.Message):
     def __init__(self, step: _Optional[int] = ..., loss: _Optional[float] = ...) -> None: ...
 
 class TrainResult(_message.Message):
-    __slots__ = ("language", "output_path", "trainable_parameters", "total_parameters", "steps", "tokens", "train_loss", "validation_loss", "best_step", "seconds", "tokens_per_second", "peak_memory_bytes", "optimizer_state_bytes")
+    __slots__ = ("language", "output_path", "trainable_parameters", "total_parameters", "steps", "tokens", "train_loss", "validation_loss", "best_step", "seconds", "tokens_per_second", "peak_memory_bytes", "optimizer_state_bytes", "neuron_count")
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_PATH_FIELD_NUMBER: _ClassVar[int]
     TRAINABLE_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
@@ -280,6 +280,7 @@ class TrainResult(_message.Message):
     TOKENS_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
     PEAK_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
     OPTIMIZER_STATE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    NEURON_COUNT_FIELD_NUMBER: _ClassVar[int]
     language: str
     output_path: str
     trainable_parameters: int
@@ -293,7 +294,8 @@ class TrainResult(_message.Message):
     tokens_per_second: float
     peak_memory_bytes: int
     optimizer_state_bytes: int
-    def __init__(self, language: _Optional[str] = ..., output_path: _Optional[str] = ..., trainable_parameters: _Optional[int] = ..., total_parameters: _Optional[int] = ..., steps: _Optional[int] = ..., tokens: _Optional[int] = ..., train_loss: _Optional[_Iterable[_Union[LossPoint, _Mapping]]] = ..., validation_loss: _Optional[_Iterable[_Union[LossPoint, _Mapping]]] = ..., best_step: _Optional[int] = ..., seconds: _Optional[float] = ..., tokens_per_second: _Optional[float] = ..., peak_memory_bytes: _Optional[int] = ..., optimizer_state_bytes: _Optional[int] = ...) -> None: ...
+    neuron_count: int
+    def __init__(self, language: _Optional[str] = ..., output_path: _Optional[str] = ..., trainable_parameters: _Optional[int] = ..., total_parameters: _Optional[int] = ..., steps: _Optional[int] = ..., tokens: _Optional[int] = ..., train_loss: _Optional[_Iterable[_Union[LossPoint, _Mapping]]] = ..., validation_loss: _Optional[_Iterable[_Union[LossPoint, _Mapping]]] = ..., best_step: _Optional[int] = ..., seconds: _Optional[float] = ..., tokens_per_second: _Optional[float] = ..., peak_memory_bytes: _Optional[int] = ..., optimizer_state_bytes: _Optional[int] = ..., neuron_count: _Optional[int] = ...) -> None: ...
 
 class TrainEvent(_message.Message):
     __slots__ = ("progress", "result")
