@@ -45,6 +45,21 @@ function trainRequest(jobId: string, maxSteps: number) {
   };
 }
 
+describe("local worker lifetime", () => {
+  it("exits by itself when its controller is killed with SIGKILL", async () => {
+    const { execa } = await import("execa");
+    const launcher = join(import.meta.dirname, "../dist/worker/launch.js"); // built by npm test
+    // a controller that starts a worker, reports its pid, then dies without any cleanup
+    const script = `const { startLocalWorker } = await import(${JSON.stringify(launcher)}); const w = await startLocalWorker(); console.log(w.pid); process.kill(process.pid, "SIGKILL");`;
+    const controller = await execa("node", ["--input-type=module", "-e", script], { reject: false });
+    const pid = Number(controller.stdout.trim().split("\n").at(-1));
+    expect(pid).toBeGreaterThan(0);
+    const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
+    for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(alive()).toBe(false);
+  });
+});
+
 describe("worker over gRPC", () => {
   it("describes itself", async () => {
     const info = await client.info();

@@ -9,13 +9,23 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
 from concurrent import futures
 
 
-def serve(listen: str, telemetry_bind: str) -> None:
+def _watch_parent(stopped: threading.Event) -> None:
+    """Stops the worker when the process that started it dies (even by SIGKILL): a local
+    worker must never outlive its controller and hold a GPU."""
+    parent = os.getppid()
+    while not stopped.wait(1.0):
+        if os.getppid() != parent:
+            stopped.set()
+
+
+def serve(listen: str, telemetry_bind: str, exit_with_parent: bool = False) -> None:
     import grpc
 
     from .gen.sparse_sub.v1 import worker_pb2_grpc
@@ -36,6 +46,8 @@ def serve(listen: str, telemetry_bind: str) -> None:
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
+    if exit_with_parent:
+        threading.Thread(target=_watch_parent, args=(stopped,), daemon=True).start()
     stopped.wait()
     server.stop(grace=2).wait()
     telemetry.close()
@@ -55,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     serve_parser.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT to listen on (port 0 = any free port)")
     serve_parser.add_argument("--telemetry", default="tcp://127.0.0.1:*", help="ZeroMQ PUB bind address for telemetry")
     serve_parser.add_argument("--log-level", default="INFO")
+    serve_parser.add_argument("--exit-with-parent", action="store_true", help="stop when the launching process dies")
     serve_parser.add_argument("--insecure", action="store_true",
                               help="allow listening beyond loopback without authentication (private networks and containers only)")
     args = parser.parse_args(argv)
@@ -65,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
                              "write files as you; listen on 127.0.0.1 and tunnel over SSH, or pass --insecure on a private network")
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
-        serve(args.listen, args.telemetry)
+        serve(args.listen, args.telemetry, args.exit_with_parent)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from .errors import invalid, not_found, precondition
+from .errors import WorkerError, invalid, not_found, precondition
 
 
 @dataclass(frozen=True)
@@ -37,12 +37,18 @@ class PackedSequences:
         return self.input_ids.shape[0]
 
 
-def read_documents(corpus: Corpus, field_name: str) -> list[str]:
-    """The corpus as a list of documents; an empty corpus is an error naming the field."""
+# Upper bound on characters per token, to stop streaming a hub corpus once a token budget is
+# surely covered (typical tokenizers average 3-5 characters per token).
+CHARS_PER_TOKEN_BOUND = 16
+
+
+def read_documents(corpus: Corpus, field_name: str, char_budget: int = 0) -> list[str]:
+    """The corpus as a list of documents; an empty corpus is an error naming the field.
+    char_budget > 0 stops reading a hub dataset once that many characters were read."""
     if isinstance(corpus, TextFilesCorpus):
         documents = [doc for path in corpus.paths for doc in _read_file(path, field_name)]
     elif isinstance(corpus, HubDatasetCorpus):
-        documents = _read_hub_dataset(corpus, field_name)
+        documents = _read_hub_dataset(corpus, field_name, char_budget)
     else:
         raise invalid(field_name, "no corpus given")
     documents = [doc for doc in documents if doc.strip()]
@@ -70,23 +76,36 @@ def _read_file(path: str, field_name: str) -> list[str]:
     return [file.read_text(encoding="utf-8")]
 
 
-def _read_hub_dataset(corpus: HubDatasetCorpus, field_name: str) -> list[str]:
+def _read_hub_dataset(corpus: HubDatasetCorpus, field_name: str, char_budget: int) -> list[str]:
+    """Streams rows (a GlotCC language is far larger than a 13M-token budget needs)."""
     import datasets
 
     try:
-        dataset = datasets.load_dataset(corpus.name, corpus.config or None, split=corpus.split)
+        rows = iter(datasets.load_dataset(corpus.name, corpus.config or None, split=corpus.split, streaming=True))
+        documents: list[str] = []
+        characters = 0
+        for row in rows:
+            if corpus.text_field not in row:
+                raise invalid(f"{field_name}.hub_dataset.text_field", f"'{corpus.text_field}' is not a column of {corpus.name} ({', '.join(row)})")
+            documents.append(row[corpus.text_field])
+            characters += len(documents[-1])
+            if char_budget and characters >= char_budget:
+                break
+        return documents
+    except WorkerError:
+        raise
     except Exception as error:  # datasets raises many types for unreachable or unknown sets
         raise precondition("DATASET_LOAD_FAILED", f"{field_name}: cannot load dataset '{corpus.name}': {error}", field_name) from None
-    if corpus.text_field not in dataset.column_names:
-        raise invalid(f"{field_name}.hub_dataset.text_field", f"'{corpus.text_field}' is not a column of {corpus.name} ({', '.join(dataset.column_names)})")
-    return list(dataset[corpus.text_field])
 
 
-def token_stream(tokenizer, documents: list[str], separator_token_id: int | None) -> list[int]:
+def token_stream(tokenizer, documents: list[str], separator_token_id: int | None, max_tokens: int = 0) -> list[int]:
     """Documents tokenized WITHOUT special tokens and concatenated (REFERENCE §1); an optional
-    separator (EOS) between documents marks boundaries for training."""
+    separator (EOS) between documents marks boundaries for training. Stops tokenizing once
+    max_tokens (> 0) are reached."""
     stream: list[int] = []
     for document in documents:
+        if max_tokens and len(stream) >= max_tokens:
+            break
         ids = tokenizer(document, add_special_tokens=False)["input_ids"]
         if stream and separator_token_id is not None:
             stream.append(separator_token_id)
@@ -136,5 +155,6 @@ def load_sequences(corpus: Corpus, tokenizer, field_name: str, sequence_length: 
     Activation counting uses the reference's plain concatenation (no separator, tail dropped);
     training and evaluation separate documents with EOS and keep the masked tail."""
     separator, pad = special_ids(tokenizer)
-    stream = token_stream(tokenizer, read_documents(corpus, field_name), separator if separate_documents else None)
+    documents = read_documents(corpus, field_name, max_tokens * CHARS_PER_TOKEN_BOUND)
+    stream = token_stream(tokenizer, documents, separator if separate_documents else None, max_tokens)
     return pack(stream, sequence_length, max_tokens, keep_tail, pad, field_name)

@@ -68,3 +68,13 @@ def test_hub_dataset_corpus_goes_through_datasets_load_dataset(tmp_path):
     assert read_documents(HubDatasetCorpus(str(data), split="train", text_field="content"), "corpus") == ["Eerste dokument.", "Tweede dokument."]
     with pytest.raises(WorkerError, match=r"corpus.hub_dataset.text_field: 'text' is not a column of .* \(content\)"):
         read_documents(HubDatasetCorpus(str(data), split="train", text_field="text"), "corpus")
+
+
+def test_hub_dataset_stops_reading_at_the_character_budget(tmp_path):
+    from sparse_sub_worker.corpus import HubDatasetCorpus, read_documents
+
+    data = tmp_path / "big"
+    data.mkdir()
+    (data / "train.jsonl").write_text("".join(f'{{"text": "document number {i:04d}"}}\n' for i in range(1000)), encoding="utf-8")
+    documents = read_documents(HubDatasetCorpus(str(data)), "corpus", char_budget=50)
+    assert documents == ["document number 0000", "document number 0001", "document number 0002"]

@@ -38,7 +38,7 @@ export function workerPython(explicit?: string): string {
 export async function startLocalWorker(options: LaunchOptions = {}): Promise<LocalWorker> {
   const python = workerPython(options.python);
   const listen = options.listen ?? "127.0.0.1:0";
-  const child: ResultPromise = execa(python, ["-u", "-m", "sparse_sub_worker", "serve", "--listen", listen], {
+  const child: ResultPromise = execa(python, ["-u", "-m", "sparse_sub_worker", "serve", "--listen", listen, "--exit-with-parent"], {
     cwd: join(PACKAGE_ROOT, "py-worker"),
     env: { PYTHONPATH: join(PACKAGE_ROOT, "py-worker"), TOKENIZERS_PARALLELISM: "false", ...options.env },
     reject: false,
