@@ -81,7 +81,7 @@ def sparse_mlps_installed(
     decoder = decoder_layers(model)
     installed: dict[int, SparseMLP] = {}
     try:
-        for layer, indices in zip(layers, neurons):
+        for layer, indices in zip(layers, neurons, strict=True):
             if indices:
                 sparse = SparseMLP(layer, torch.tensor(indices), components)
                 decoder[layer.index].mlp = sparse

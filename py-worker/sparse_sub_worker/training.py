@@ -137,7 +137,7 @@ def train_sparse(
         tokens = 0
         step = 0
         try:
-            for epoch in range(settings.epochs):
+            for _epoch in range(settings.epochs):
                 for first in range(0, len(train), per_step):
                     if step >= total_steps:
                         break

@@ -1,6 +1,5 @@
 """The gRPC service over a real socket: status codes with details, streaming, cancel."""
 
-import json
 import threading
 from concurrent import futures
 
