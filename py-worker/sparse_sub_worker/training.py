@@ -147,13 +147,14 @@ def train_sparse(
                     micro_batches = chunk.split(settings.batch_size)
                     for micro in micro_batches:
                         should_stop()
+                        mask_cpu = train.attention_mask[micro]             # [B, S]
                         ids = train.input_ids[micro].to(device)            # [B, S]
-                        mask = train.attention_mask[micro].to(device)      # [B, S]
+                        mask = mask_cpu.to(device)
                         labels = ids.masked_fill(mask == 0, -100)
                         loss = model(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss
                         (loss / len(micro_batches)).backward()
                         step_loss += loss.item() / len(micro_batches)
-                        step_tokens += int(mask.sum().item())
+                        step_tokens += int(mask_cpu.sum())  # counted on the host: no device sync
                     if settings.max_grad_norm > 0:
                         torch.nn.utils.clip_grad_norm_(params, settings.max_grad_norm)
                     optimizer.step()
