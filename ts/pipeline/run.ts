@@ -72,84 +72,91 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
   };
   const onStderr = (worker: string, line: string) => logEvent({ event: "worker_log", worker, line });
   const pool = options.pool ?? (await WorkerPool.start(plan.workers, { onStderr }));
-  mkdirSync(dir, { recursive: true });
-  prepared.write();
-  writeJsonAtomic(join(dir, "plan.resolved.json"), plan);
-  const eventsPath = join(dir, "events.jsonl");
-  logEvent = (event) => appendFileSync(eventsPath, JSON.stringify({ time: new Date().toISOString(), ...event }) + "\n");
-  for (const event of early) appendFileSync(eventsPath, JSON.stringify(event) + "\n");
-
-  const records = loadRecords(dir, options.fresh ?? false);
-  const reused = new Set<string>();
-  const startedAt = new Date();
-  const runId = `${plan.name}-${startedAt.getTime().toString(36)}`;
-  logEvent({ event: "run_started", run: plan.name, run_id: runId, resumed_jobs: records.size });
-
-  const subscriptions: TelemetrySubscription[] = [];
-  const telemetrySeen = new Set<string>(); // jobs whose live events arrive over ZeroMQ
-  for (const worker of pool.workers) {
-    display.log(`worker ${worker.name} at ${worker.client.address}: ${worker.info.device}, sparse-sub worker ${worker.info.version}`);
-    subscriptions.push(
-      subscribeTelemetry(worker.info.telemetryEndpoint, (topic, event) => {
-        if (!topic.startsWith(`${runId}/`) || !event.progress) return;
-        const jobId = topic.slice(runId.length + 1);
-        telemetrySeen.add(jobId);
-        display.update(jobId, event.progress);
-        logEvent({ event: "progress", job: jobId, worker: worker.name, memory_used_bytes: event.memoryUsedBytes, ...event.progress });
-      }),
-    );
-  }
-
-  let status: RunResults["status"] = "complete";
-  let failure: unknown;
-  const save = () => {
-    writeJsonAtomic(join(dir, STATE_FILE), { run: plan.name, jobs: Object.fromEntries(records) });
-    const results = assembleResults({
-      plan,
-      languages: corpora.map((c) => ({ code: c.code, name: c.name })),
-      workers: pool.workers.map((w) => ({ name: w.name, address: w.client.address, info: w.info })),
-      records,
-      reused,
-      startedAt,
-      status,
-      error: failure === undefined ? null : failure instanceof Error ? failure.message : String(failure),
-    });
-    writeJsonAtomic(join(dir, "results.json"), results);
-    const table = resultsTable(results);
-    writeFileAtomic(join(dir, "results.md"), table);
-    return { results, table };
-  };
-
   try {
-    // The RPC stream carries the same progress: it drives the display only when telemetry does
-    // not arrive (e.g. a remote worker whose ZeroMQ port is not forwarded).
-    const onProgress = (jobId: string, progress: Progress) => {
-      if (!telemetrySeen.has(jobId)) display.update(jobId, progress);
-    };
-    const jobs = pipelineJobs({ plan, corpora, layout, runId, onProgress });
-    await runGraph(jobs, pool, records, {
-      signal: options.signal,
-      hooks: {
-        onStart: (job, worker) => logEvent({ event: "job_started", job: job.id, worker: worker.name }),
-        onFinish: (job, record, wasReused) => {
-          if (wasReused) reused.add(job.id);
-          logEvent({ event: "job_finished", job: job.id, worker: record.worker, seconds: record.seconds, reused: wasReused });
-          display.finish(job.id, wasReused ? "reused from an earlier run" : `${record.seconds.toFixed(1)} s on ${record.worker}`);
-          save(); // finished work is on disk before the next job can fail
-        },
-        onFail: (job, error) => logEvent({ event: "job_failed", job: job.id, error: error instanceof Error ? error.message : String(error) }),
-      },
-    });
-  } catch (error) {
-    failure = error;
-    status = error instanceof SparseSubError && error.code === "CANCELLED" ? "cancelled" : "failed";
+    return await execute();
   } finally {
-    for (const subscription of subscriptions) subscription.close();
-    display.stop();
-    if (!options.pool) await pool.close();
+    if (!options.pool) await pool.close(); // whatever fails below, local workers stop
   }
-  const { results, table } = save();
-  logEvent({ event: "run_finished", status });
-  if (failure !== undefined) throw failure;
-  return { results, dir, table };
+
+  async function execute(): Promise<RunOutcome> {
+    mkdirSync(dir, { recursive: true });
+    prepared.write();
+    writeJsonAtomic(join(dir, "plan.resolved.json"), plan);
+    const eventsPath = join(dir, "events.jsonl");
+    logEvent = (event) => appendFileSync(eventsPath, JSON.stringify({ time: new Date().toISOString(), ...event }) + "\n");
+    for (const event of early) appendFileSync(eventsPath, JSON.stringify(event) + "\n");
+
+    const records = loadRecords(dir, options.fresh ?? false);
+    const reused = new Set<string>();
+    const startedAt = new Date();
+    const runId = `${plan.name}-${startedAt.getTime().toString(36)}`;
+    logEvent({ event: "run_started", run: plan.name, run_id: runId, resumed_jobs: records.size });
+
+    const subscriptions: TelemetrySubscription[] = [];
+    const telemetrySeen = new Set<string>(); // jobs whose live events arrive over ZeroMQ
+    for (const worker of pool.workers) {
+      display.log(`worker ${worker.name} at ${worker.client.address}: ${worker.info.device}, sparse-sub worker ${worker.info.version}`);
+      subscriptions.push(
+        subscribeTelemetry(worker.info.telemetryEndpoint, (topic, event) => {
+          if (!topic.startsWith(`${runId}/`) || !event.progress) return;
+          const jobId = topic.slice(runId.length + 1);
+          telemetrySeen.add(jobId);
+          display.update(jobId, event.progress);
+          logEvent({ event: "progress", job: jobId, worker: worker.name, memory_used_bytes: event.memoryUsedBytes, ...event.progress });
+        }),
+      );
+    }
+
+    let status: RunResults["status"] = "complete";
+    let failure: unknown;
+    const save = () => {
+      writeJsonAtomic(join(dir, STATE_FILE), { run: plan.name, jobs: Object.fromEntries(records) });
+      const results = assembleResults({
+        plan,
+        languages: corpora.map((c) => ({ code: c.code, name: c.name })),
+        workers: pool.workers.map((w) => ({ name: w.name, address: w.client.address, info: w.info })),
+        records,
+        reused,
+        startedAt,
+        status,
+        error: failure === undefined ? null : failure instanceof Error ? failure.message : String(failure),
+      });
+      writeJsonAtomic(join(dir, "results.json"), results);
+      const table = resultsTable(results);
+      writeFileAtomic(join(dir, "results.md"), table);
+      return { results, table };
+    };
+
+    try {
+      // The RPC stream carries the same progress: it drives the display only when telemetry does
+      // not arrive (e.g. a remote worker whose ZeroMQ port is not forwarded).
+      const onProgress = (jobId: string, progress: Progress) => {
+        if (!telemetrySeen.has(jobId)) display.update(jobId, progress);
+      };
+      const jobs = pipelineJobs({ plan, corpora, layout, runId, onProgress });
+      await runGraph(jobs, pool, records, {
+        signal: options.signal,
+        hooks: {
+          onStart: (job, worker) => logEvent({ event: "job_started", job: job.id, worker: worker.name }),
+          onFinish: (job, record, wasReused) => {
+            if (wasReused) reused.add(job.id);
+            logEvent({ event: "job_finished", job: job.id, worker: record.worker, seconds: record.seconds, reused: wasReused });
+            display.finish(job.id, wasReused ? "reused from an earlier run" : `${record.seconds.toFixed(1)} s on ${record.worker}`);
+            save(); // finished work is on disk before the next job can fail
+          },
+          onFail: (job, error) => logEvent({ event: "job_failed", job: job.id, error: error instanceof Error ? error.message : String(error) }),
+        },
+      });
+    } catch (error) {
+      failure = error;
+      status = error instanceof SparseSubError && error.code === "CANCELLED" ? "cancelled" : "failed";
+    } finally {
+      for (const subscription of subscriptions) subscription.close();
+      display.stop();
+    }
+    const { results, table } = save();
+    logEvent({ event: "run_finished", status });
+    if (failure !== undefined) throw failure;
+    return { results, dir, table };
+  }
 }
