@@ -2,13 +2,14 @@
 // (base, and each target's pack). Each job builds its request with plan/requests.ts and
 // returns what it produced; the files it writes live in the run directory.
 import { createHash } from "node:crypto";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LanguageCorpora } from "../corpora/prepare.js";
 import { SparseSubError } from "../errors.js";
 import type {
   CollectActivationsResult,
   ConvertNeuronSetResponse,
+  Corpus,
   EvaluateResult,
   Progress,
   SelectNeuronsResponse,
@@ -46,10 +47,31 @@ export const jobIds = {
   evaluatePack: (language: string) => `evaluate:${language}`,
 };
 
-/** A stable fingerprint of a request (job id excluded) for resume. */
-function fingerprint(request: object): string {
-  const { jobId: _ignored, ...rest } = request as { jobId?: string };
-  return createHash("sha256").update(JSON.stringify(rest)).digest("hex").slice(0, 16);
+/** A stable fingerprint of a request (job id excluded) and of the content of the user's input
+ * files it names, for resume. Files made by earlier jobs are covered by chaining their keys. */
+type Fingerprint = (request: object, inputFiles?: string[]) => string;
+
+function fingerprinter(): Fingerprint {
+  const contentHashes = new Map<string, string>(); // read each input once per run
+  const contentHash = (path: string) => {
+    let hash = contentHashes.get(path);
+    if (hash === undefined) {
+      hash = existsSync(path) ? createHash("sha256").update(readFileSync(path)).digest("hex") : "missing";
+      contentHashes.set(path, hash);
+    }
+    return hash;
+  };
+  return (request, inputFiles = []) => {
+    const { jobId: _ignored, ...rest } = request as { jobId?: string };
+    const hash = createHash("sha256").update(JSON.stringify(rest));
+    for (const file of inputFiles) hash.update(`\0${file}\0${contentHash(file)}`);
+    return hash.digest("hex").slice(0, 16);
+  };
+}
+
+/** The local text files a corpus reads (hub datasets have none). */
+function corpusFiles(...corpora: (Corpus | undefined)[]): string[] {
+  return corpora.flatMap((c) => (c?.source?.$case === "textFiles" ? c.source.value.paths : []));
 }
 
 export interface PipelineJobsOptions {
@@ -65,14 +87,16 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress }: Pipel
   const wireId = (id: string) => `${runId}/${id}`;
   const progress = (id: string) => (p: Progress) => onProgress(id, p);
   const jobs: Job[] = [];
+  const heldoutFiles = corpusFiles(...corpora.map((c) => c.heldout));
+  const fingerprint = fingerprinter();
 
-  const neuronSetPath = identificationJobs(plan, layout, wireId, progress, jobs, corpora);
+  const neuronSetPath = identificationJobs(plan, layout, wireId, progress, jobs, corpora, fingerprint);
 
   jobs.push(defineJob<EvaluateResult>({
     id: BASE,
     kind: "evaluate",
     deps: [],
-    key: () => fingerprint(evaluateRequest(plan, "", corpora, "")),
+    key: () => fingerprint(evaluateRequest(plan, "", corpora, ""), heldoutFiles),
     run: ({ worker, signal }) => worker.client.evaluate(evaluateRequest(plan, wireId(BASE), corpora, ""), { signal, onProgress: progress(BASE) }),
   }));
 
@@ -84,7 +108,7 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress }: Pipel
       id: trainId,
       kind: "train",
       deps: neuronSetPath.deps,
-      key: () => fingerprint(request()),
+      key: () => fingerprint(request(), [...corpusFiles(language.train, language.heldout), ...neuronSetPath.userFiles(target)]),
       reusable: (r) => existsSync(r.outputPath),
       run: ({ worker, signal }) => worker.client.train(request(), { signal, onProgress: progress(trainId) }),
     }));
@@ -94,7 +118,7 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress }: Pipel
       id: evalId,
       kind: "evaluate",
       deps: [trainId],
-      key: () => fingerprint(evaluateRequest(plan, "", corpora, layout.pack(target))),
+      key: () => fingerprint(evaluateRequest(plan, "", corpora, layout.pack(target)), heldoutFiles),
       run: ({ worker, signal }) =>
         worker.client.evaluate(evaluateRequest(plan, wireId(evalId), corpora, layout.pack(target)), { signal, onProgress: progress(evalId) }),
     }));
@@ -111,17 +135,18 @@ function identificationJobs(
   progress: (id: string) => (p: Progress) => void,
   jobs: Job[],
   corpora: LanguageCorpora[],
-): { path: (language: string) => string; deps: string[] } {
+  fingerprint: Fingerprint,
+): { path: (language: string) => string; deps: string[]; userFiles: (language: string) => string[] } {
   const inRunDir = (language: string) => join(layout.neurons, `${language}.json`);
   const given = plan.neuron_sets;
-  if (given && "files" in given) return { path: (language) => given.files[language], deps: [] };
+  if (given && "files" in given) return { path: (language) => given.files[language], deps: [], userFiles: (language) => [given.files[language]] };
   if (given) {
     const request = importRequest(given, layout.neurons);
     jobs.push(defineJob<ConvertNeuronSetResponse>({
       id: jobIds.importNeurons,
       kind: "select",
       deps: [],
-      key: () => fingerprint({ ...request, file: fileFingerprint(given.reference_file) }),
+      key: () => fingerprint(request, [given.reference_file]),
       reusable: (r) => r.neuronSets.every((s) => existsSync(s.path)),
       run: async ({ worker }) => {
         const response = await worker.client.convertNeuronSet(request);
@@ -134,7 +159,7 @@ function identificationJobs(
         return response;
       },
     }));
-    return { path: inRunDir, deps: [jobIds.importNeurons] };
+    return { path: inRunDir, deps: [jobIds.importNeurons], userFiles: () => [] };
   }
 
   for (const language of corpora) {
@@ -144,7 +169,7 @@ function identificationJobs(
       id,
       kind: "collect",
       deps: [],
-      key: () => fingerprint(request()),
+      key: () => fingerprint(request(), corpusFiles(language.train)),
       reusable: (r) => existsSync(r.outputPath),
       run: ({ worker, signal }) => worker.client.collectActivations(request(), { signal, onProgress: progress(id) }),
     }));
@@ -159,15 +184,5 @@ function identificationJobs(
     reusable: (r) => r.neuronSets.every((s) => existsSync(s.path)),
     run: ({ worker }) => worker.client.selectNeurons(selection()),
   }));
-  return { path: inRunDir, deps: [jobIds.select] };
-}
-
-/** Size and modification time: enough to notice a replaced input file between runs. */
-function fileFingerprint(path: string): string {
-  try {
-    const stat = statSync(path);
-    return `${stat.size}:${stat.mtimeMs}`;
-  } catch {
-    return "missing";
-  }
+  return { path: inRunDir, deps: [jobIds.select], userFiles: () => [] };
 }

@@ -1,0 +1,46 @@
+// Job keys decide what a rerun reuses: they must change with the user's input files' content.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { prepareCorpora } from "../ts/corpora/prepare.js";
+import { pipelineJobs, runLayout } from "../ts/pipeline/jobs.js";
+import { parsePlan } from "../ts/plan/load.js";
+
+function keys(dir: string): Record<string, string> {
+  const { plan } = parsePlan(
+    {
+      name: "keys",
+      model: { source: "org/model" },
+      languages: [
+        { code: "en", udhr: { id: "eng" } },
+        { code: "xx", train: { files: ["xx.txt"] }, heldout: { files: ["xx-dev.txt"] } },
+      ],
+      training: { targets: ["xx"] },
+    },
+    dir,
+  );
+  const { corpora } = prepareCorpora(plan.languages, join(dir, "run/corpora"));
+  const jobs = pipelineJobs({ plan, corpora, layout: runLayout(join(dir, "run")), runId: "r", onProgress: () => {} });
+  return Object.fromEntries(jobs.map((j) => [j.id, j.key()]));
+}
+
+describe("job keys", () => {
+  it("follow the content of the plan's input files, and nothing else changes them", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sparse-sub-keys-"));
+    writeFileSync(join(dir, "xx.txt"), "first version");
+    writeFileSync(join(dir, "xx-dev.txt"), "held out");
+    const before = keys(dir);
+    expect(keys(dir)).toEqual(before);
+
+    writeFileSync(join(dir, "xx.txt"), "second version");
+    const after = keys(dir);
+    expect(after["collect:xx"]).not.toBe(before["collect:xx"]);
+    expect(after["train:xx"]).not.toBe(before["train:xx"]);
+    expect(after["collect:en"]).toBe(before["collect:en"]);
+    expect(after["evaluate:base"]).toBe(before["evaluate:base"]);
+
+    writeFileSync(join(dir, "xx-dev.txt"), "held out, edited");
+    expect(keys(dir)["evaluate:base"]).not.toBe(after["evaluate:base"]);
+  });
+});
