@@ -141,7 +141,7 @@ def train_sparse(
                 for first in range(0, len(train), per_step):
                     if step >= total_steps:
                         break
-                    step_loss = 0.0
+                    step_loss = torch.zeros((), device=device)  # summed on the device: one sync per step
                     step_tokens = 0
                     chunk = order[first : first + per_step]
                     micro_batches = chunk.split(settings.batch_size)
@@ -153,7 +153,7 @@ def train_sparse(
                         labels = ids.masked_fill(mask == 0, -100)
                         loss = model(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss
                         (loss / len(micro_batches)).backward()
-                        step_loss += loss.item() / len(micro_batches)
+                        step_loss += loss.detach() / len(micro_batches)
                         step_tokens += int(mask_cpu.sum())  # counted on the host: no device sync
                     if settings.max_grad_norm > 0:
                         torch.nn.utils.clip_grad_norm_(params, settings.max_grad_norm)
@@ -161,15 +161,12 @@ def train_sparse(
                     optimizer.zero_grad(set_to_none=True)
                     step += 1
                     tokens += step_tokens
-                    train_loss.append((step, step_loss))
+                    train_loss.append((step, step_loss.item()))
                     elapsed = time.perf_counter() - start
-                    on_step(StepReport(step, total_steps, step_loss, tokens, tokens / elapsed if elapsed else 0.0, elapsed))
+                    on_step(StepReport(step, total_steps, train_loss[-1][1], tokens, tokens / elapsed if elapsed else 0.0, elapsed))
                     if settings.validate_every and step % settings.validate_every == 0:
-                        model.eval()
-                        validate(step)
-                        model.train()
+                        validate(step)  # score_sequences switches to eval and back
             if settings.validate_every and step % settings.validate_every != 0:
-                model.eval()
                 validate(step)
         finally:
             model.eval()
