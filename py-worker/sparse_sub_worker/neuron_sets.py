@@ -102,3 +102,22 @@ def export_reference(path: str | Path, sets: list[NeuronSet], num_layers: int) -
         data.append([torch.tensor(indices, dtype=torch.long) for indices in neuron_set.layers])
     with atomic_path(path) as tmp:
         torch.save(data, tmp)
+
+
+def draw_random_set(like: NeuronSet, num_layers: int, intermediate_size: int, seed: int, per_layer: bool) -> NeuronSet:
+    """The random-subset baseline: as many neurons as `like`, drawn without replacement.
+
+    per_layer=False (the reference): uniform over all (layer, neuron) pairs, so only the TOTAL
+    count matches. per_layer=True: the same count in every layer as `like`. The same seed
+    always draws the same set (torch.randperm on a CPU generator)."""
+    generator = torch.Generator().manual_seed(seed)
+    layers: list[list[int]] = [[] for _ in range(num_layers)]
+    if per_layer:
+        for layer, indices in enumerate(like.layers):
+            if indices:
+                layers[layer] = sorted(torch.randperm(intermediate_size, generator=generator)[: len(indices)].tolist())
+    else:
+        for flat in torch.randperm(num_layers * intermediate_size, generator=generator)[: like.neuron_count].tolist():
+            layers[flat // intermediate_size].append(flat % intermediate_size)
+        layers = [sorted(indices) for indices in layers]
+    return NeuronSet(like.language, layers, intermediate_size)

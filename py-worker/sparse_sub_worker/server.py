@@ -30,13 +30,20 @@ from .gen.sparse_sub.v1 import worker_pb2_grpc
 from .jobs import JobContext, JobSlot, stream_job
 from .lape import select_language_neurons
 from .models.loading import LoadedModel, ModelCache, ModelRequest
-from .neuron_sets import NeuronSet, check_fits, export_reference, import_reference, load_neuron_set, save_neuron_set
-from .packs import check_pack_fits, load_pack, merge_to_directory, pack_applied, save_pack
+from .methods import Trainable
+from .methods.adapters import AdapterSettings, AdapterTrainable, adapter_applied
+from .methods.dense import DenseTrainable
+from .methods.subnetwork import SubnetworkTrainable
+from .neuron_sets import NeuronSet, check_fits, draw_random_set, export_reference, import_reference, load_neuron_set, save_neuron_set
+from .packs import OVERLAP_RULES, check_pack_fits, load_pack, merge_to_directory, packs_applied
 from .telemetry import TelemetryPublisher
-from .training import TrainSettings, train_sparse
+from .training import TrainSettings, run_training
 
 log = logging.getLogger(__name__)
 ERROR_DOMAIN = "sparse-sub"
+METHOD_NAMES = {pb.METHOD_SPARSE: "sparse", pb.METHOD_RANDOM: "random", pb.METHOD_FFN: "ffn", pb.METHOD_FULL: "full",
+                pb.METHOD_LORA: "lora", pb.METHOD_IA3: "ia3"}
+OUTPUT_KINDS = {"pack": pb.OUTPUT_KIND_PACK, "peft_adapter": pb.OUTPUT_KIND_PEFT_ADAPTER, "model_directory": pb.OUTPUT_KIND_MODEL_DIRECTORY}
 
 
 def _status_for(error: BaseException) -> grpc.Status:
@@ -213,22 +220,50 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
     def Train(self, request, context):
         wrap = lambda progress: pb.TrainEvent(progress=progress)
         c = request.config
+        method = METHOD_NAMES.get(request.method or pb.METHOD_SPARSE)
+        if method is None:
+            raise invalid("method", f"unknown method {request.method}")
         settings = TrainSettings(
             learning_rate=c.learning_rate, weight_decay=c.weight_decay, max_grad_norm=c.max_grad_norm,
             batch_size=c.batch_size, gradient_accumulation_steps=c.gradient_accumulation_steps or 1,
             sequence_length=c.sequence_length, max_tokens=c.max_tokens, epochs=c.epochs or 1, max_steps=c.max_steps,
-            validate_every=c.validate_every, seed=c.seed, components=tuple(c.components))
+            validate_every=c.validate_every, seed=c.seed, components=tuple(c.components),
+            gradient_checkpointing=c.gradient_checkpointing)
         if not request.output_path:
             raise invalid("output_path", "is empty")
         train_corpus = _corpus(request.train_corpus, "train_corpus")
         validation_corpus = _corpus(request.validation_corpus, "validation_corpus") if request.HasField("validation_corpus") else None
-        neuron_set = load_neuron_set(request.neuron_set_path, "neuron_set_path")
-        if request.language:
-            neuron_set.language = request.language
+        neuron_set = None
+        if method in ("sparse", "random"):
+            neuron_set = load_neuron_set(request.neuron_set_path, "neuron_set_path")
+            if request.language:
+                neuron_set.language = request.language
+        adapter = AdapterSettings(
+            target_modules=tuple(request.adapter.target_modules) or AdapterSettings.target_modules,
+            r=request.adapter.r or AdapterSettings.r, alpha=request.adapter.alpha or AdapterSettings.alpha,
+            dropout=request.adapter.dropout,
+            feedforward_modules=tuple(request.adapter.feedforward_modules) or AdapterSettings.feedforward_modules)
+        if method in ("lora", "ia3"):
+            adapter.peft_config(method)  # validates before any work
 
         def job(ctx: JobContext):
             loaded = self._load(ctx, wrap, request.model)
-            check_fits(neuron_set, loaded.shape.num_layers, loaded.shape.intermediate_size, "neuron_set_path")
+            trainable: Trainable
+            drawn_path = ""
+            if neuron_set is not None:
+                check_fits(neuron_set, loaded.shape.num_layers, loaded.shape.intermediate_size, "neuron_set_path")
+                trained_set = neuron_set
+                if method == "random":
+                    trained_set = draw_random_set(neuron_set, loaded.shape.num_layers, loaded.shape.intermediate_size,
+                                                  request.random.seed, request.random.per_layer)
+                    if request.drawn_neuron_set_path:
+                        drawn_path = request.drawn_neuron_set_path
+                        save_neuron_set(drawn_path, trained_set)
+                trainable = SubnetworkTrainable(loaded, trained_set, settings.components, method)
+            elif method in ("ffn", "full"):
+                trainable = DenseTrainable(loaded, method)
+            else:
+                trainable = AdapterTrainable(loaded, method, adapter)
             train = load_sequences(train_corpus, loaded.tokenizer, "train_corpus", settings.sequence_length, settings.max_tokens,
                                    separate_documents=True, keep_tail=True)
             validation = None
@@ -236,15 +271,18 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
                 validation = load_sequences(validation_corpus, loaded.tokenizer, "validation_corpus", settings.sequence_length,
                                             separate_documents=True, keep_tail=True)
             clock = Throughput()
-            outcome = train_sparse(
-                loaded, neuron_set, train, validation, settings,
-                on_step=lambda r: self._progress(ctx, wrap, "train", r.step, r.total_steps, "steps", r.elapsed, r.tokens_per_second, r.loss),
-                on_validation=lambda step, loss: self._progress(ctx, wrap, "validate", step, 0, "steps", clock.elapsed(), loss=loss,
-                                                                message=f"validation loss {loss:.4f} at step {step}"),
-                should_stop=ctx.check_cancelled)
-            save_pack(request.output_path, outcome.pack)
+            try:
+                outcome = run_training(
+                    loaded, trainable, train, validation, settings, request.output_path,
+                    on_step=lambda r: self._progress(ctx, wrap, "train", r.step, r.total_steps, "steps", r.elapsed, r.tokens_per_second, r.loss),
+                    on_validation=lambda step, loss: self._progress(ctx, wrap, "validate", step, 0, "steps", clock.elapsed(), loss=loss,
+                                                                    message=f"validation loss {loss:.4f} at step {step}"),
+                    should_stop=ctx.check_cancelled)
+            finally:
+                if trainable.modifies_base:
+                    self.models.evict()  # trained in place: the next job must reload the base
             return pb.TrainEvent(result=pb.TrainResult(
-                language=neuron_set.language, output_path=request.output_path,
+                language=request.language or (neuron_set.language if neuron_set else ""), output_path=request.output_path,
                 trainable_parameters=outcome.trainable_parameters, total_parameters=outcome.total_parameters,
                 steps=outcome.steps, tokens=outcome.tokens,
                 train_loss=[pb.LossPoint(step=s, loss=l) for s, l in outcome.train_loss],
@@ -252,7 +290,8 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
                 best_step=outcome.best_step, seconds=outcome.seconds,
                 tokens_per_second=outcome.tokens / outcome.seconds if outcome.seconds else 0.0,
                 peak_memory_bytes=outcome.peak_memory_bytes, optimizer_state_bytes=outcome.optimizer_state_bytes,
-                neuron_count=neuron_set.neuron_count))
+                neuron_count=trainable.neuron_count, method=request.method or pb.METHOD_SPARSE,
+                output_kind=OUTPUT_KINDS[trainable.output_kind], drawn_neuron_set_path=drawn_path))
 
         yield from stream_job(self.slot, request.job_id, context, job)
 
@@ -264,6 +303,8 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
         if not request.sets:
             raise invalid("sets", "is empty")
         corpora = [(s.language, _corpus(s.corpus, f"sets[{i}].corpus")) for i, s in enumerate(request.sets)]
+        if request.pack_path and request.adapter_path:
+            raise invalid("adapter_path", "give pack_path or adapter_path, not both")
         pack_file = load_pack(request.pack_path, "pack_path") if request.pack_path else None
 
         def job(ctx: JobContext):
@@ -271,8 +312,13 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             clock = Throughput()
             scores = []
             if pack_file is not None:
-                check_pack_fits(pack_file, loaded.shape, "pack_path")
-            with pack_applied(loaded.layers, pack_file) if pack_file else nullcontext():
+                check_pack_fits(pack_file, loaded.shape, loaded.layers, "pack_path")
+                applied = packs_applied(loaded.layers, [pack_file])
+            elif request.adapter_path:
+                applied = adapter_applied(loaded, request.adapter_path, "adapter_path")
+            else:
+                applied = nullcontext()
+            with applied:
                 for i, (language, corpus) in enumerate(corpora):
                     ctx.check_cancelled()
                     field_name = f"sets[{i}].corpus"
@@ -290,16 +336,21 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
     def MergePack(self, request, context):
         if not request.output_dir:
             raise invalid("output_dir", "is empty")
-        pack_file = load_pack(request.pack_path, "pack_path")
+        if not request.pack_paths:
+            raise invalid("pack_paths", "is empty")
+        if request.overlap and request.overlap not in OVERLAP_RULES:
+            raise invalid("overlap", f"must be one of {list(OVERLAP_RULES)}, got '{request.overlap}'")
+        packs = [load_pack(path, f"pack_paths[{i}]") for i, path in enumerate(request.pack_paths)]
         # writes into the cached model's weights (and back): take the job slot like any job
         self.slot.acquire(request.job_id or "merge", threading.Event())
         try:
             loaded = self.models.get(_model_request(request.model))
-            check_pack_fits(pack_file, loaded.shape, "pack_path")
-            merge_to_directory(loaded.model, loaded.tokenizer, loaded.layers, pack_file, request.output_dir)
+            for i, pack in enumerate(packs):
+                check_pack_fits(pack, loaded.shape, loaded.layers, f"pack_paths[{i}]")
+            written = merge_to_directory(loaded.model, loaded.tokenizer, loaded.layers, packs, request.output_dir, request.overlap or "mean")
         finally:
             self.slot.release()
-        return pb.MergePackResponse(output_dir=request.output_dir)
+        return pb.MergePackResponse(output_dir=request.output_dir, neuron_count=written["neurons"], shared_neuron_count=written["shared"])
 
     @unary
     def ConvertNeuronSet(self, request, context):

@@ -1,4 +1,5 @@
-"""Sparse fine-tuning of one language's subnetwork (REFERENCE §3).
+"""The one training loop every method shares (REFERENCE §3-4): same data order, batches,
+AdamW, clipping and validation; only the Trainable (methods/) differs.
 
 Differences from the reference, on purpose: padding never counts in the loss; the optimizer
 is never rebuilt at a validation improvement (Adam moments carry on); the model's own dtype.
@@ -7,9 +8,9 @@ is never rebuilt at a validation improvement (Adam moments carry on); the model'
 from __future__ import annotations
 
 import math
-import resource
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -17,10 +18,13 @@ import torch
 from .corpus import PackedSequences
 from .errors import invalid
 from .evaluation import score_sequences
+from .memory import PeakMemory
+from .methods import Trainable
+from .methods.subnetwork import SubnetworkTrainable
 from .models.loading import LoadedModel
 from .neuron_sets import NeuronSet
 from .packs import Pack
-from .sparse_mlp import COMPONENTS, sparse_mlps_installed
+from .sparse_mlp import COMPONENTS
 
 
 @dataclass
@@ -36,7 +40,8 @@ class TrainSettings:
     max_steps: int = 0                   # cap on optimizer steps; 0 = none
     validate_every: int = 500            # optimizer steps between validations; 0 = never
     seed: int = 0                        # data order and any dropout
-    components: tuple[str, ...] = COMPONENTS  # which projections train
+    components: tuple[str, ...] = COMPONENTS  # sparse/random: which projections train
+    gradient_checkpointing: bool = False  # recompute activations in backward (full FT of big models)
 
     def __post_init__(self) -> None:
         positive = ("learning_rate", "batch_size", "gradient_accumulation_steps", "sequence_length", "epochs")
@@ -65,7 +70,6 @@ class StepReport:
 
 @dataclass
 class TrainOutcome:
-    pack: Pack
     steps: int
     tokens: int
     seconds: float
@@ -76,30 +80,27 @@ class TrainOutcome:
     best_step: int
     train_loss: list[tuple[int, float]] = field(default_factory=list)
     validation_loss: list[tuple[int, float]] = field(default_factory=list)
-
-
-def peak_memory_bytes(device: torch.device) -> int:
-    if device.type == "cuda":
-        return int(torch.cuda.max_memory_allocated(device))
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    pack: Pack | None = None  # sparse/random: the kept slices
 
 
 def optimizer_state_bytes(optimizer: torch.optim.Optimizer) -> int:
     return sum(t.numel() * t.element_size() for state in optimizer.state.values() for t in state.values() if torch.is_tensor(t))
 
 
-def train_sparse(
+def run_training(
     loaded: LoadedModel,
-    neuron_set: NeuronSet,
+    trainable: Trainable,
     train: PackedSequences,
     validation: PackedSequences | None,
     settings: TrainSettings,
+    output_path: str | None = None,
     on_step: Callable[[StepReport], None] = lambda report: None,
     on_validation: Callable[[int, float], None] = lambda step, loss: None,
     should_stop: Callable[[], None] = lambda: None,
 ) -> TrainOutcome:
-    """Trains only the set's neurons; returns a pack of the best (validation) or last slices.
-    `should_stop` raises to cancel between micro-batches; the model is left as it was."""
+    """Trains `trainable`, keeps the weights of the best validation (or the last step), and
+    writes its artifact to `output_path`. `should_stop` raises to cancel between micro-batches.
+    The model is back to its base state afterwards unless `trainable.modifies_base`."""
     model, device = loaded.model, loaded.device
     torch.manual_seed(settings.seed)
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(settings.seed))
@@ -108,15 +109,11 @@ def train_sparse(
     total_steps = steps_per_epoch * settings.epochs
     if settings.max_steps:
         total_steps = min(total_steps, settings.max_steps)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
     total_parameters = sum(p.numel() for p in model.parameters())
 
-    with sparse_mlps_installed(model, loaded.layers, neuron_set.layers, settings.components) as sparse:
-        params = [p for module in sparse.values() for p in module.parameters()]
+    with PeakMemory(device) as peak, trainable.installed() as params, _checkpointing(model, settings.gradient_checkpointing):
         optimizer = torch.optim.AdamW(params, lr=settings.learning_rate, weight_decay=settings.weight_decay)
-        snapshot = lambda: {layer: {k: v.detach().clone() for k, v in m.slices().items()} for layer, m in sparse.items()}
-        best = snapshot()
+        best: dict[str, torch.Tensor] | None = None
         best_loss, best_step = math.inf, 0
         train_loss: list[tuple[int, float]] = []
         validation_loss: list[tuple[int, float]] = []
@@ -129,7 +126,7 @@ def train_sparse(
             validation_loss.append((step, loss))
             on_validation(step, loss)
             if loss < best_loss:
-                best, best_loss, best_step = (snapshot() if step > 0 else best), loss, step
+                best, best_loss, best_step = trainable.snapshot(), loss, step
 
         validate(0)
         model.train()
@@ -171,30 +168,54 @@ def train_sparse(
         finally:
             model.eval()
         seconds = time.perf_counter() - start
-        if not validation_loss:
-            best, best_step = snapshot(), step
+        if best is None:
+            best_step = step
+        else:
+            trainable.restore(best)
         state_bytes = optimizer_state_bytes(optimizer)
-        trainable = sum(p.numel() for p in params)
-        indices = {layer: m.neuron_indices.detach().cpu() for layer, m in sparse.items()}
+        trainable_count = sum(p.numel() for p in params)
+        pack = trainable.pack() if isinstance(trainable, SubnetworkTrainable) else None
+        if output_path:
+            trainable.save(output_path)
 
-    pack = Pack(
-        language=neuron_set.language,
-        base_model=loaded.request.source + (f"#{loaded.request.gguf_file}" if loaded.request.gguf_file else ""),
-        shape=loaded.shape,
-        components=tuple(settings.components),
-        neuron_indices=indices,
-        slices={layer: {k: v.cpu() for k, v in tensors.items()} for layer, tensors in best.items()},
-    )
     return TrainOutcome(
-        pack=pack,
         steps=step,
         tokens=tokens,
         seconds=seconds,
-        trainable_parameters=trainable,
+        trainable_parameters=trainable_count,
         total_parameters=total_parameters,
         optimizer_state_bytes=state_bytes,
-        peak_memory_bytes=peak_memory_bytes(device),
+        peak_memory_bytes=peak.bytes,
         best_step=best_step,
         train_loss=train_loss,
         validation_loss=validation_loss,
+        pack=pack,
     )
+
+
+@contextmanager
+def _checkpointing(model: torch.nn.Module, enabled: bool):
+    if not enabled:
+        yield
+        return
+    if not getattr(model, "supports_gradient_checkpointing", False):
+        raise invalid("config.gradient_checkpointing", f"{type(model).__name__} does not support gradient checkpointing")
+    # non-reentrant: works when no input of a checkpointed block requires grad (frozen embeddings)
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    try:
+        yield
+    finally:
+        model.gradient_checkpointing_disable()
+
+
+def train_sparse(
+    loaded: LoadedModel,
+    neuron_set: NeuronSet,
+    train_sequences: PackedSequences,
+    validation: PackedSequences | None,
+    settings: TrainSettings,
+    **callbacks,
+) -> TrainOutcome:
+    """The paper's method: only `neuron_set`'s slices train; the outcome carries the pack."""
+    trainable = SubnetworkTrainable(loaded, neuron_set, settings.components)
+    return run_training(loaded, trainable, train_sequences, validation, settings, **callbacks)

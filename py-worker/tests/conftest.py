@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from concurrent import futures
 from pathlib import Path
 
+import grpc
 import pytest
 
 from sparse_sub_worker.models.loading import ModelRequest, load_model
@@ -33,3 +35,23 @@ def text_file(tmp_path) -> Path:
     path = tmp_path / "train.txt"
     path.write_text(" ".join(TEXTS * 6), encoding="utf-8")
     return path
+
+
+@pytest.fixture()
+def stub():
+    """A real worker gRPC server on a loopback port, and a client stub for it."""
+    from sparse_sub_worker.gen.sparse_sub.v1 import worker_pb2_grpc
+    from sparse_sub_worker.server import WorkerService
+    from sparse_sub_worker.telemetry import TelemetryPublisher
+
+    telemetry = TelemetryPublisher()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    worker_pb2_grpc.add_WorkerServicer_to_server(WorkerService(telemetry), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    yield worker_pb2_grpc.WorkerStub(channel)
+    channel.close()
+    server.stop(0)
+    telemetry.close()
+

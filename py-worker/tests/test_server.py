@@ -1,43 +1,13 @@
 """The gRPC service over a real socket: status codes with details, streaming, cancel."""
 
 import threading
-from concurrent import futures
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from sparse_sub_worker.gen.sparse_sub.v1 import worker_pb2 as pb
-from sparse_sub_worker.gen.sparse_sub.v1 import worker_pb2_grpc
+from sparse_sub_worker.testing.status import error_details as details
 from sparse_sub_worker.neuron_sets import NeuronSet, save_neuron_set
-from sparse_sub_worker.server import WorkerService
-from sparse_sub_worker.telemetry import TelemetryPublisher
-
-
-@pytest.fixture()
-def stub():
-    telemetry = TelemetryPublisher()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-    worker_pb2_grpc.add_WorkerServicer_to_server(WorkerService(telemetry), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    yield worker_pb2_grpc.WorkerStub(channel)
-    channel.close()
-    server.stop(0)
-    telemetry.close()
-
-
-def details(error: grpc.RpcError):
-    status = rpc_status.from_call(error)
-    info, bad = error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest()
-    for detail in status.details:
-        if detail.Is(info.DESCRIPTOR):
-            detail.Unpack(info)
-        elif detail.Is(bad.DESCRIPTOR):
-            detail.Unpack(bad)
-    return info, bad
 
 
 def test_worker_info(stub):

@@ -137,7 +137,7 @@ def test_pack_round_trip_apply_and_merge(tiny, text_file, tmp_path):
         assert torch.equal(p, base_weights[name]), f"{name} not restored"
 
     merged = tmp_path / "merged"
-    merge_to_directory(tiny.model, tiny.tokenizer, tiny.layers, loaded_pack, merged)
+    merge_to_directory(tiny.model, tiny.tokenizer, tiny.layers, [loaded_pack], merged)
     reloaded = AutoModelForCausalLM.from_pretrained(merged, dtype=torch.float32)
     with torch.no_grad():
         torch.testing.assert_close(reloaded(input_ids=ids).logits, applied_logits, rtol=1e-5, atol=1e-5)

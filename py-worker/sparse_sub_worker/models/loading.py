@@ -141,6 +141,13 @@ class ModelCache:
                 log.info("loaded %s", self._loaded.description)
             return self._loaded
 
+    def evict(self) -> None:
+        """Drops the cached model (its weights were trained in place: no longer the base)."""
+        with self._lock:
+            self._loaded = None
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+
     def holds(self, request: ModelRequest) -> bool:
         loaded = self._loaded
         return loaded is not None and loaded.request == request

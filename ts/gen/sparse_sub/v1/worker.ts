@@ -36,6 +36,123 @@ export const protobufFileName = "sparse_sub/v1/worker.proto";
  * google.rpc.BadRequest field violations naming the offending request field.
  */
 
+export enum Method {
+  METHOD_UNSPECIFIED = 0,
+  /** METHOD_SPARSE - the language's LAPE neurons: gate rows, up rows, down columns */
+  METHOD_SPARSE = 1,
+  /** METHOD_RANDOM - a random neuron subset of the same size, trained like SPARSE */
+  METHOD_RANDOM = 2,
+  /** METHOD_FFN - every MLP weight (gate, up, down) of every layer */
+  METHOD_FFN = 3,
+  /** METHOD_FULL - every parameter */
+  METHOD_FULL = 4,
+  /** METHOD_LORA - peft LoRA adapters */
+  METHOD_LORA = 5,
+  /** METHOD_IA3 - peft IA3 vectors */
+  METHOD_IA3 = 6,
+  UNRECOGNIZED = -1,
+}
+
+export function methodFromJSON(object: any): Method {
+  switch (object) {
+    case 0:
+    case "METHOD_UNSPECIFIED":
+      return Method.METHOD_UNSPECIFIED;
+    case 1:
+    case "METHOD_SPARSE":
+      return Method.METHOD_SPARSE;
+    case 2:
+    case "METHOD_RANDOM":
+      return Method.METHOD_RANDOM;
+    case 3:
+    case "METHOD_FFN":
+      return Method.METHOD_FFN;
+    case 4:
+    case "METHOD_FULL":
+      return Method.METHOD_FULL;
+    case 5:
+    case "METHOD_LORA":
+      return Method.METHOD_LORA;
+    case 6:
+    case "METHOD_IA3":
+      return Method.METHOD_IA3;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return Method.UNRECOGNIZED;
+  }
+}
+
+export function methodToJSON(object: Method): string {
+  switch (object) {
+    case Method.METHOD_UNSPECIFIED:
+      return "METHOD_UNSPECIFIED";
+    case Method.METHOD_SPARSE:
+      return "METHOD_SPARSE";
+    case Method.METHOD_RANDOM:
+      return "METHOD_RANDOM";
+    case Method.METHOD_FFN:
+      return "METHOD_FFN";
+    case Method.METHOD_FULL:
+      return "METHOD_FULL";
+    case Method.METHOD_LORA:
+      return "METHOD_LORA";
+    case Method.METHOD_IA3:
+      return "METHOD_IA3";
+    case Method.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export enum OutputKind {
+  OUTPUT_KIND_UNSPECIFIED = 0,
+  /** OUTPUT_KIND_PACK - sparse-sub/pack@1 safetensors */
+  OUTPUT_KIND_PACK = 1,
+  /** OUTPUT_KIND_PEFT_ADAPTER - PeftModel.from_pretrained(base, path) */
+  OUTPUT_KIND_PEFT_ADAPTER = 2,
+  /** OUTPUT_KIND_MODEL_DIRECTORY - AutoModelForCausalLM.from_pretrained(path) */
+  OUTPUT_KIND_MODEL_DIRECTORY = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function outputKindFromJSON(object: any): OutputKind {
+  switch (object) {
+    case 0:
+    case "OUTPUT_KIND_UNSPECIFIED":
+      return OutputKind.OUTPUT_KIND_UNSPECIFIED;
+    case 1:
+    case "OUTPUT_KIND_PACK":
+      return OutputKind.OUTPUT_KIND_PACK;
+    case 2:
+    case "OUTPUT_KIND_PEFT_ADAPTER":
+      return OutputKind.OUTPUT_KIND_PEFT_ADAPTER;
+    case 3:
+    case "OUTPUT_KIND_MODEL_DIRECTORY":
+      return OutputKind.OUTPUT_KIND_MODEL_DIRECTORY;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return OutputKind.UNRECOGNIZED;
+  }
+}
+
+export function outputKindToJSON(object: OutputKind): string {
+  switch (object) {
+    case OutputKind.OUTPUT_KIND_UNSPECIFIED:
+      return "OUTPUT_KIND_UNSPECIFIED";
+    case OutputKind.OUTPUT_KIND_PACK:
+      return "OUTPUT_KIND_PACK";
+    case OutputKind.OUTPUT_KIND_PEFT_ADAPTER:
+      return "OUTPUT_KIND_PEFT_ADAPTER";
+    case OutputKind.OUTPUT_KIND_MODEL_DIRECTORY:
+      return "OUTPUT_KIND_MODEL_DIRECTORY";
+    case OutputKind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** Which model to load and how. The worker caches the last model it loaded. */
 export interface ModelSpec {
   /** A local model directory, a Hugging Face hub id, or a path to a .gguf file. */
@@ -213,7 +330,10 @@ export interface TrainRequest {
   jobId: string;
   model?: ModelSpec | undefined;
   language: string;
-  /** JSON neuron set (from SelectNeurons or an import) */
+  /**
+   * JSON neuron set (from SelectNeurons or an import). SPARSE: the neurons that train.
+   * RANDOM: only its size (and per-layer sizes) is used. Other methods: ignored, may be empty.
+   */
   neuronSetPath: string;
   trainCorpus?:
     | Corpus
@@ -223,14 +343,50 @@ export interface TrainRequest {
   config?:
     | TrainConfig
     | undefined;
-  /** subnetwork pack (.safetensors) to write */
+  /**
+   * Where the artifact goes. SPARSE/RANDOM: a subnetwork pack (.safetensors). LORA/IA3: a peft
+   * adapter directory. FFN/FULL: a transformers model directory. Written atomically.
+   */
   outputPath: string;
+  method: Method;
+  /** RANDOM only */
+  random?:
+    | RandomSelection
+    | undefined;
+  /** LORA / IA3 only */
+  adapter?:
+    | AdapterConfig
+    | undefined;
+  /** RANDOM only: where to write the drawn neuron set (JSON), so the subset can be inspected. */
+  drawnNeuronSetPath: string;
+}
+
+export interface RandomSelection {
+  seed: number;
+  /**
+   * false: the same TOTAL count, uniform over all (layer, neuron) pairs (the reference).
+   * true: the same count in every layer as the language's set.
+   */
+  perLayer: boolean;
+}
+
+export interface AdapterConfig {
+  /** module names, e.g. gate_proj, up_proj, down_proj */
+  targetModules: string[];
+  /** LoRA rank */
+  r: number;
+  /** LoRA alpha */
+  alpha: number;
+  /** LoRA dropout */
+  dropout: number;
+  /** IA3: modules scaled on their input (subset of targets) */
+  feedforwardModules: string[];
 }
 
 export interface TrainConfig {
   /** AdamW lr (reference 1e-4) */
   learningRate: number;
-  /** AdamW decay on the slice weights (0.01) */
+  /** AdamW decay on the trained weights (0.01) */
   weightDecay: number;
   /** gradient clipping (1.0); 0 disables */
   maxGradNorm: number;
@@ -248,9 +404,12 @@ export interface TrainConfig {
   maxSteps: number;
   /** optimizer steps between validations; 0 = never */
   validateEvery: number;
+  /** data order and dropout */
   seed: number;
-  /** subset of "gate", "up", "down" (default all three) */
+  /** SPARSE/RANDOM: subset of "gate", "up", "down" (default all) */
   components: string[];
+  /** recompute activations in backward: less memory, ~30% slower */
+  gradientCheckpointing: boolean;
 }
 
 export interface LossPoint {
@@ -273,8 +432,12 @@ export interface TrainResult {
   tokensPerSecond: number;
   peakMemoryBytes: number;
   optimizerStateBytes: number;
-  /** neurons of the trained set */
+  /** SPARSE/RANDOM: neurons of the trained set; else 0 */
   neuronCount: number;
+  method: Method;
+  outputKind: OutputKind;
+  /** RANDOM: the drawn set */
+  drawnNeuronSetPath: string;
 }
 
 export interface TrainEvent {
@@ -291,11 +454,13 @@ export interface EvaluateRequest {
   model?:
     | ModelSpec
     | undefined;
-  /** empty: score the base model */
+  /** a subnetwork pack to apply; empty: none */
   packPath: string;
   sets: EvaluationSet[];
   sequenceLength: number;
   batchSize: number;
+  /** a peft adapter directory to apply; empty: none */
+  adapterPath: string;
 }
 
 export interface LanguageScore {
@@ -319,14 +484,27 @@ export interface EvaluateEvent {
 
 export interface MergePackRequest {
   jobId: string;
-  model?: ModelSpec | undefined;
-  packPath: string;
+  model?:
+    | ModelSpec
+    | undefined;
+  /** one or more packs trained on this model */
+  packPaths: string[];
   /** written atomically (temporary dir, then renamed) */
   outputDir: string;
+  /**
+   * A weight slice trained by more than one pack (a neuron shared by two languages):
+   * "mean" (default): the mean of the packs' values; "first": the first pack listed wins;
+   * "error": refuse to merge. Slices no pack trained keep the base weights.
+   */
+  overlap: string;
 }
 
 export interface MergePackResponse {
   outputDir: string;
+  /** distinct (layer, neuron) pairs written */
+  neuronCount: number;
+  /** of which trained by more than one pack */
+  sharedNeuronCount: number;
 }
 
 export interface ConvertNeuronSetRequest {
@@ -2580,6 +2758,10 @@ function createBaseTrainRequest(): TrainRequest {
     validationCorpus: undefined,
     config: undefined,
     outputPath: "",
+    method: 0,
+    random: undefined,
+    adapter: undefined,
+    drawnNeuronSetPath: "",
   };
 }
 
@@ -2608,6 +2790,18 @@ export const TrainRequest: MessageFns<TrainRequest> = {
     }
     if (message.outputPath !== "") {
       writer.uint32(66).string(message.outputPath);
+    }
+    if (message.method !== 0) {
+      writer.uint32(72).int32(message.method);
+    }
+    if (message.random !== undefined) {
+      RandomSelection.encode(message.random, writer.uint32(82).fork()).join();
+    }
+    if (message.adapter !== undefined) {
+      AdapterConfig.encode(message.adapter, writer.uint32(90).fork()).join();
+    }
+    if (message.drawnNeuronSetPath !== "") {
+      writer.uint32(98).string(message.drawnNeuronSetPath);
     }
     return writer;
   },
@@ -2689,6 +2883,38 @@ export const TrainRequest: MessageFns<TrainRequest> = {
             message.outputPath = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.method = reader.int32() as any;
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.random = RandomSelection.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.adapter = AdapterConfig.decode(reader, reader.uint32());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.drawnNeuronSetPath = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2731,6 +2957,14 @@ export const TrainRequest: MessageFns<TrainRequest> = {
         : isSet(object.output_path)
         ? globalThis.String(object.output_path)
         : "",
+      method: isSet(object.method) ? methodFromJSON(object.method) : 0,
+      random: isSet(object.random) ? RandomSelection.fromJSON(object.random) : undefined,
+      adapter: isSet(object.adapter) ? AdapterConfig.fromJSON(object.adapter) : undefined,
+      drawnNeuronSetPath: isSet(object.drawnNeuronSetPath)
+        ? globalThis.String(object.drawnNeuronSetPath)
+        : isSet(object.drawn_neuron_set_path)
+        ? globalThis.String(object.drawn_neuron_set_path)
+        : "",
     };
   },
 
@@ -2760,6 +2994,18 @@ export const TrainRequest: MessageFns<TrainRequest> = {
     if (message.outputPath !== "") {
       obj.outputPath = message.outputPath;
     }
+    if (message.method !== 0) {
+      obj.method = methodToJSON(message.method);
+    }
+    if (message.random !== undefined) {
+      obj.random = RandomSelection.toJSON(message.random);
+    }
+    if (message.adapter !== undefined) {
+      obj.adapter = AdapterConfig.toJSON(message.adapter);
+    }
+    if (message.drawnNeuronSetPath !== "") {
+      obj.drawnNeuronSetPath = message.drawnNeuronSetPath;
+    }
     return obj;
   },
 
@@ -2784,6 +3030,244 @@ export const TrainRequest: MessageFns<TrainRequest> = {
       ? TrainConfig.fromPartial(object.config)
       : undefined;
     message.outputPath = object.outputPath ?? "";
+    message.method = object.method ?? 0;
+    message.random = (object.random !== undefined && object.random !== null)
+      ? RandomSelection.fromPartial(object.random)
+      : undefined;
+    message.adapter = (object.adapter !== undefined && object.adapter !== null)
+      ? AdapterConfig.fromPartial(object.adapter)
+      : undefined;
+    message.drawnNeuronSetPath = object.drawnNeuronSetPath ?? "";
+    return message;
+  },
+};
+
+function createBaseRandomSelection(): RandomSelection {
+  return { seed: 0, perLayer: false };
+}
+
+export const RandomSelection: MessageFns<RandomSelection> = {
+  encode(message: RandomSelection, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seed !== 0) {
+      writer.uint32(8).int64(message.seed);
+    }
+    if (message.perLayer !== false) {
+      writer.uint32(16).bool(message.perLayer);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RandomSelection {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRandomSelection();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seed = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.perLayer = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RandomSelection {
+    return {
+      seed: isSet(object.seed) ? globalThis.Number(object.seed) : 0,
+      perLayer: isSet(object.perLayer)
+        ? globalThis.Boolean(object.perLayer)
+        : isSet(object.per_layer)
+        ? globalThis.Boolean(object.per_layer)
+        : false,
+    };
+  },
+
+  toJSON(message: RandomSelection): unknown {
+    const obj: any = {};
+    if (message.seed !== 0) {
+      obj.seed = Math.round(message.seed);
+    }
+    if (message.perLayer !== false) {
+      obj.perLayer = message.perLayer;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RandomSelection>, I>>(base?: I): RandomSelection {
+    return RandomSelection.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RandomSelection>, I>>(object: I): RandomSelection {
+    const message = createBaseRandomSelection();
+    message.seed = object.seed ?? 0;
+    message.perLayer = object.perLayer ?? false;
+    return message;
+  },
+};
+
+function createBaseAdapterConfig(): AdapterConfig {
+  return { targetModules: [], r: 0, alpha: 0, dropout: 0, feedforwardModules: [] };
+}
+
+export const AdapterConfig: MessageFns<AdapterConfig> = {
+  encode(message: AdapterConfig, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.targetModules) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.r !== 0) {
+      writer.uint32(16).int32(message.r);
+    }
+    if (message.alpha !== 0) {
+      writer.uint32(25).double(message.alpha);
+    }
+    if (message.dropout !== 0) {
+      writer.uint32(33).double(message.dropout);
+    }
+    for (const v of message.feedforwardModules) {
+      writer.uint32(42).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdapterConfig {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdapterConfig();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.targetModules.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.r = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.alpha = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.dropout = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.feedforwardModules.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AdapterConfig {
+    return {
+      targetModules: globalThis.Array.isArray(object?.targetModules)
+        ? object.targetModules.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.target_modules)
+        ? object.target_modules.map((e: any) => globalThis.String(e))
+        : [],
+      r: isSet(object.r) ? globalThis.Number(object.r) : 0,
+      alpha: isSet(object.alpha) ? globalThis.Number(object.alpha) : 0,
+      dropout: isSet(object.dropout) ? globalThis.Number(object.dropout) : 0,
+      feedforwardModules: globalThis.Array.isArray(object?.feedforwardModules)
+        ? object.feedforwardModules.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.feedforward_modules)
+        ? object.feedforward_modules.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AdapterConfig): unknown {
+    const obj: any = {};
+    if (message.targetModules?.length) {
+      obj.targetModules = message.targetModules;
+    }
+    if (message.r !== 0) {
+      obj.r = Math.round(message.r);
+    }
+    if (message.alpha !== 0) {
+      obj.alpha = floatToJson(message.alpha);
+    }
+    if (message.dropout !== 0) {
+      obj.dropout = floatToJson(message.dropout);
+    }
+    if (message.feedforwardModules?.length) {
+      obj.feedforwardModules = message.feedforwardModules;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AdapterConfig>, I>>(base?: I): AdapterConfig {
+    return AdapterConfig.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AdapterConfig>, I>>(object: I): AdapterConfig {
+    const message = createBaseAdapterConfig();
+    message.targetModules = object.targetModules?.map((e) => e) || [];
+    message.r = object.r ?? 0;
+    message.alpha = object.alpha ?? 0;
+    message.dropout = object.dropout ?? 0;
+    message.feedforwardModules = object.feedforwardModules?.map((e) => e) || [];
     return message;
   },
 };
@@ -2802,6 +3286,7 @@ function createBaseTrainConfig(): TrainConfig {
     validateEvery: 0,
     seed: 0,
     components: [],
+    gradientCheckpointing: false,
   };
 }
 
@@ -2842,6 +3327,9 @@ export const TrainConfig: MessageFns<TrainConfig> = {
     }
     for (const v of message.components) {
       writer.uint32(98).string(v!);
+    }
+    if (message.gradientCheckpointing !== false) {
+      writer.uint32(104).bool(message.gradientCheckpointing);
     }
     return writer;
   },
@@ -2955,6 +3443,14 @@ export const TrainConfig: MessageFns<TrainConfig> = {
             message.components.push(reader.string());
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.gradientCheckpointing = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3019,6 +3515,11 @@ export const TrainConfig: MessageFns<TrainConfig> = {
       components: globalThis.Array.isArray(object?.components)
         ? object.components.map((e: any) => globalThis.String(e))
         : [],
+      gradientCheckpointing: isSet(object.gradientCheckpointing)
+        ? globalThis.Boolean(object.gradientCheckpointing)
+        : isSet(object.gradient_checkpointing)
+        ? globalThis.Boolean(object.gradient_checkpointing)
+        : false,
     };
   },
 
@@ -3060,6 +3561,9 @@ export const TrainConfig: MessageFns<TrainConfig> = {
     if (message.components?.length) {
       obj.components = message.components;
     }
+    if (message.gradientCheckpointing !== false) {
+      obj.gradientCheckpointing = message.gradientCheckpointing;
+    }
     return obj;
   },
 
@@ -3080,6 +3584,7 @@ export const TrainConfig: MessageFns<TrainConfig> = {
     message.validateEvery = object.validateEvery ?? 0;
     message.seed = object.seed ?? 0;
     message.components = object.components?.map((e) => e) || [];
+    message.gradientCheckpointing = object.gradientCheckpointing ?? false;
     return message;
   },
 };
@@ -3185,6 +3690,9 @@ function createBaseTrainResult(): TrainResult {
     peakMemoryBytes: 0,
     optimizerStateBytes: 0,
     neuronCount: 0,
+    method: 0,
+    outputKind: 0,
+    drawnNeuronSetPath: "",
   };
 }
 
@@ -3231,6 +3739,15 @@ export const TrainResult: MessageFns<TrainResult> = {
     }
     if (message.neuronCount !== 0) {
       writer.uint32(112).int64(message.neuronCount);
+    }
+    if (message.method !== 0) {
+      writer.uint32(120).int32(message.method);
+    }
+    if (message.outputKind !== 0) {
+      writer.uint32(128).int32(message.outputKind);
+    }
+    if (message.drawnNeuronSetPath !== "") {
+      writer.uint32(138).string(message.drawnNeuronSetPath);
     }
     return writer;
   },
@@ -3360,6 +3877,30 @@ export const TrainResult: MessageFns<TrainResult> = {
             message.neuronCount = longToNumber(reader.int64());
             continue;
           }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.method = reader.int32() as any;
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.outputKind = reader.int32() as any;
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.drawnNeuronSetPath = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3428,6 +3969,17 @@ export const TrainResult: MessageFns<TrainResult> = {
         : isSet(object.neuron_count)
         ? globalThis.Number(object.neuron_count)
         : 0,
+      method: isSet(object.method) ? methodFromJSON(object.method) : 0,
+      outputKind: isSet(object.outputKind)
+        ? outputKindFromJSON(object.outputKind)
+        : isSet(object.output_kind)
+        ? outputKindFromJSON(object.output_kind)
+        : 0,
+      drawnNeuronSetPath: isSet(object.drawnNeuronSetPath)
+        ? globalThis.String(object.drawnNeuronSetPath)
+        : isSet(object.drawn_neuron_set_path)
+        ? globalThis.String(object.drawn_neuron_set_path)
+        : "",
     };
   },
 
@@ -3475,6 +4027,15 @@ export const TrainResult: MessageFns<TrainResult> = {
     if (message.neuronCount !== 0) {
       obj.neuronCount = Math.round(message.neuronCount);
     }
+    if (message.method !== 0) {
+      obj.method = methodToJSON(message.method);
+    }
+    if (message.outputKind !== 0) {
+      obj.outputKind = outputKindToJSON(message.outputKind);
+    }
+    if (message.drawnNeuronSetPath !== "") {
+      obj.drawnNeuronSetPath = message.drawnNeuronSetPath;
+    }
     return obj;
   },
 
@@ -3497,6 +4058,9 @@ export const TrainResult: MessageFns<TrainResult> = {
     message.peakMemoryBytes = object.peakMemoryBytes ?? 0;
     message.optimizerStateBytes = object.optimizerStateBytes ?? 0;
     message.neuronCount = object.neuronCount ?? 0;
+    message.method = object.method ?? 0;
+    message.outputKind = object.outputKind ?? 0;
+    message.drawnNeuronSetPath = object.drawnNeuronSetPath ?? "";
     return message;
   },
 };
@@ -3690,7 +4254,7 @@ export const EvaluationSet: MessageFns<EvaluationSet> = {
 };
 
 function createBaseEvaluateRequest(): EvaluateRequest {
-  return { jobId: "", model: undefined, packPath: "", sets: [], sequenceLength: 0, batchSize: 0 };
+  return { jobId: "", model: undefined, packPath: "", sets: [], sequenceLength: 0, batchSize: 0, adapterPath: "" };
 }
 
 export const EvaluateRequest: MessageFns<EvaluateRequest> = {
@@ -3712,6 +4276,9 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
     }
     if (message.batchSize !== 0) {
       writer.uint32(48).int32(message.batchSize);
+    }
+    if (message.adapterPath !== "") {
+      writer.uint32(58).string(message.adapterPath);
     }
     return writer;
   },
@@ -3777,6 +4344,14 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
             message.batchSize = reader.int32();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.adapterPath = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3813,6 +4388,11 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
         : isSet(object.batch_size)
         ? globalThis.Number(object.batch_size)
         : 0,
+      adapterPath: isSet(object.adapterPath)
+        ? globalThis.String(object.adapterPath)
+        : isSet(object.adapter_path)
+        ? globalThis.String(object.adapter_path)
+        : "",
     };
   },
 
@@ -3836,6 +4416,9 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
     if (message.batchSize !== 0) {
       obj.batchSize = Math.round(message.batchSize);
     }
+    if (message.adapterPath !== "") {
+      obj.adapterPath = message.adapterPath;
+    }
     return obj;
   },
 
@@ -3852,6 +4435,7 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
     message.sets = object.sets?.map((e) => EvaluationSet.fromPartial(e)) || [];
     message.sequenceLength = object.sequenceLength ?? 0;
     message.batchSize = object.batchSize ?? 0;
+    message.adapterPath = object.adapterPath ?? "";
     return message;
   },
 };
@@ -4184,7 +4768,7 @@ export const EvaluateEvent: MessageFns<EvaluateEvent> = {
 };
 
 function createBaseMergePackRequest(): MergePackRequest {
-  return { jobId: "", model: undefined, packPath: "", outputDir: "" };
+  return { jobId: "", model: undefined, packPaths: [], outputDir: "", overlap: "" };
 }
 
 export const MergePackRequest: MessageFns<MergePackRequest> = {
@@ -4195,11 +4779,14 @@ export const MergePackRequest: MessageFns<MergePackRequest> = {
     if (message.model !== undefined) {
       ModelSpec.encode(message.model, writer.uint32(18).fork()).join();
     }
-    if (message.packPath !== "") {
-      writer.uint32(26).string(message.packPath);
+    for (const v of message.packPaths) {
+      writer.uint32(26).string(v!);
     }
     if (message.outputDir !== "") {
       writer.uint32(34).string(message.outputDir);
+    }
+    if (message.overlap !== "") {
+      writer.uint32(42).string(message.overlap);
     }
     return writer;
   },
@@ -4238,7 +4825,7 @@ export const MergePackRequest: MessageFns<MergePackRequest> = {
               break;
             }
 
-            message.packPath = reader.string();
+            message.packPaths.push(reader.string());
             continue;
           }
           case 4: {
@@ -4247,6 +4834,14 @@ export const MergePackRequest: MessageFns<MergePackRequest> = {
             }
 
             message.outputDir = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.overlap = reader.string();
             continue;
           }
         }
@@ -4269,16 +4864,17 @@ export const MergePackRequest: MessageFns<MergePackRequest> = {
         ? globalThis.String(object.job_id)
         : "",
       model: isSet(object.model) ? ModelSpec.fromJSON(object.model) : undefined,
-      packPath: isSet(object.packPath)
-        ? globalThis.String(object.packPath)
-        : isSet(object.pack_path)
-        ? globalThis.String(object.pack_path)
-        : "",
+      packPaths: globalThis.Array.isArray(object?.packPaths)
+        ? object.packPaths.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.pack_paths)
+        ? object.pack_paths.map((e: any) => globalThis.String(e))
+        : [],
       outputDir: isSet(object.outputDir)
         ? globalThis.String(object.outputDir)
         : isSet(object.output_dir)
         ? globalThis.String(object.output_dir)
         : "",
+      overlap: isSet(object.overlap) ? globalThis.String(object.overlap) : "",
     };
   },
 
@@ -4290,11 +4886,14 @@ export const MergePackRequest: MessageFns<MergePackRequest> = {
     if (message.model !== undefined) {
       obj.model = ModelSpec.toJSON(message.model);
     }
-    if (message.packPath !== "") {
-      obj.packPath = message.packPath;
+    if (message.packPaths?.length) {
+      obj.packPaths = message.packPaths;
     }
     if (message.outputDir !== "") {
       obj.outputDir = message.outputDir;
+    }
+    if (message.overlap !== "") {
+      obj.overlap = message.overlap;
     }
     return obj;
   },
@@ -4308,20 +4907,27 @@ export const MergePackRequest: MessageFns<MergePackRequest> = {
     message.model = (object.model !== undefined && object.model !== null)
       ? ModelSpec.fromPartial(object.model)
       : undefined;
-    message.packPath = object.packPath ?? "";
+    message.packPaths = object.packPaths?.map((e) => e) || [];
     message.outputDir = object.outputDir ?? "";
+    message.overlap = object.overlap ?? "";
     return message;
   },
 };
 
 function createBaseMergePackResponse(): MergePackResponse {
-  return { outputDir: "" };
+  return { outputDir: "", neuronCount: 0, sharedNeuronCount: 0 };
 }
 
 export const MergePackResponse: MessageFns<MergePackResponse> = {
   encode(message: MergePackResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.outputDir !== "") {
       writer.uint32(10).string(message.outputDir);
+    }
+    if (message.neuronCount !== 0) {
+      writer.uint32(16).int64(message.neuronCount);
+    }
+    if (message.sharedNeuronCount !== 0) {
+      writer.uint32(24).int64(message.sharedNeuronCount);
     }
     return writer;
   },
@@ -4347,6 +4953,22 @@ export const MergePackResponse: MessageFns<MergePackResponse> = {
             message.outputDir = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.neuronCount = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.sharedNeuronCount = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4366,6 +4988,16 @@ export const MergePackResponse: MessageFns<MergePackResponse> = {
         : isSet(object.output_dir)
         ? globalThis.String(object.output_dir)
         : "",
+      neuronCount: isSet(object.neuronCount)
+        ? globalThis.Number(object.neuronCount)
+        : isSet(object.neuron_count)
+        ? globalThis.Number(object.neuron_count)
+        : 0,
+      sharedNeuronCount: isSet(object.sharedNeuronCount)
+        ? globalThis.Number(object.sharedNeuronCount)
+        : isSet(object.shared_neuron_count)
+        ? globalThis.Number(object.shared_neuron_count)
+        : 0,
     };
   },
 
@@ -4373,6 +5005,12 @@ export const MergePackResponse: MessageFns<MergePackResponse> = {
     const obj: any = {};
     if (message.outputDir !== "") {
       obj.outputDir = message.outputDir;
+    }
+    if (message.neuronCount !== 0) {
+      obj.neuronCount = Math.round(message.neuronCount);
+    }
+    if (message.sharedNeuronCount !== 0) {
+      obj.sharedNeuronCount = Math.round(message.sharedNeuronCount);
     }
     return obj;
   },
@@ -4383,6 +5021,8 @@ export const MergePackResponse: MessageFns<MergePackResponse> = {
   fromPartial<I extends Exact<DeepPartial<MergePackResponse>, I>>(object: I): MergePackResponse {
     const message = createBaseMergePackResponse();
     message.outputDir = object.outputDir ?? "";
+    message.neuronCount = object.neuronCount ?? 0;
+    message.sharedNeuronCount = object.sharedNeuronCount ?? 0;
     return message;
   },
 };
@@ -4662,7 +5302,10 @@ export const WorkerService = {
       Buffer.from(SelectNeuronsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SelectNeuronsResponse => SelectNeuronsResponse.decode(value),
   },
-  /** Fine-tunes only one language's neurons and writes a subnetwork pack (REFERENCE §3). */
+  /**
+   * Fine-tunes one language with one method (REFERENCE §3-4): the LAPE subnetwork, a random
+   * subnetwork, all MLP weights, all weights, LoRA or IA3. Writes the method's artifact.
+   */
   train: {
     path: "/sparse_sub.v1.Worker/Train" as const,
     requestStream: false as const,
@@ -4672,7 +5315,7 @@ export const WorkerService = {
     responseSerialize: (value: TrainEvent): Buffer => Buffer.from(TrainEvent.encode(value).finish()),
     responseDeserialize: (value: Buffer): TrainEvent => TrainEvent.decode(value),
   },
-  /** Scores the base model, and the model with a pack applied, on held-out text. */
+  /** Scores the base model, or the model with a pack / peft adapter applied, on held-out text. */
   evaluate: {
     path: "/sparse_sub.v1.Worker/Evaluate" as const,
     requestStream: false as const,
@@ -4682,7 +5325,7 @@ export const WorkerService = {
     responseSerialize: (value: EvaluateEvent): Buffer => Buffer.from(EvaluateEvent.encode(value).finish()),
     responseDeserialize: (value: Buffer): EvaluateEvent => EvaluateEvent.decode(value),
   },
-  /** Writes base model + pack as a plain transformers model directory. */
+  /** Writes base model + one or more packs as a plain transformers model directory. */
   mergePack: {
     path: "/sparse_sub.v1.Worker/MergePack" as const,
     requestStream: false as const,
@@ -4713,11 +5356,14 @@ export interface WorkerServer extends UntypedServiceImplementation {
   collectActivations: handleServerStreamingCall<CollectActivationsRequest, CollectActivationsEvent>;
   /** LAPE selection over all languages' counts at once (REFERENCE §2). */
   selectNeurons: handleUnaryCall<SelectNeuronsRequest, SelectNeuronsResponse>;
-  /** Fine-tunes only one language's neurons and writes a subnetwork pack (REFERENCE §3). */
+  /**
+   * Fine-tunes one language with one method (REFERENCE §3-4): the LAPE subnetwork, a random
+   * subnetwork, all MLP weights, all weights, LoRA or IA3. Writes the method's artifact.
+   */
   train: handleServerStreamingCall<TrainRequest, TrainEvent>;
-  /** Scores the base model, and the model with a pack applied, on held-out text. */
+  /** Scores the base model, or the model with a pack / peft adapter applied, on held-out text. */
   evaluate: handleServerStreamingCall<EvaluateRequest, EvaluateEvent>;
-  /** Writes base model + pack as a plain transformers model directory. */
+  /** Writes base model + one or more packs as a plain transformers model directory. */
   mergePack: handleUnaryCall<MergePackRequest, MergePackResponse>;
   /** Converts between the reference torch.save neuron format and sparse-sub's JSON. */
   convertNeuronSet: handleUnaryCall<ConvertNeuronSetRequest, ConvertNeuronSetResponse>;
@@ -4766,17 +5412,20 @@ export interface WorkerClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SelectNeuronsResponse) => void,
   ): ClientUnaryCall;
-  /** Fine-tunes only one language's neurons and writes a subnetwork pack (REFERENCE §3). */
+  /**
+   * Fine-tunes one language with one method (REFERENCE §3-4): the LAPE subnetwork, a random
+   * subnetwork, all MLP weights, all weights, LoRA or IA3. Writes the method's artifact.
+   */
   train(request: TrainRequest, options?: Partial<CallOptions>): ClientReadableStream<TrainEvent>;
   train(request: TrainRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<TrainEvent>;
-  /** Scores the base model, and the model with a pack applied, on held-out text. */
+  /** Scores the base model, or the model with a pack / peft adapter applied, on held-out text. */
   evaluate(request: EvaluateRequest, options?: Partial<CallOptions>): ClientReadableStream<EvaluateEvent>;
   evaluate(
     request: EvaluateRequest,
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<EvaluateEvent>;
-  /** Writes base model + pack as a plain transformers model directory. */
+  /** Writes base model + one or more packs as a plain transformers model directory. */
   mergePack(
     request: MergePackRequest,
     callback: (error: ServiceError | null, response: MergePackResponse) => void,

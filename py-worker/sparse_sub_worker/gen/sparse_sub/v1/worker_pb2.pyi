@@ -7,6 +7,34 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class Method(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    METHOD_UNSPECIFIED: _ClassVar[Method]
+    METHOD_SPARSE: _ClassVar[Method]
+    METHOD_RANDOM: _ClassVar[Method]
+    METHOD_FFN: _ClassVar[Method]
+    METHOD_FULL: _ClassVar[Method]
+    METHOD_LORA: _ClassVar[Method]
+    METHOD_IA3: _ClassVar[Method]
+
+class OutputKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OUTPUT_KIND_UNSPECIFIED: _ClassVar[OutputKind]
+    OUTPUT_KIND_PACK: _ClassVar[OutputKind]
+    OUTPUT_KIND_PEFT_ADAPTER: _ClassVar[OutputKind]
+    OUTPUT_KIND_MODEL_DIRECTORY: _ClassVar[OutputKind]
+METHOD_UNSPECIFIED: Method
+METHOD_SPARSE: Method
+METHOD_RANDOM: Method
+METHOD_FFN: Method
+METHOD_FULL: Method
+METHOD_LORA: Method
+METHOD_IA3: Method
+OUTPUT_KIND_UNSPECIFIED: OutputKind
+OUTPUT_KIND_PACK: OutputKind
+OUTPUT_KIND_PEFT_ADAPTER: OutputKind
+OUTPUT_KIND_MODEL_DIRECTORY: OutputKind
+
 class ModelSpec(_message.Message):
     __slots__ = ("source", "gguf_file", "dtype", "device", "revision")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
@@ -210,7 +238,7 @@ class SelectNeuronsResponse(_message.Message):
     def __init__(self, neuron_sets: _Optional[_Iterable[_Union[NeuronSet, _Mapping]]] = ..., selected_neuron_count: _Optional[int] = ..., total_neuron_count: _Optional[int] = ..., filter_threshold: _Optional[float] = ..., activation_threshold: _Optional[float] = ...) -> None: ...
 
 class TrainRequest(_message.Message):
-    __slots__ = ("job_id", "model", "language", "neuron_set_path", "train_corpus", "validation_corpus", "config", "output_path")
+    __slots__ = ("job_id", "model", "language", "neuron_set_path", "train_corpus", "validation_corpus", "config", "output_path", "method", "random", "adapter", "drawn_neuron_set_path")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
@@ -219,6 +247,10 @@ class TrainRequest(_message.Message):
     VALIDATION_CORPUS_FIELD_NUMBER: _ClassVar[int]
     CONFIG_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_PATH_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    RANDOM_FIELD_NUMBER: _ClassVar[int]
+    ADAPTER_FIELD_NUMBER: _ClassVar[int]
+    DRAWN_NEURON_SET_PATH_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     model: ModelSpec
     language: str
@@ -227,10 +259,36 @@ class TrainRequest(_message.Message):
     validation_corpus: Corpus
     config: TrainConfig
     output_path: str
-    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., language: _Optional[str] = ..., neuron_set_path: _Optional[str] = ..., train_corpus: _Optional[_Union[Corpus, _Mapping]] = ..., validation_corpus: _Optional[_Union[Corpus, _Mapping]] = ..., config: _Optional[_Union[TrainConfig, _Mapping]] = ..., output_path: _Optional[str] = ...) -> None: ...
+    method: Method
+    random: RandomSelection
+    adapter: AdapterConfig
+    drawn_neuron_set_path: str
+    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., language: _Optional[str] = ..., neuron_set_path: _Optional[str] = ..., train_corpus: _Optional[_Union[Corpus, _Mapping]] = ..., validation_corpus: _Optional[_Union[Corpus, _Mapping]] = ..., config: _Optional[_Union[TrainConfig, _Mapping]] = ..., output_path: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., random: _Optional[_Union[RandomSelection, _Mapping]] = ..., adapter: _Optional[_Union[AdapterConfig, _Mapping]] = ..., drawn_neuron_set_path: _Optional[str] = ...) -> None: ...
+
+class RandomSelection(_message.Message):
+    __slots__ = ("seed", "per_layer")
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    PER_LAYER_FIELD_NUMBER: _ClassVar[int]
+    seed: int
+    per_layer: bool
+    def __init__(self, seed: _Optional[int] = ..., per_layer: _Optional[bool] = ...) -> None: ...
+
+class AdapterConfig(_message.Message):
+    __slots__ = ("target_modules", "r", "alpha", "dropout", "feedforward_modules")
+    TARGET_MODULES_FIELD_NUMBER: _ClassVar[int]
+    R_FIELD_NUMBER: _ClassVar[int]
+    ALPHA_FIELD_NUMBER: _ClassVar[int]
+    DROPOUT_FIELD_NUMBER: _ClassVar[int]
+    FEEDFORWARD_MODULES_FIELD_NUMBER: _ClassVar[int]
+    target_modules: _containers.RepeatedScalarFieldContainer[str]
+    r: int
+    alpha: float
+    dropout: float
+    feedforward_modules: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, target_modules: _Optional[_Iterable[str]] = ..., r: _Optional[int] = ..., alpha: _Optional[float] = ..., dropout: _Optional[float] = ..., feedforward_modules: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class TrainConfig(_message.Message):
-    __slots__ = ("learning_rate", "weight_decay", "max_grad_norm", "batch_size", "gradient_accumulation_steps", "sequence_length", "max_tokens", "epochs", "max_steps", "validate_every", "seed", "components")
+    __slots__ = ("learning_rate", "weight_decay", "max_grad_norm", "batch_size", "gradient_accumulation_steps", "sequence_length", "max_tokens", "epochs", "max_steps", "validate_every", "seed", "components", "gradient_checkpointing")
     LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
     WEIGHT_DECAY_FIELD_NUMBER: _ClassVar[int]
     MAX_GRAD_NORM_FIELD_NUMBER: _ClassVar[int]
@@ -243,6 +301,7 @@ class TrainConfig(_message.Message):
     VALIDATE_EVERY_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     COMPONENTS_FIELD_NUMBER: _ClassVar[int]
+    GRADIENT_CHECKPOINTING_FIELD_NUMBER: _ClassVar[int]
     learning_rate: float
     weight_decay: float
     max_grad_norm: float
@@ -255,7 +314,8 @@ class TrainConfig(_message.Message):
     validate_every: int
     seed: int
     components: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, learning_rate: _Optional[float] = ..., weight_decay: _Optional[float] = ..., max_grad_norm: _Optional[float] = ..., batch_size: _Optional[int] = ..., gradient_accumulation_steps: _Optional[int] = ..., sequence_length: _Optional[int] = ..., max_tokens: _Optional[int] = ..., epochs: _Optional[int] = ..., max_steps: _Optional[int] = ..., validate_every: _Optional[int] = ..., seed: _Optional[int] = ..., components: _Optional[_Iterable[str]] = ...) -> None: ...
+    gradient_checkpointing: bool
+    def __init__(self, learning_rate: _Optional[float] = ..., weight_decay: _Optional[float] = ..., max_grad_norm: _Optional[float] = ..., batch_size: _Optional[int] = ..., gradient_accumulation_steps: _Optional[int] = ..., sequence_length: _Optional[int] = ..., max_tokens: _Optional[int] = ..., epochs: _Optional[int] = ..., max_steps: _Optional[int] = ..., validate_every: _Optional[int] = ..., seed: _Optional[int] = ..., components: _Optional[_Iterable[str]] = ..., gradient_checkpointing: _Optional[bool] = ...) -> None: ...
 
 class LossPoint(_message.Message):
     __slots__ = ("step", "loss")
@@ -266,7 +326,7 @@ class LossPoint(_message.Message):
     def __init__(self, step: _Optional[int] = ..., loss: _Optional[float] = ...) -> None: ...
 
 class TrainResult(_message.Message):
-    __slots__ = ("language", "output_path", "trainable_parameters", "total_parameters", "steps", "tokens", "train_loss", "validation_loss", "best_step", "seconds", "tokens_per_second", "peak_memory_bytes", "optimizer_state_bytes", "neuron_count")
+    __slots__ = ("language", "output_path", "trainable_parameters", "total_parameters", "steps", "tokens", "train_loss", "validation_loss", "best_step", "seconds", "tokens_per_second", "peak_memory_bytes", "optimizer_state_bytes", "neuron_count", "method", "output_kind", "drawn_neuron_set_path")
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_PATH_FIELD_NUMBER: _ClassVar[int]
     TRAINABLE_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
@@ -281,6 +341,9 @@ class TrainResult(_message.Message):
     PEAK_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
     OPTIMIZER_STATE_BYTES_FIELD_NUMBER: _ClassVar[int]
     NEURON_COUNT_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_KIND_FIELD_NUMBER: _ClassVar[int]
+    DRAWN_NEURON_SET_PATH_FIELD_NUMBER: _ClassVar[int]
     language: str
     output_path: str
     trainable_parameters: int
@@ -295,7 +358,10 @@ class TrainResult(_message.Message):
     peak_memory_bytes: int
     optimizer_state_bytes: int
     neuron_count: int
-    def __init__(self, language: _Optional[str] = ..., output_path: _Optional[str] = ..., trainable_parameters: _Optional[int] = ..., total_parameters: _Optional[int] = ..., steps: _Optional[int] = ..., tokens: _Optional[int] = ..., train_loss: _Optional[_Iterable[_Union[LossPoint, _Mapping]]] = ..., validation_loss: _Optional[_Iterable[_Union[LossPoint, _Mapping]]] = ..., best_step: _Optional[int] = ..., seconds: _Optional[float] = ..., tokens_per_second: _Optional[float] = ..., peak_memory_bytes: _Optional[int] = ..., optimizer_state_bytes: _Optional[int] = ..., neuron_count: _Optional[int] = ...) -> None: ...
+    method: Method
+    output_kind: OutputKind
+    drawn_neuron_set_path: str
+    def __init__(self, language: _Optional[str] = ..., output_path: _Optional[str] = ..., trainable_parameters: _Optional[int] = ..., total_parameters: _Optional[int] = ..., steps: _Optional[int] = ..., tokens: _Optional[int] = ..., train_loss: _Optional[_Iterable[_Union[LossPoint, _Mapping]]] = ..., validation_loss: _Optional[_Iterable[_Union[LossPoint, _Mapping]]] = ..., best_step: _Optional[int] = ..., seconds: _Optional[float] = ..., tokens_per_second: _Optional[float] = ..., peak_memory_bytes: _Optional[int] = ..., optimizer_state_bytes: _Optional[int] = ..., neuron_count: _Optional[int] = ..., method: _Optional[_Union[Method, str]] = ..., output_kind: _Optional[_Union[OutputKind, str]] = ..., drawn_neuron_set_path: _Optional[str] = ...) -> None: ...
 
 class TrainEvent(_message.Message):
     __slots__ = ("progress", "result")
@@ -314,20 +380,22 @@ class EvaluationSet(_message.Message):
     def __init__(self, language: _Optional[str] = ..., corpus: _Optional[_Union[Corpus, _Mapping]] = ...) -> None: ...
 
 class EvaluateRequest(_message.Message):
-    __slots__ = ("job_id", "model", "pack_path", "sets", "sequence_length", "batch_size")
+    __slots__ = ("job_id", "model", "pack_path", "sets", "sequence_length", "batch_size", "adapter_path")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     PACK_PATH_FIELD_NUMBER: _ClassVar[int]
     SETS_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_LENGTH_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    ADAPTER_PATH_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     model: ModelSpec
     pack_path: str
     sets: _containers.RepeatedCompositeFieldContainer[EvaluationSet]
     sequence_length: int
     batch_size: int
-    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., pack_path: _Optional[str] = ..., sets: _Optional[_Iterable[_Union[EvaluationSet, _Mapping]]] = ..., sequence_length: _Optional[int] = ..., batch_size: _Optional[int] = ...) -> None: ...
+    adapter_path: str
+    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., pack_path: _Optional[str] = ..., sets: _Optional[_Iterable[_Union[EvaluationSet, _Mapping]]] = ..., sequence_length: _Optional[int] = ..., batch_size: _Optional[int] = ..., adapter_path: _Optional[str] = ...) -> None: ...
 
 class LanguageScore(_message.Message):
     __slots__ = ("language", "perplexity", "mean_loss", "tokens")
@@ -360,22 +428,28 @@ class EvaluateEvent(_message.Message):
     def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., result: _Optional[_Union[EvaluateResult, _Mapping]] = ...) -> None: ...
 
 class MergePackRequest(_message.Message):
-    __slots__ = ("job_id", "model", "pack_path", "output_dir")
+    __slots__ = ("job_id", "model", "pack_paths", "output_dir", "overlap")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
-    PACK_PATH_FIELD_NUMBER: _ClassVar[int]
+    PACK_PATHS_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_DIR_FIELD_NUMBER: _ClassVar[int]
+    OVERLAP_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     model: ModelSpec
-    pack_path: str
+    pack_paths: _containers.RepeatedScalarFieldContainer[str]
     output_dir: str
-    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., pack_path: _Optional[str] = ..., output_dir: _Optional[str] = ...) -> None: ...
+    overlap: str
+    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., pack_paths: _Optional[_Iterable[str]] = ..., output_dir: _Optional[str] = ..., overlap: _Optional[str] = ...) -> None: ...
 
 class MergePackResponse(_message.Message):
-    __slots__ = ("output_dir",)
+    __slots__ = ("output_dir", "neuron_count", "shared_neuron_count")
     OUTPUT_DIR_FIELD_NUMBER: _ClassVar[int]
+    NEURON_COUNT_FIELD_NUMBER: _ClassVar[int]
+    SHARED_NEURON_COUNT_FIELD_NUMBER: _ClassVar[int]
     output_dir: str
-    def __init__(self, output_dir: _Optional[str] = ...) -> None: ...
+    neuron_count: int
+    shared_neuron_count: int
+    def __init__(self, output_dir: _Optional[str] = ..., neuron_count: _Optional[int] = ..., shared_neuron_count: _Optional[int] = ...) -> None: ...
 
 class ConvertNeuronSetRequest(_message.Message):
     __slots__ = ("direction", "reference_path", "languages", "neuron_set_paths", "num_layers")

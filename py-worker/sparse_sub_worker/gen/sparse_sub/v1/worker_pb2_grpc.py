@@ -96,21 +96,22 @@ class WorkerServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Train(self, request, context):
-        """Fine-tunes only one language's neurons and writes a subnetwork pack (REFERENCE §3).
+        """Fine-tunes one language with one method (REFERENCE §3-4): the LAPE subnetwork, a random
+        subnetwork, all MLP weights, all weights, LoRA or IA3. Writes the method's artifact.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Evaluate(self, request, context):
-        """Scores the base model, and the model with a pack applied, on held-out text.
+        """Scores the base model, or the model with a pack / peft adapter applied, on held-out text.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def MergePack(self, request, context):
-        """Writes base model + pack as a plain transformers model directory.
+        """Writes base model + one or more packs as a plain transformers model directory.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

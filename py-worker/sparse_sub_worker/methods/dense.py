@@ -1,0 +1,59 @@
+"""ffn and full: the baselines that train whole matrices (REFERENCE §4). The base weights
+themselves change, so the caller drops the model afterwards. Output: a model directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+from ..atomic import atomic_dir
+from ..models.loading import LoadedModel
+from . import Trainable
+
+
+class DenseTrainable(Trainable):
+    output_kind = "model_directory"
+    modifies_base = True
+
+    def __init__(self, loaded: LoadedModel, method: str):
+        if method not in ("ffn", "full"):
+            raise ValueError(method)
+        super().__init__(loaded)
+        self.method = method
+        self._named: dict[str, torch.nn.Parameter] = {}
+
+    def _selected(self) -> dict[str, torch.nn.Parameter]:
+        if self.method == "full":
+            return dict(self.loaded.model.named_parameters())
+        mlp_weights = {id(getattr(layer, name).weight) for layer in self.loaded.layers for name in ("gate_proj", "up_proj", "down_proj")}
+        return {name: p for name, p in self.loaded.model.named_parameters() if id(p) in mlp_weights}
+
+    @contextmanager
+    def installed(self) -> Iterator[list[torch.nn.Parameter]]:
+        self._named = self._selected()
+        for p in self._named.values():
+            p.requires_grad_(True)
+        try:
+            yield list(self._named.values())
+        finally:
+            for p in self._named.values():
+                p.requires_grad_(False)
+                p.grad = None
+            self._named = {}
+
+    def snapshot(self) -> dict[str, torch.Tensor]:
+        # kept on the host: a second copy of an 8B model does not fit beside it on the GPU
+        return {name: p.detach().to("cpu", copy=True) for name, p in self._named.items()}
+
+    def restore(self, snapshot: dict[str, torch.Tensor]) -> None:
+        with torch.no_grad():
+            for name, p in self._named.items():
+                p.copy_(snapshot[name])
+
+    def save(self, path: str | Path) -> None:
+        with atomic_dir(path) as tmp:
+            self.loaded.model.save_pretrained(tmp)
+            self.loaded.tokenizer.save_pretrained(tmp)

@@ -1,0 +1,178 @@
+"""Every training method over the real gRPC service on the tiny Llama: each changes exactly the
+parameters it should, reports the trainable count of its formula, and writes an artifact its
+users can load (pack, peft adapter directory, model directory)."""
+
+from __future__ import annotations
+
+import json
+
+import grpc
+import pytest
+import torch
+from transformers import AutoModelForCausalLM
+
+from sparse_sub_worker.gen.sparse_sub.v1 import worker_pb2 as pb
+from sparse_sub_worker.testing.status import error_details as details
+from sparse_sub_worker.neuron_sets import NeuronSet, load_neuron_set, save_neuron_set
+
+LAYERS, HIDDEN, INTERMEDIATE = 3, 32, 64
+LAPE_SET = [[1, 2, 40], [3], [4, 63]]   # 6 neurons
+MLP = ("gate_proj", "up_proj", "down_proj")
+
+
+def base_state(model_dir) -> dict[str, torch.Tensor]:
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def request(tiny_model_dir, text_file, tmp_path, method, name, **fields) -> pb.TrainRequest:
+    save_neuron_set(tmp_path / "af.json", NeuronSet("af", LAPE_SET, INTERMEDIATE))
+    suffix = ".safetensors" if method in (pb.METHOD_SPARSE, pb.METHOD_RANDOM) else ""
+    config = dict(learning_rate=1e-2, weight_decay=0.0, max_grad_norm=1.0, batch_size=2, sequence_length=16, epochs=1, max_steps=2, seed=3)
+    config.update(fields.pop("config", {}))
+    return pb.TrainRequest(
+        job_id=name, model=pb.ModelSpec(source=str(tiny_model_dir), device="cpu", dtype="float32"), language="af",
+        neuron_set_path=str(tmp_path / "af.json"), train_corpus=pb.Corpus(text_files=pb.TextFiles(paths=[str(text_file)])),
+        config=pb.TrainConfig(**config), output_path=str(tmp_path / f"{name}{suffix}"), method=method, **fields)
+
+
+def train(stub, req) -> pb.TrainResult:
+    events = list(stub.Train(req))
+    return events[-1].result
+
+
+def merged_state(stub, tiny_model_dir, tmp_path, pack_paths, overlap="mean") -> dict[str, torch.Tensor]:
+    out = tmp_path / ("merged-" + "-".join(p.split("/")[-1] for p in pack_paths))
+    stub.MergePack(pb.MergePackRequest(model=pb.ModelSpec(source=str(tiny_model_dir), device="cpu", dtype="float32"),
+                                       pack_paths=pack_paths, output_dir=str(out), overlap=overlap))
+    return base_state(out)
+
+
+def changed(before: dict[str, torch.Tensor], after: dict[str, torch.Tensor]) -> set[str]:
+    return {k for k in before if not torch.equal(before[k], after[k])}
+
+
+def mlp_key(layer: int, name: str) -> str:
+    return f"model.layers.{layer}.mlp.{name}.weight"
+
+
+def changed_slices(before, after, layer: int, name: str) -> tuple[list[int], bool]:
+    """(neurons whose slice changed, whether anything outside neuron slices changed)."""
+    diff = before[mlp_key(layer, name)] != after[mlp_key(layer, name)]   # [I, H] or [H, I]
+    per_neuron = diff.any(dim=1) if name != "down_proj" else diff.any(dim=0)
+    return per_neuron.nonzero().flatten().tolist(), False
+
+
+def test_sparse_and_components_ablation_change_only_their_slices(stub, tiny_model_dir, text_file, tmp_path):
+    base = base_state(tiny_model_dir)
+    full = train(stub, request(tiny_model_dir, text_file, tmp_path, pb.METHOD_SPARSE, "sparse"))
+    up_down = train(stub, request(tiny_model_dir, text_file, tmp_path, pb.METHOD_SPARSE, "up-down", config={"components": ["up", "down"]}))
+    assert full.trainable_parameters == 6 * 3 * HIDDEN and full.neuron_count == 6
+    assert up_down.trainable_parameters == 6 * 2 * HIDDEN
+    assert full.output_kind == pb.OUTPUT_KIND_PACK and full.method == pb.METHOD_SPARSE
+
+    for result, trained in ((full, MLP), (up_down, ("up_proj", "down_proj"))):
+        after = merged_state(stub, tiny_model_dir, tmp_path, [result.output_path])
+        assert changed(base, after) == {mlp_key(l, n) for l in range(LAYERS) for n in trained}
+        for layer, neurons in enumerate(LAPE_SET):
+            for name in trained:
+                assert changed_slices(base, after, layer, name)[0] == neurons
+
+
+def test_random_draws_the_same_count_reproducibly_and_trains_only_it(stub, tiny_model_dir, text_file, tmp_path):
+    base = base_state(tiny_model_dir)
+    results = {}
+    for name, seed, per_layer in (("r1", 7, False), ("r2", 7, False), ("r3", 8, False), ("rl", 7, True)):
+        req = request(tiny_model_dir, text_file, tmp_path, pb.METHOD_RANDOM, name,
+                      random=pb.RandomSelection(seed=seed, per_layer=per_layer), drawn_neuron_set_path=str(tmp_path / f"{name}.json"))
+        results[name] = train(stub, req)
+    drawn = {name: load_neuron_set(r.drawn_neuron_set_path, "x") for name, r in results.items()}
+    assert all(s.neuron_count == 6 for s in drawn.values())
+    assert drawn["r1"].layers == drawn["r2"].layers          # same seed, same subset
+    assert drawn["r1"].layers != drawn["r3"].layers          # another seed, another subset
+    assert [len(l) for l in drawn["rl"].layers] == [len(l) for l in LAPE_SET]
+    assert results["r1"].trainable_parameters == 6 * 3 * HIDDEN
+
+    after = merged_state(stub, tiny_model_dir, tmp_path, [results["r3"].output_path])
+    for layer, neurons in enumerate(drawn["r3"].layers):
+        for name in MLP:
+            assert changed_slices(base, after, layer, name)[0] == neurons
+
+
+def test_ffn_and_full_write_model_directories_with_the_right_weights_changed(stub, tiny_model_dir, text_file, tmp_path):
+    base = base_state(tiny_model_dir)
+    ffn = train(stub, request(tiny_model_dir, text_file, tmp_path, pb.METHOD_FFN, "ffn"))
+    full = train(stub, request(tiny_model_dir, text_file, tmp_path, pb.METHOD_FULL, "full", config={"gradient_checkpointing": True, "weight_decay": 0.01}))
+    assert ffn.output_kind == full.output_kind == pb.OUTPUT_KIND_MODEL_DIRECTORY
+    assert ffn.trainable_parameters == LAYERS * 3 * HIDDEN * INTERMEDIATE
+    assert full.trainable_parameters == full.total_parameters == sum(v.numel() for v in base.values())
+
+    assert changed(base, base_state(ffn.output_path)) == {mlp_key(l, n) for l in range(LAYERS) for n in MLP}
+    assert changed(base, base_state(full.output_path)) == set(base)  # decay moves even unseen embedding rows
+
+    # the worker dropped the trained weights: a base evaluation after ffn equals one before it
+    assert _base_loss(stub, tiny_model_dir, text_file) == pytest.approx(_base_loss_fresh(tiny_model_dir, text_file), rel=1e-6)
+
+
+def _evaluate(stub, tiny_model_dir, text_file, **fields) -> float:
+    events = list(stub.Evaluate(pb.EvaluateRequest(
+        job_id="e", model=pb.ModelSpec(source=str(tiny_model_dir), device="cpu", dtype="float32"),
+        sets=[pb.EvaluationSet(language="af", corpus=pb.Corpus(text_files=pb.TextFiles(paths=[str(text_file)])))],
+        sequence_length=16, batch_size=4, **fields)))
+    return events[-1].result.scores[0].mean_loss
+
+
+def _base_loss(stub, tiny_model_dir, text_file) -> float:
+    return _evaluate(stub, tiny_model_dir, text_file)
+
+
+def _base_loss_fresh(tiny_model_dir, text_file) -> float:
+    from sparse_sub_worker.corpus import TextFilesCorpus, load_sequences
+    from sparse_sub_worker.evaluation import score_sequences
+    from sparse_sub_worker.models.loading import ModelRequest, load_model
+
+    loaded = load_model(ModelRequest(str(tiny_model_dir), device="cpu", dtype="float32"))
+    sequences = load_sequences(TextFilesCorpus((str(text_file),)), loaded.tokenizer, "x", 16, separate_documents=True, keep_tail=True)
+    return score_sequences(loaded.model, sequences, 4).mean_loss
+
+
+@pytest.mark.parametrize("method", [pb.METHOD_LORA, pb.METHOD_IA3])
+def test_peft_adapters_load_with_peft_and_leave_the_base_untouched(stub, tiny_model_dir, text_file, tmp_path, method):
+    from peft import PeftModel
+
+    before = _base_loss(stub, tiny_model_dir, text_file)
+    adapter = pb.AdapterConfig(r=4, alpha=8, dropout=0.1) if method == pb.METHOD_LORA else pb.AdapterConfig()
+    result = train(stub, request(tiny_model_dir, text_file, tmp_path, method, f"peft-{method}", adapter=adapter))
+    assert result.output_kind == pb.OUTPUT_KIND_PEFT_ADAPTER
+    if method == pb.METHOD_LORA:  # A [r, in] + B [out, r] per module
+        assert result.trainable_parameters == LAYERS * 4 * 3 * (HIDDEN + INTERMEDIATE)
+    else:  # gate/up scale their I outputs, down (feed-forward) its I inputs
+        assert result.trainable_parameters == LAYERS * 3 * INTERMEDIATE
+
+    # the worker's cached base is back to the base
+    assert _base_loss(stub, tiny_model_dir, text_file) == before
+    # a standard peft directory, and the worker scores the same adapted model
+    config = json.loads((tmp_path / f"peft-{method}" / "adapter_config.json").read_text())
+    assert config["peft_type"] == ("LORA" if method == pb.METHOD_LORA else "IA3")
+    assert sorted(config["target_modules"]) == sorted(MLP)
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32), result.output_path)
+    trained_keys = [k for k, _ in model.named_parameters() if "lora_" in k or "ia3_" in k]
+    assert trained_keys and all(".mlp." in k for k in trained_keys)
+    adapted = _evaluate(stub, tiny_model_dir, text_file, adapter_path=result.output_path)
+    assert adapted != before
+    assert _base_loss(stub, tiny_model_dir, text_file) == before
+
+
+def test_bad_method_inputs_name_the_field(stub, tiny_model_dir, text_file, tmp_path):
+    cases = [
+        (dict(adapter=pb.AdapterConfig(r=4, target_modules=["no_such_proj"])), pb.METHOD_LORA, "adapter.target_modules"),
+        (dict(adapter=pb.AdapterConfig(target_modules=["gate_proj"], feedforward_modules=["down_proj"])), pb.METHOD_IA3, "adapter.feedforward_modules"),
+        (dict(config={"components": ["side"]}), pb.METHOD_SPARSE, "config.components"),
+    ]
+    for fields, method, field_name in cases:
+        with pytest.raises(grpc.RpcError) as error:
+            train(stub, request(tiny_model_dir, text_file, tmp_path, method, "bad", **fields))
+        assert details(error.value)[1].field_violations[0].field == field_name, error.value.details()
+    with pytest.raises(grpc.RpcError) as error:
+        _evaluate(stub, tiny_model_dir, text_file, adapter_path=str(tmp_path))
+    assert details(error.value)[0].reason == "BAD_ADAPTER"

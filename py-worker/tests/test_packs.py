@@ -1,0 +1,114 @@
+"""Packs: applying one equals the in-memory adapted model; merging several follows the
+documented overlap rule (hand-computed); a pack refuses a model it was not trained on."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from sparse_sub_worker.errors import WorkerError
+from sparse_sub_worker.methods.subnetwork import SubnetworkTrainable
+from sparse_sub_worker.models.architecture import ModelShape
+from sparse_sub_worker.models.loading import ModelRequest, load_model
+from sparse_sub_worker.neuron_sets import NeuronSet, draw_random_set
+from sparse_sub_worker.packs import Pack, check_pack_fits, merged_slices, packs_applied
+from sparse_sub_worker.testing.tiny_model import make_tiny_llama
+
+TEXTS = ["All human beings are born free and equal in dignity and rights.", "Alle menslike wesens word vry gebore."]
+
+
+def logits(model, ids):
+    with torch.no_grad():
+        return model(input_ids=ids).logits
+
+
+def test_applied_pack_gives_the_logits_of_the_in_memory_adapted_model(tiny):
+    torch.manual_seed(0)
+    trainable = SubnetworkTrainable(tiny, NeuronSet("af", [[0, 5], [], [7, 8, 9]], 64))
+    ids = torch.randint(0, 200, (2, 12))
+    with trainable.installed() as params:
+        with torch.no_grad():
+            for p in params:
+                p.add_(torch.randn_like(p) * 0.1)  # "trained" slices
+        adapted = logits(tiny.model, ids)
+        pack = trainable.pack()
+    base = logits(tiny.model, ids)
+    assert not torch.allclose(adapted, base)
+    with packs_applied(tiny.layers, [pack]):
+        applied = logits(tiny.model, ids)
+    torch.testing.assert_close(applied, adapted, rtol=1e-5, atol=1e-5)
+    assert torch.equal(logits(tiny.model, ids), base)  # restored exactly
+
+
+def _pack(language, neurons_by_layer: dict[int, list[int]], values: dict[int, dict[str, torch.Tensor]]) -> Pack:
+    indices = {l: torch.tensor(n) for l, n in neurons_by_layer.items()}
+    norms = {l: torch.ones(3, len(n)) for l, n in neurons_by_layer.items()}
+    return Pack(language, "m", ModelShape(2, 2, 4), ("gate", "up", "down"), indices, values, norms)
+
+
+def test_overlap_rules_by_hand():
+    # layer 0: pack a trains neurons 1, 2 (up rows); pack b trains neurons 2, 3 (up rows and down cols)
+    a = _pack("a", {0: [1, 2]}, {0: {"up_proj": torch.tensor([[1.0, 1.0], [2.0, 2.0]])}})
+    b = _pack("b", {0: [2, 3]}, {0: {"up_proj": torch.tensor([[4.0, 6.0], [5.0, 5.0]]),
+                                    "down_proj": torch.tensor([[7.0, 8.0], [9.0, 10.0]])}})   # [H, k]
+    mean, shared = merged_slices([a, b], "mean")
+    assert shared == 1  # neuron 2 of layer 0
+    indices, values = mean[(0, "up_proj")]
+    assert indices.tolist() == [1, 2, 3]
+    assert values.tolist() == [[1.0, 1.0], [3.0, 4.0], [5.0, 5.0]]       # neuron 2: mean of (2,2) and (4,6)
+    indices, values = mean[(0, "down_proj")]
+    assert indices.tolist() == [2, 3] and values.tolist() == [[7.0, 9.0], [8.0, 10.0]]  # only b trained down
+
+    first, _ = merged_slices([b, a], "first")
+    assert first[(0, "up_proj")][1].tolist() == [[1.0, 1.0], [4.0, 6.0], [5.0, 5.0]]  # b listed first wins neuron 2
+    with pytest.raises(WorkerError) as error:
+        merged_slices([a, b], "error")
+    assert error.value.reason == "PACK_OVERLAP" and "layer 0" in error.value.message
+    with pytest.raises(WorkerError) as error:
+        merged_slices([a, b], "sum")
+    assert error.value.field == "overlap"
+
+
+def test_packs_applied_writes_the_rule_into_the_weights(tiny):
+    a = SubnetworkTrainable(tiny, NeuronSet("a", [[1, 2], [], []], 64))
+    b = SubnetworkTrainable(tiny, NeuronSet("b", [[2, 3], [], []], 64))
+    packs = []
+    for trainable, value in ((a, 1.0), (b, 3.0)):
+        with trainable.installed() as params:
+            with torch.no_grad():
+                for p in params:
+                    p.fill_(value)
+            packs.append(trainable.pack())
+    up = tiny.layers[0].up_proj.weight
+    with packs_applied(tiny.layers, packs, "mean") as written:
+        assert written == {"neurons": 3, "shared": 1}
+        assert up[1].eq(1.0).all() and up[2].eq(2.0).all() and up[3].eq(3.0).all()
+        assert tiny.layers[0].down_proj.weight[:, 2].eq(2.0).all()
+
+
+def test_pack_fits_the_same_weights_in_bf16_but_not_another_model(tiny, tiny_model_dir, tmp_path):
+    trainable = SubnetworkTrainable(tiny, NeuronSet("af", [[0, 5], [1], [7]], 64))
+    with trainable.installed():
+        pack = trainable.pack()
+    check_pack_fits(pack, tiny.shape, tiny.layers, "pack")  # same model
+    bf16 = load_model(ModelRequest(str(tiny_model_dir), device="cpu", dtype="bfloat16"))
+    check_pack_fits(pack, bf16.shape, bf16.layers, "pack")  # same weights, another dtype
+    other_dir = make_tiny_llama(tmp_path / "other", TEXTS * 4, layers=3, hidden=32, intermediate=64, vocab_size=300, seed=1)
+    other = load_model(ModelRequest(str(other_dir), device="cpu", dtype="float32"))
+    with pytest.raises(WorkerError) as error:
+        check_pack_fits(pack, other.shape, other.layers, "pack_paths[0]")
+    assert error.value.reason == "PACK_MODEL_MISMATCH" and "pack_paths[0]" in error.value.message
+
+
+def test_random_sets_by_seed():
+    like = NeuronSet("af", [[1, 2, 3], [], [0]], 10)
+    a = draw_random_set(like, 3, 10, seed=5, per_layer=False)
+    assert a.layers == draw_random_set(like, 3, 10, seed=5, per_layer=False).layers
+    assert a.neuron_count == 4 and all(l == sorted(set(l)) and all(0 <= i < 10 for i in l) for l in a.layers)
+    # the reference's draw: the first 4 of one permutation of all 30 (layer, neuron) pairs
+    flat = torch.randperm(30, generator=torch.Generator().manual_seed(5))[:4].tolist()
+    assert sorted((l, i) for l, ids in enumerate(a.layers) for i in ids) == sorted((f // 10, f % 10) for f in flat)
+    per_layer = draw_random_set(like, 3, 10, seed=5, per_layer=True)
+    assert [len(l) for l in per_layer.layers] == [3, 0, 1]
+    seeds = {tuple(map(tuple, draw_random_set(like, 3, 10, seed=s, per_layer=False).layers)) for s in range(5)}
+    assert len(seeds) > 1
