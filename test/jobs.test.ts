@@ -36,7 +36,7 @@ describe("job keys", () => {
     writeFileSync(join(dir, "xx.txt"), "second version");
     const after = keys(dir);
     expect(after["collect:xx"]).not.toBe(before["collect:xx"]);
-    expect(after["train:xx"]).not.toBe(before["train:xx"]);
+    expect(after["train:xx:sparse"]).not.toBe(before["train:xx:sparse"]);
     expect(after["collect:en"]).toBe(before["collect:en"]);
     expect(after["evaluate:base"]).toBe(before["evaluate:base"]);
 

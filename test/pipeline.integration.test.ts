@@ -24,7 +24,7 @@ function tinyPlan(extra: Record<string, unknown> = {}) {
       model: { source: modelDir, device: "cpu" },
       languages,
       identification: { sequence_length: 64, batch_size: 4, top_rate: 0.1 },
-      training: { targets: ["af"], learning_rate: 0.01, batch_size: 2, sequence_length: 64, epochs: 2, validate_every: 10 },
+      training: { targets: ["af"], methods: [{ method: "sparse", learning_rate: 0.01 }], batch_size: 2, sequence_length: 64, epochs: 2, validate_every: 10 },
       evaluation: { sequence_length: 64, batch_size: 4 },
       ...extra,
   };
@@ -73,7 +73,7 @@ describe("runPlan on a tiny model", () => {
 
   it("received live telemetry over ZeroMQ", () => {
     const events = readFileSync(join(dir, "events.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    const training = events.filter((e) => e.event === "progress" && e.job === "train:af" && e.phase === "train");
+    const training = events.filter((e) => e.event === "progress" && e.job === "train:af:sparse" && e.phase === "train");
     expect(training.length).toBeGreaterThan(0);
     expect(training.at(-1).loss).toBeGreaterThan(0);
     expect(events.filter((e) => e.event === "job_finished")).toHaveLength(8);
@@ -89,7 +89,7 @@ from sparse_sub_worker.models.loading import ModelRequest, load_model
 base = load_model(ModelRequest(sys.argv[1], device="cpu", dtype="float32"))
 pack = load_pack(sys.argv[2], "pack")
 before = {n: p.detach().clone() for n, p in base.model.named_parameters()}
-merge_to_directory(base.model, base.tokenizer, base.layers, pack, sys.argv[3])
+merge_to_directory(base.model, base.tokenizer, base.layers, [pack], sys.argv[3])
 merged = dict(AutoModelForCausalLM.from_pretrained(sys.argv[3], dtype=torch.float32).named_parameters())
 changed = {}
 for name, weight in before.items():
@@ -123,6 +123,66 @@ print(json.dumps({"changed": changed, "indices": {str(l): t.tolist() for l, t in
   });
 });
 
+describe("runPlan with every method side by side", () => {
+  const methods = [
+    { method: "sparse", learning_rate: 0.01 },
+    { method: "sparse", components: ["up", "down"], learning_rate: 0.01 },
+    { method: "random", learning_rate: 0.01, seed: 5 },
+    { method: "random", match: "per_layer", learning_rate: 0.01 },
+    { method: "ffn", learning_rate: 1e-3 },
+    { method: "full", learning_rate: 1e-3 },
+    { method: "lora", r: 4, alpha: 8, learning_rate: 0.01 },
+    { method: "ia3", learning_rate: 0.01 },
+  ];
+  let dir: string;
+  let results: RunResults;
+
+  beforeAll(async () => {
+    dir = join(mkdtempSync(join(tmpdir(), "sparse-sub-methods-")), "run");
+    const training = { targets: ["af"], methods, batch_size: 2, sequence_length: 64, max_steps: 4, validate_every: 2, seed: 1 };
+    ({ results } = await runPlan(tinyPlan({ training }), { outDir: dir }));
+  });
+
+  it("trains and scores each method under the same conditions", () => {
+    const labels = ["sparse", "sparse-up-down", "random", "random-per-layer", "ffn", "full", "lora", "ia3"];
+    expect(results.targets.map((t) => t.label)).toEqual(labels);
+    expect(results.targets.every((t) => t.steps === 4 && t.tokens === results.targets[0].tokens && t.scores !== null)).toBe(true);
+    expect(results.targets.every((t) => t.validation_loss.map((v) => v.step).join() === "0,2,4")).toBe(true);
+    const af = results.selection!.neuron_sets.find((s) => s.language === "af")!.neuron_count;
+    const [hidden, intermediate, layers] = [32, 64, 2];
+    const trainable = Object.fromEntries(results.targets.map((t) => [t.label, t.trainable_parameters]));
+    expect(trainable).toMatchObject({
+      sparse: af * 3 * hidden,
+      "sparse-up-down": af * 2 * hidden,
+      random: af * 3 * hidden,
+      "random-per-layer": af * 3 * hidden,
+      ffn: layers * 3 * hidden * intermediate,
+      lora: layers * 3 * 4 * (hidden + intermediate),
+      ia3: layers * 3 * intermediate,
+    });
+    const full = results.targets.find((t) => t.label === "full")!;
+    expect(full.parameter_share).toBe(1);
+    expect(results.targets.map((t) => t.output_kind)).toEqual(["pack", "pack", "pack", "pack", "model_directory", "model_directory", "peft_adapter", "peft_adapter"]);
+  });
+
+  it("writes each method's artifact where the run layout says", () => {
+    for (const file of ["packs/af.sparse.safetensors", "packs/af.random-per-layer.safetensors", "models/af.ffn/config.json", "models/af.full/model.safetensors", "adapters/af.lora/adapter_config.json", "adapters/af.ia3/adapter_model.safetensors", "neurons/af.random.json"]) {
+      expect(existsSync(join(dir, file)), file).toBe(true);
+    }
+    const random = results.targets.find((t) => t.label === "random")!;
+    expect(random.drawn_neuron_set).toBe(join(dir, "neurons/af.random.json"));
+    const drawn = JSON.parse(readFileSync(random.drawn_neuron_set!, "utf8"));
+    expect(drawn.neuron_count).toBe(random.neuron_count);
+  });
+
+  it("renders one row per method in the table", () => {
+    const table = readFileSync(join(dir, "results.md"), "utf8");
+    for (const label of ["base", "sparse", "sparse-up-down", "random", "random-per-layer", "ffn", "full", "lora", "ia3"]) {
+      expect(table).toMatch(new RegExp(`^\\| ${label} \\|`, "m"));
+    }
+  });
+});
+
 describe("runPlan with neuron sets made elsewhere", () => {
   const referenceFile = async (entries: number[][][]) => {
     const path = join(mkdtempSync(join(tmpdir(), "sparse-sub-ref-")), "ref.neuron.pth");
@@ -130,14 +190,14 @@ describe("runPlan with neuron sets made elsewhere", () => {
     await runPython(["-c", script, path, JSON.stringify(entries)]);
     return path;
   };
-  const shortTraining = { targets: ["af"], learning_rate: 0.01, batch_size: 2, sequence_length: 64, max_steps: 3, validate_every: 0 };
+  const shortTraining = { targets: ["af"], methods: [{ method: "sparse", learning_rate: 0.01 }], batch_size: 2, sequence_length: 64, max_steps: 3, validate_every: 0 };
 
   it("imports a reference torch.save file and trains its set, skipping collection", async () => {
     const file = await referenceFile([[[0, 1], [2]], [[5, 6, 7], [8, 9]]]);
     const plan = tinyPlan({ identification: undefined, neuron_sets: { reference_file: file, languages: ["en", "af"] }, training: shortTraining });
     const dir = join(mkdtempSync(join(tmpdir(), "sparse-sub-run-")), "run");
     const { results } = await runPlan(plan, { outDir: dir });
-    expect(results.jobs.map((j) => j.id).sort()).toEqual(["evaluate:af", "evaluate:base", "import", "train:af"]);
+    expect(results.jobs.map((j) => j.id).sort()).toEqual(["evaluate:af:sparse", "evaluate:base", "import", "train:af:sparse"]);
     expect(results.neuron_source).toBe("reference_file");
     expect(results.selection).toBeNull();
     expect(results.targets[0]).toMatchObject({ neuron_count: 5, trainable_parameters: 5 * 3 * 32, steps: 3 });

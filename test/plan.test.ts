@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SparseSubError } from "../ts/errors.js";
+import { methodLabel } from "../ts/plan/methods.js";
 import { loadPlan, parsePlan } from "../ts/plan/load.js";
 
 const minimal = () => ({
@@ -34,7 +35,10 @@ describe("plan loading", () => {
     expect(plan.languages[1].heldout).toEqual({ files: ["/abs/xx-heldout.txt"] });
     expect(plan.output!.dir).toBe("/plans/runs/t");
     expect(plan.identification).toMatchObject({ top_rate: 0.01, filter_rate: 0.95, activation_bar_ratio: 0.95, sequence_length: 512 });
-    expect(plan.training).toMatchObject({ learning_rate: 1e-4, weight_decay: 0.01, max_grad_norm: 1, batch_size: 2, sequence_length: 512, epochs: 1 });
+    expect(plan.training).toMatchObject({ batch_size: 2, sequence_length: 512, epochs: 1, seed: 0 });
+    expect(plan.training.methods).toEqual([
+      { method: "sparse", learning_rate: 1e-4, weight_decay: 0.01, max_grad_norm: 1, gradient_checkpointing: false, components: ["gate", "up", "down"] },
+    ]);
     expect(plan.languages[0].udhr!.heldout_articles).toEqual([26, 27, 28, 29, 30]);
     expect(plan.workers).toEqual([{ local: true }]);
   });
@@ -50,7 +54,7 @@ describe("plan loading", () => {
     plan.trainnig = {};
     (plan.model as Record<string, unknown>).dtype = "fp8";
     (plan.languages as Record<string, unknown>[])[0].code = 7;
-    plan.training = { targets: ["af", "zz"], learning_rate: "high" };
+    plan.training = { targets: ["af", "zz"], methods: [{ method: "sparse", learning_rate: "high" }] };
     expect(issues(plan)).toMatchInlineSnapshot(`
       [
         {
@@ -63,7 +67,7 @@ describe("plan loading", () => {
         },
         {
           "message": "Invalid input: expected number, received string",
-          "path": "training.learning_rate",
+          "path": "training.methods[0].learning_rate",
         },
         {
           "message": "unknown key 'trainnig'",
@@ -82,6 +86,39 @@ describe("plan loading", () => {
       { path: "languages[2].code", message: "language 'af' appears twice" },
       { path: "training.targets[0]", message: "'zz' is not one of the plan's languages (af, xx, af)" },
     ]);
+  });
+
+  it("gives each method the reference's defaults and a distinct name", () => {
+    const plan = minimal();
+    (plan.training as Record<string, unknown>).methods = [
+      "sparse",
+      { method: "sparse", components: ["down", "up"] },
+      "random",
+      { method: "random", match: "per_layer", seed: 3 },
+      "ffn",
+      "full",
+      { method: "lora", r: 16 },
+      "ia3",
+    ];
+    const methods = parsePlan(plan, "/plans").plan.training.methods;
+    expect(methods.map(methodLabel)).toEqual(["sparse", "sparse-up-down", "random", "random-per-layer", "ffn", "full", "lora", "ia3"]);
+    expect(methods.map((m) => [m.learning_rate, m.max_grad_norm])).toEqual([
+      [1e-4, 1], [1e-4, 1], [1e-4, 1], [1e-4, 1], [1e-5, 1], [1e-5, 0.5], [1e-4, 1], [3e-3, 1],
+    ]);
+    expect(methods[5]).toMatchObject({ gradient_checkpointing: true });
+    expect(methods[6]).toMatchObject({ r: 16, alpha: 64, dropout: 0.1, target_modules: ["gate_proj", "up_proj", "down_proj"] });
+  });
+
+  it("rejects unknown methods, clashing names and settings moved into methods", () => {
+    const plan = minimal();
+    Object.assign(plan.training, { learning_rate: 3e-4, methods: ["sparse", { method: "sparse", name: "sparse" }, "adapterz"] });
+    expect(issues(plan)).toEqual([
+      { path: "training.methods[2].method", message: 'unknown value: expected one of "sparse", "random", "ffn", "full", "lora", "ia3"' },
+      { path: "training.learning_rate", message: 'set per method, e.g. "methods": [{ "method": "sparse", "learning_rate": ... }] (each method has the reference\'s default)' },
+    ]);
+    Object.assign(plan.training, { learning_rate: undefined, methods: ["sparse", { method: "sparse", name: "sparse" }] });
+    delete (plan.training as Record<string, unknown>).learning_rate;
+    expect(issues(plan)).toEqual([{ path: "training.methods[1].name", message: "two methods are both named 'sparse': give one a distinct \"name\"" }]);
   });
 
   it("needs two languages for LAPE", () => {

@@ -9,6 +9,7 @@ import { prepareCorpora } from "./corpora/prepare.js";
 import { pipelineJobs, runLayout } from "./pipeline/jobs.js";
 import { runPlan } from "./pipeline/run.js";
 import { loadPlan } from "./plan/load.js";
+import { methodLabel } from "./plan/methods.js";
 import { createProgressDisplay } from "./telemetry/progress.js";
 import { PACKAGE_ROOT, workerPython } from "./worker/launch.js";
 
@@ -57,7 +58,7 @@ function validateCommand(args: { plan: string; verbose: boolean }): number {
     const jobs = pipelineJobs({ plan, corpora, layout: runLayout(plan.output!.dir), runId: "validate", onProgress: () => {} }).length;
     process.stdout.write(
       `${path}: valid. ${plan.languages.length} languages (${plan.languages.map((l) => l.code).join(", ")}), ` +
-        `targets ${plan.training.targets.join(", ")}, ${jobs} jobs, ${plan.workers.length} worker(s), output ${plan.output!.dir}\n`,
+        `targets ${plan.training.targets.join(", ")}, methods ${plan.training.methods.map(methodLabel).join(", ")}, ${jobs} jobs, ${plan.workers.length} worker(s), output ${plan.output!.dir}\n`,
     );
     return EXIT.ok;
   } catch (error) {

@@ -1,5 +1,5 @@
-// The pipeline's jobs: collect per language -> select -> train per target -> evaluate
-// (base, and each target's pack). Each job builds its request with plan/requests.ts and
+// The pipeline's jobs: collect per language -> select -> train per (target, method) ->
+// evaluate (base, and each trained method's artifact). Each job builds its request with plan/requests.ts and
 // returns what it produced; the files it writes live in the run directory.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -15,7 +15,8 @@ import type {
   SelectNeuronsResponse,
   TrainResult,
 } from "../gen/sparse_sub/v1/worker.js";
-import { collectRequest, evaluateRequest, importRequest, selectRequest, trainRequest } from "../plan/requests.js";
+import { methodLabel, outputKind, type MethodSpec } from "../plan/methods.js";
+import { collectRequest, evaluateRequest, importRequest, selectRequest, trainRequest, type Evaluated } from "../plan/requests.js";
 import type { Plan } from "../plan/schema.js";
 import { defineJob, type Job } from "./graph.js";
 
@@ -24,17 +25,30 @@ export interface RunLayout {
   corpora: string;
   activations: (language: string) => string;
   neurons: string;
-  pack: (language: string) => string;
+  /** What a method's job writes: a pack file, a peft adapter directory or a model directory. */
+  trained: (language: string, spec: MethodSpec) => string;
+  drawnNeurons: (language: string, spec: MethodSpec) => string;
 }
 
 export function runLayout(dir: string): RunLayout {
+  const folders = { pack: "packs", peft_adapter: "adapters", model_directory: "models" } as const;
   return {
     dir,
     corpora: join(dir, "corpora"),
     activations: (language) => join(dir, "activations", `${language}.safetensors`),
     neurons: join(dir, "neurons"),
-    pack: (language) => join(dir, "packs", `${language}.sparse.safetensors`),
+    trained: (language, spec) => {
+      const kind = outputKind(spec.method);
+      return join(dir, folders[kind], `${language}.${methodLabel(spec)}${kind === "pack" ? ".safetensors" : ""}`);
+    },
+    drawnNeurons: (language, spec) => join(dir, "neurons", `${language}.${methodLabel(spec)}.json`),
   };
+}
+
+/** How a trained artifact is scored. */
+function evaluated(spec: MethodSpec, path: string): Evaluated {
+  const kind = outputKind(spec.method);
+  return kind === "pack" ? { pack: path } : kind === "peft_adapter" ? { adapter: path } : { modelDirectory: path };
 }
 
 const BASE = "evaluate:base";
@@ -42,9 +56,9 @@ export const jobIds = {
   collect: (language: string) => `collect:${language}`,
   select: "select",
   importNeurons: "import",
-  train: (language: string) => `train:${language}`,
+  train: (language: string, label: string) => `train:${language}:${label}`,
   evaluateBase: BASE,
-  evaluatePack: (language: string) => `evaluate:${language}`,
+  evaluateTrained: (language: string, label: string) => `evaluate:${language}:${label}`,
 };
 
 /** A stable fingerprint of a request (job id excluded) and of the content of the user's input
@@ -96,33 +110,43 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress }: Pipel
     id: BASE,
     kind: "evaluate",
     deps: [],
-    key: () => fingerprint(evaluateRequest(plan, "", corpora, ""), heldoutFiles),
-    run: ({ worker, signal }) => worker.client.evaluate(evaluateRequest(plan, wireId(BASE), corpora, ""), { signal, onProgress: progress(BASE) }),
+    key: () => fingerprint(evaluateRequest(plan, "", corpora, { base: true }), heldoutFiles),
+    run: ({ worker, signal }) => worker.client.evaluate(evaluateRequest(plan, wireId(BASE), corpora, { base: true }), { signal, onProgress: progress(BASE) }),
   }));
 
+  // Scoring a trained model directory loads another model: those run last, so a single worker
+  // does not swap models back and forth.
+  const modelDirectoryEvaluations: Job[] = [];
   for (const target of plan.training.targets) {
     const language = byCode.get(target)!;
-    const trainId = jobIds.train(target);
-    const request = () => trainRequest(plan, wireId(trainId), language, neuronSetPath.path(target), layout.pack(target));
-    jobs.push(defineJob<TrainResult>({
-      id: trainId,
-      kind: "train",
-      deps: neuronSetPath.deps,
-      key: () => fingerprint(request(), [...corpusFiles(language.train, language.heldout), ...neuronSetPath.userFiles(target)]),
-      reusable: (r) => existsSync(r.outputPath),
-      run: ({ worker, signal }) => worker.client.train(request(), { signal, onProgress: progress(trainId) }),
-    }));
+    for (const spec of plan.training.methods) {
+      const label = methodLabel(spec);
+      const trainId = jobIds.train(target, label);
+      const output = layout.trained(target, spec);
+      const outputs = { outputPath: output, drawnNeuronSetPath: layout.drawnNeurons(target, spec) };
+      const usesNeurons = spec.method === "sparse" || spec.method === "random";
+      const request = () => trainRequest(plan, wireId(trainId), language, spec, neuronSetPath.path(target), outputs);
+      jobs.push(defineJob<TrainResult>({
+        id: trainId,
+        kind: "train",
+        deps: usesNeurons ? neuronSetPath.deps : [],
+        key: () => fingerprint(request(), [...corpusFiles(language.train, language.heldout), ...(usesNeurons ? neuronSetPath.userFiles(target) : [])]),
+        reusable: (r) => existsSync(r.outputPath),
+        run: ({ worker, signal }) => worker.client.train(request(), { signal, onProgress: progress(trainId) }),
+      }));
 
-    const evalId = jobIds.evaluatePack(target);
-    jobs.push(defineJob<EvaluateResult>({
-      id: evalId,
-      kind: "evaluate",
-      deps: [trainId],
-      key: () => fingerprint(evaluateRequest(plan, "", corpora, layout.pack(target)), heldoutFiles),
-      run: ({ worker, signal }) =>
-        worker.client.evaluate(evaluateRequest(plan, wireId(evalId), corpora, layout.pack(target)), { signal, onProgress: progress(evalId) }),
-    }));
+      const evalId = jobIds.evaluateTrained(target, label);
+      const scoring = (jobId: string) => evaluateRequest(plan, jobId, corpora, evaluated(spec, output));
+      (outputKind(spec.method) === "model_directory" ? modelDirectoryEvaluations : jobs).push(defineJob<EvaluateResult>({
+        id: evalId,
+        kind: "evaluate",
+        deps: [trainId],
+        key: () => fingerprint(scoring(""), heldoutFiles),
+        run: ({ worker, signal }) => worker.client.evaluate(scoring(wireId(evalId)), { signal, onProgress: progress(evalId) }),
+      }));
+    }
   }
+  jobs.push(...modelDirectoryEvaluations);
   return jobs;
 }
 

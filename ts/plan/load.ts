@@ -16,6 +16,12 @@ export function jsonPath(path: readonly PropertyKey[]): string {
   return path.map((key, i) => (typeof key === "number" ? `[${key}]` : `${i === 0 ? "" : "."}${String(key)}`)).join("");
 }
 
+/** The accepted discriminator values of a discriminated union's issue, when zod names them. */
+function describeOptions(issue: z.core.$ZodIssueInvalidUnion): string {
+  const options = (issue as { options?: unknown[] }).options;
+  return options?.length ? options.map((o) => JSON.stringify(o)).join(", ") : "the documented values";
+}
+
 function issuesOf(error: z.ZodError): PlanIssue[] {
   return error.issues.map((issue) => {
     const path = jsonPath(issue.path);
@@ -23,6 +29,7 @@ function issuesOf(error: z.ZodError): PlanIssue[] {
       return { path, message: `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}` };
     }
     if (issue.code === "invalid_union") {
+      if ((issue as { note?: string }).note === "No matching discriminator") return { path, message: `unknown value: expected one of ${describeOptions(issue)}` };
       return { path, message: "does not match any accepted form (see README: Plan reference)" };
     }
     return { path, message: issue.message };

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import {
   ConvertNeuronSetRequest,
   ConvertNeuronSetRequest_Direction,
+  Method,
   type CollectActivationsRequest,
   type EvaluateRequest,
   type ModelSpec,
@@ -11,6 +12,7 @@ import {
   type TrainRequest,
 } from "../gen/sparse_sub/v1/worker.js";
 import type { LanguageCorpora } from "../corpora/prepare.js";
+import type { MethodName, MethodSpec } from "./methods.js";
 import type { Plan } from "./schema.js";
 
 export function modelSpec(plan: Plan): ModelSpec {
@@ -37,19 +39,42 @@ export function selectRequest(plan: Plan, jobId: string, counts: { language: str
   return { jobId, counts, topRate: id.top_rate, filterRate: id.filter_rate, activationBarRatio: id.activation_bar_ratio, outputDir };
 }
 
-export function trainRequest(plan: Plan, jobId: string, corpora: LanguageCorpora, neuronSetPath: string, outputPath: string): TrainRequest {
+const METHODS: Record<MethodName, Method> = {
+  sparse: Method.METHOD_SPARSE,
+  random: Method.METHOD_RANDOM,
+  ffn: Method.METHOD_FFN,
+  full: Method.METHOD_FULL,
+  lora: Method.METHOD_LORA,
+  ia3: Method.METHOD_IA3,
+};
+
+/** Where a train job's files go (see RunLayout). */
+export interface TrainOutputs {
+  outputPath: string;
+  drawnNeuronSetPath: string; // random only
+}
+
+export function trainRequest(
+  plan: Plan,
+  jobId: string,
+  corpora: LanguageCorpora,
+  spec: MethodSpec,
+  neuronSetPath: string,
+  outputs: TrainOutputs,
+): TrainRequest {
   const t = plan.training;
+  const usesNeurons = spec.method === "sparse" || spec.method === "random";
   return {
     jobId,
     model: modelSpec(plan),
     language: corpora.code,
-    neuronSetPath,
+    neuronSetPath: usesNeurons ? neuronSetPath : "",
     trainCorpus: corpora.train,
     validationCorpus: corpora.heldout,
     config: {
-      learningRate: t.learning_rate,
-      weightDecay: t.weight_decay,
-      maxGradNorm: t.max_grad_norm,
+      learningRate: spec.learning_rate,
+      weightDecay: spec.weight_decay,
+      maxGradNorm: spec.max_grad_norm,
       batchSize: t.batch_size,
       gradientAccumulationSteps: t.gradient_accumulation_steps,
       sequenceLength: t.sequence_length,
@@ -58,9 +83,19 @@ export function trainRequest(plan: Plan, jobId: string, corpora: LanguageCorpora
       maxSteps: t.max_steps,
       validateEvery: t.validate_every,
       seed: t.seed,
-      components: t.components,
+      components: usesNeurons ? spec.components : [],
+      gradientCheckpointing: spec.gradient_checkpointing,
     },
-    outputPath,
+    outputPath: outputs.outputPath,
+    method: METHODS[spec.method],
+    random: spec.method === "random" ? { seed: spec.seed ?? t.seed, perLayer: spec.match === "per_layer" } : undefined,
+    adapter:
+      spec.method === "lora"
+        ? { targetModules: spec.target_modules, r: spec.r, alpha: spec.alpha, dropout: spec.dropout, feedforwardModules: [] }
+        : spec.method === "ia3"
+          ? { targetModules: spec.target_modules, r: 0, alpha: 0, dropout: 0, feedforwardModules: spec.feedforward_modules }
+          : undefined,
+    drawnNeuronSetPath: spec.method === "random" ? outputs.drawnNeuronSetPath : "",
   };
 }
 
@@ -75,12 +110,18 @@ export function importRequest(reference: { reference_file: string; languages: st
   };
 }
 
-/** Scores every plan language that has held-out text, with `packPath` applied ("" = base). */
-export function evaluateRequest(plan: Plan, jobId: string, corpora: LanguageCorpora[], packPath: string): EvaluateRequest {
+/** What an evaluation scores: the base model, or the base with a pack or peft adapter
+ * applied, or a trained model directory (ffn / full). */
+export type Evaluated = { base: true } | { pack: string } | { adapter: string } | { modelDirectory: string };
+
+/** Scores every plan language that has held-out text on the `evaluated` model. */
+export function evaluateRequest(plan: Plan, jobId: string, corpora: LanguageCorpora[], evaluated: Evaluated): EvaluateRequest {
+  const model = "modelDirectory" in evaluated ? { ...modelSpec(plan), source: evaluated.modelDirectory, ggufFile: "", revision: "" } : modelSpec(plan);
   return {
     jobId,
-    model: modelSpec(plan),
-    packPath,
+    model,
+    packPath: "pack" in evaluated ? evaluated.pack : "",
+    adapterPath: "adapter" in evaluated ? evaluated.adapter : "",
     sets: corpora.filter((c) => c.heldout).map((c) => ({ language: c.code, corpus: c.heldout })),
     sequenceLength: plan.evaluation.sequence_length,
     batchSize: plan.evaluation.batch_size,

@@ -1,6 +1,7 @@
 // plan.json, declared once: the zod schema is the validator, the type and the defaults.
 // Every field is documented in README.md ("Plan reference").
 import { z } from "zod";
+import { MethodSpec, methodLabel } from "./methods.js";
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -60,11 +61,11 @@ export const Identification = z.strictObject({
   activation_bar_ratio: rate.default(0.95), // quantile of p for assigning a neuron to a language
 });
 
-export const Training = z.strictObject({
-  targets: z.array(z.string()).min(1), // language codes to train, each one job
-  learning_rate: z.number().positive().default(1e-4),
-  weight_decay: z.number().nonnegative().default(0.01),
-  max_grad_norm: z.number().nonnegative().default(1.0), // 0 = no clipping
+// Same text, packing, batches, token budget and seed for every method of a language; what
+// differs per method (optimiser and method settings) lives in `methods`.
+const TrainingFields = z.strictObject({
+  targets: z.array(z.string()).min(1), // language codes to train, each one job per method
+  methods: z.array(MethodSpec).min(1).prefault(["sparse"]), // parsed, so each gets its defaults
   batch_size: positiveInt.default(2),
   gradient_accumulation_steps: positiveInt.default(1),
   sequence_length: positiveInt.default(512),
@@ -73,8 +74,22 @@ export const Training = z.strictObject({
   max_steps: nonNegativeInt.default(0), // 0 = no cap
   validate_every: nonNegativeInt.default(500), // optimizer steps; 0 = never
   seed: nonNegativeInt.default(0),
-  components: z.array(z.enum(["gate", "up", "down"])).min(1).default(["gate", "up", "down"]),
 });
+
+// Old plans set these for the one method there was; they now live in each method.
+const MOVED_TO_METHODS = ["learning_rate", "weight_decay", "max_grad_norm", "components"] as const;
+
+const movedKey = (key: string) =>
+  z.unknown().refine((value) => value === undefined, {
+    message: `set per method, e.g. "methods": [{ "method": "sparse", "${key}": ... }] (each method has the reference's default)`,
+  }).optional();
+
+export const Training = TrainingFields.extend(Object.fromEntries(MOVED_TO_METHODS.map((key) => [key, movedKey(key)])))
+  .transform((training) => {
+    const kept = { ...training };
+    for (const key of MOVED_TO_METHODS) delete kept[key];
+    return kept as unknown as z.output<typeof TrainingFields>;
+  });
 
 export const Evaluation = z.strictObject({
   sequence_length: positiveInt.default(512),
@@ -125,6 +140,12 @@ export const Plan = z
     const codes = plan.languages.map((l) => l.code);
     codes.forEach((code, i) => {
       if (codes.indexOf(code) !== i) ctx.addIssue({ code: "custom", message: `language '${code}' appears twice`, path: ["languages", i, "code"] });
+    });
+    const labels = plan.training.methods.map(methodLabel);
+    labels.forEach((label, i) => {
+      if (labels.indexOf(label) !== i) {
+        ctx.addIssue({ code: "custom", message: `two methods are both named '${label}': give one a distinct "name"`, path: ["training", "methods", i, "name"] });
+      }
     });
     plan.training.targets.forEach((target, i) => {
       if (!codes.includes(target)) {

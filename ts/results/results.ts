@@ -10,9 +10,10 @@ import type {
 } from "../gen/sparse_sub/v1/worker.js";
 import type { JobRecord } from "../pipeline/graph.js";
 import { jobIds } from "../pipeline/jobs.js";
+import { methodLabel, outputKind, type MethodName, type MethodSpec, type OutputKind } from "../plan/methods.js";
 import type { Plan } from "../plan/schema.js";
 
-export const RESULTS_SCHEMA = "sparse-sub/results@1";
+export const RESULTS_SCHEMA = "sparse-sub/results@2";
 
 export interface ScoreRow {
   language: string;
@@ -21,11 +22,16 @@ export interface ScoreRow {
   tokens: number;
 }
 
+/** One (target language, method) training job and the evaluation of what it wrote. */
 export interface TargetResult {
   language: string;
-  method: "sparse";
-  pack: string;
-  neuron_count: number;
+  method: MethodName;
+  label: string; // the method's name in the plan (e.g. "sparse-up-down")
+  settings: MethodSpec; // the method's full settings, defaults filled in
+  output: string; // pack file, peft adapter directory or model directory
+  output_kind: OutputKind;
+  neuron_count: number | null; // sparse / random: neurons trained; else null
+  drawn_neuron_set: string | null; // random: the drawn set (JSON)
   trainable_parameters: number;
   parameter_share: number; // trainable / all model parameters
   steps: number;
@@ -37,7 +43,7 @@ export interface TargetResult {
   best_step: number;
   train_loss: { step: number; loss: number }[];
   validation_loss: { step: number; loss: number }[];
-  scores: ScoreRow[] | null; // held-out scores with the pack applied; null until evaluated
+  scores: ScoreRow[] | null; // held-out scores of the trained model; null until evaluated
   worker: string;
 }
 
@@ -86,28 +92,36 @@ export function assembleResults(input: {
   const base = result<EvaluateResult>(jobIds.evaluateBase);
   const targets: TargetResult[] = [];
   for (const language of plan.training.targets) {
-    const train = result<TrainResult>(jobIds.train(language));
-    if (!train) continue;
-    const evaluation = result<EvaluateResult>(jobIds.evaluatePack(language));
-    targets.push({
-      language,
-      method: "sparse",
-      pack: train.outputPath,
-      neuron_count: train.neuronCount,
-      trainable_parameters: train.trainableParameters,
-      parameter_share: train.totalParameters ? train.trainableParameters / train.totalParameters : 0,
-      steps: train.steps,
-      tokens: train.tokens,
-      seconds: train.seconds,
-      tokens_per_second: train.tokensPerSecond,
-      peak_memory_bytes: train.peakMemoryBytes,
-      optimizer_state_bytes: train.optimizerStateBytes,
-      best_step: train.bestStep,
-      train_loss: train.trainLoss,
-      validation_loss: train.validationLoss,
-      scores: evaluation ? scoreRows(evaluation.scores) : null,
-      worker: records.get(jobIds.train(language))!.worker,
-    });
+    for (const spec of plan.training.methods) {
+      const label = methodLabel(spec);
+      const train = result<TrainResult>(jobIds.train(language, label));
+      if (!train) continue;
+      const evaluation = result<EvaluateResult>(jobIds.evaluateTrained(language, label));
+      const subnetwork = spec.method === "sparse" || spec.method === "random";
+      targets.push({
+        language,
+        method: spec.method,
+        label,
+        settings: spec,
+        output: train.outputPath,
+        output_kind: outputKind(spec.method),
+        neuron_count: subnetwork ? train.neuronCount : null,
+        drawn_neuron_set: train.drawnNeuronSetPath || null,
+        trainable_parameters: train.trainableParameters,
+        parameter_share: train.totalParameters ? train.trainableParameters / train.totalParameters : 0,
+        steps: train.steps,
+        tokens: train.tokens,
+        seconds: train.seconds,
+        tokens_per_second: train.tokensPerSecond,
+        peak_memory_bytes: train.peakMemoryBytes,
+        optimizer_state_bytes: train.optimizerStateBytes,
+        best_step: train.bestStep,
+        train_loss: train.trainLoss,
+        validation_loss: train.validationLoss,
+        scores: evaluation ? scoreRows(evaluation.scores) : null,
+        worker: records.get(jobIds.train(language, label))!.worker,
+      });
+    }
   }
   return {
     schema: RESULTS_SCHEMA,

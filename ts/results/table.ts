@@ -1,31 +1,48 @@
-// The Markdown summary of a run (results.md, and what the CLI prints at the end).
-import type { RunResults } from "./results.js";
+// The Markdown summary of a run (results.md, and what the CLI prints at the end): per target
+// language, rows = base + each method, columns = held-out perplexity per language.
+import type { RunResults, ScoreRow, TargetResult } from "./results.js";
 
 const fmt = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : String(value));
 const pct = (value: number) => `${value >= 0 ? "+" : ""}${(value * 100).toFixed(1)}%`;
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+function perplexityTable(results: RunResults, target: string, methods: TargetResult[]): string[] {
+  const base = new Map((results.base ?? []).map((s) => [s.language, s]));
+  const languages = results.languages
+    .map((l) => l.code)
+    .filter((code) => base.has(code) || methods.some((m) => m.scores?.some((s) => s.language === code)));
+  const others = languages.filter((code) => code !== target);
+  const header = ["method", ...languages.map((code) => (code === target ? `**${code}** (target)` : code)), "others, mean change"];
+  const lines = [`## Target ${target}: held-out perplexity (lower is better; change vs base)`, "", `| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
+  const cell = (score: ScoreRow | undefined, before: ScoreRow | undefined, isBase: boolean) =>
+    !score ? "-" : isBase || !before ? fmt(score.perplexity) : `${fmt(score.perplexity)} (${pct(score.perplexity / before.perplexity - 1)})`;
+  const row = (name: string, scores: ScoreRow[] | null, isBase: boolean) => {
+    const byLanguage = new Map((scores ?? []).map((s) => [s.language, s]));
+    const changes = others.filter((c) => byLanguage.has(c) && base.has(c)).map((c) => byLanguage.get(c)!.perplexity / base.get(c)!.perplexity - 1);
+    const mean = !isBase && changes.length ? pct(changes.reduce((a, b) => a + b, 0) / changes.length) : "-";
+    const cells = scores ? languages.map((code) => cell(byLanguage.get(code), base.get(code), isBase)) : languages.map(() => "not evaluated");
+    return `| ${[name, ...cells, mean].join(" | ")} |`;
+  };
+  lines.push(row("base", results.base, true));
+  for (const method of methods) lines.push(row(method.label, method.scores, false));
+  return lines;
+}
 
 export function resultsTable(results: RunResults): string {
-  const lines: string[] = [`# ${results.run}: held-out perplexity (lower is better)`, ""];
-  const base = new Map((results.base ?? []).map((s) => [s.language, s]));
-  const evaluated = results.targets.filter((t) => t.scores);
-  const header = ["language", "base", ...evaluated.flatMap((t) => [`after ${t.language} (${t.method})`, "change"])];
-  lines.push(`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`);
-  const languages = results.languages.map((l) => l.code).filter((code) => base.has(code) || evaluated.some((t) => t.scores!.some((s) => s.language === code)));
-  for (const code of languages) {
-    const isTarget = evaluated.some((t) => t.language === code);
-    const row = [isTarget ? `**${code}** (target)` : code, base.has(code) ? fmt(base.get(code)!.perplexity) : "-"];
-    for (const target of evaluated) {
-      const score = target.scores!.find((s) => s.language === code);
-      const before = base.get(code);
-      row.push(score ? fmt(score.perplexity) : "-", score && before ? pct(score.perplexity / before.perplexity - 1) : "-");
-    }
-    lines.push(`| ${row.join(" | ")} |`);
-  }
+  const lines: string[] = [`# ${results.run}`, ""];
+  const targets = [...new Set(results.targets.map((t) => t.language))];
+  if (targets.length === 0 && results.base) lines.push(...perplexityTable(results, "", []), "");
+  for (const target of targets) lines.push(...perplexityTable(results, target, results.targets.filter((t) => t.language === target)), "");
   if (results.targets.length > 0) {
-    lines.push("", "## Training", "", "| target | method | neurons | trainable params | share of model | steps | tokens | tok/s | best step | wall time |", "|---|---|---|---|---|---|---|---|---|---|");
+    lines.push(
+      "## Training",
+      "",
+      "| target | method | neurons | trainable params | share of model | steps | tokens | tok/s | peak memory | best step | wall time |",
+      "|---|---|---|---|---|---|---|---|---|---|---|",
+    );
     for (const t of results.targets) {
       lines.push(
-        `| ${t.language} | ${t.method} | ${t.neuron_count} | ${t.trainable_parameters.toLocaleString("en-US")} | ${(t.parameter_share * 100).toFixed(3)}% | ${t.steps} | ${t.tokens.toLocaleString("en-US")} | ${fmt(t.tokens_per_second, 0)} | ${t.best_step} | ${fmt(t.seconds, 1)} s |`,
+        `| ${t.language} | ${t.label} | ${t.neuron_count ?? "-"} | ${t.trainable_parameters.toLocaleString("en-US")} | ${(t.parameter_share * 100).toFixed(3)}% | ${t.steps} | ${t.tokens.toLocaleString("en-US")} | ${fmt(t.tokens_per_second, 0)} | ${mib(t.peak_memory_bytes)} | ${t.best_step} | ${fmt(t.seconds, 1)} s |`,
       );
     }
   }

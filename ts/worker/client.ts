@@ -7,6 +7,8 @@ import {
   EvaluateRequest,
   GetWorkerInfoRequest,
   MergePackRequest,
+  Method,
+  methodToJSON,
   SelectNeuronsRequest,
   TrainRequest,
   WorkerClient as GeneratedClient,
@@ -65,11 +67,12 @@ export class WorkerClient {
   }
 
   train(request: Partial<TrainRequest>, options: CallOptions = {}): Promise<TrainResult> {
-    return this.stream(`Train(${request.language})`, this.client.train(TrainRequest.fromPartial(request)), options);
+    const method = methodToJSON(request.method ?? Method.METHOD_SPARSE).replace("METHOD_", "").toLowerCase();
+    return this.stream(`Train(${request.language}, ${method})`, this.client.train(TrainRequest.fromPartial(request)), options);
   }
 
   evaluate(request: Partial<EvaluateRequest>, options: CallOptions = {}): Promise<EvaluateResult> {
-    const what = request.packPath ? `Evaluate(${request.packPath})` : "Evaluate(base)";
+    const what = `Evaluate(${request.packPath || request.adapterPath || request.model?.source || "base"})`;
     return this.stream(what, this.client.evaluate(EvaluateRequest.fromPartial(request)), options);
   }
 
