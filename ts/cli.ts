@@ -1,13 +1,15 @@
 // The `sparse-sub` command line: parses arguments and delegates; nothing else lives here.
 import { execa } from "execa";
 import { join } from "node:path";
-import yargs from "yargs";
+import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { SparseSubError, formatError } from "./errors.js";
 import { tmpdir } from "node:os";
 import { prepareCorpora } from "./corpora/prepare.js";
 import { pipelineJobs, runLayout } from "./pipeline/jobs.js";
 import { runPlan } from "./pipeline/run.js";
+import { describePack, readPackInfo } from "./packs/info.js";
+import { mergePacks, type OverlapRule } from "./packs/merge.js";
 import { loadPlan } from "./plan/load.js";
 import { methodLabel } from "./plan/methods.js";
 import { createProgressDisplay } from "./telemetry/progress.js";
@@ -18,7 +20,7 @@ const EXIT = { ok: 0, failed: 1, invalid: 2, cancelled: 130 } as const;
 function exitCodeFor(error: unknown): number {
   if (!(error instanceof SparseSubError)) return EXIT.failed;
   if (error.code === "CANCELLED") return EXIT.cancelled;
-  if (error.code === "PLAN_INVALID" || error.code === "PLAN_NOT_FOUND" || error.code === "CORPUS_INVALID") return EXIT.invalid;
+  if (["PLAN_INVALID", "PLAN_NOT_FOUND", "CORPUS_INVALID", "PACK_INVALID"].includes(error.code)) return EXIT.invalid;
   return EXIT.failed;
 }
 
@@ -83,6 +85,56 @@ async function workerServeCommand(args: { listen: string; telemetry: string; ins
   return result.exitCode ?? EXIT.failed;
 }
 
+async function packInfoCommand(args: { packs: string[]; json: boolean; verbose: boolean }): Promise<number> {
+  try {
+    const infos = args.packs.map((p) => readPackInfo(p));
+    process.stdout.write(args.json ? JSON.stringify(infos, null, 2) + "\n" : infos.map(describePack).join("\n\n") + "\n");
+    return EXIT.ok;
+  } catch (error) {
+    process.stderr.write(formatError(error, args.verbose) + "\n");
+    return exitCodeFor(error);
+  }
+}
+
+interface PackMergeArgs {
+  model: string;
+  ggufFile: string;
+  dtype: string;
+  device: string;
+  pack: string[];
+  output: string;
+  overlap: OverlapRule;
+  python?: string;
+  verbose: boolean;
+}
+
+async function packMergeCommand(args: PackMergeArgs): Promise<number> {
+  try {
+    const response = await mergePacks({
+      model: { source: args.model, ggufFile: args.ggufFile, dtype: args.dtype, device: args.device },
+      packs: args.pack,
+      outputDir: args.output,
+      overlap: args.overlap,
+      python: args.python,
+    });
+    const shared = response.sharedNeuronCount ? ` (${response.sharedNeuronCount} shared by several packs: ${args.overlap})` : "";
+    process.stdout.write(`wrote ${response.outputDir}: ${args.pack.length} pack(s), ${response.neuronCount} neurons${shared}\n`);
+    return EXIT.ok;
+  } catch (error) {
+    process.stderr.write(formatError(error, args.verbose) + "\n");
+    return exitCodeFor(error);
+  }
+}
+
+const modelOptions = <T>(y: Argv<T>) =>
+  y
+    .option("model", { type: "string", demandOption: true, describe: "the base model the packs were trained on (directory, hub id, .gguf or pkg://)" })
+    .option("gguf-file", { type: "string", default: "", describe: "GGUF file inside --model (a directory or hub id)" })
+    .option("dtype", { type: "string", default: "auto", choices: ["auto", "float32", "bfloat16", "float16"] })
+    .option("device", { type: "string", default: "auto", describe: "auto | cpu | cuda | cuda:N" })
+    .option("output", { type: "string", demandOption: true, describe: "model directory to write (atomically)" })
+    .option("python", { type: "string", describe: "worker Python (default: py-worker/.venv)" });
+
 export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
   let exitCode: number = EXIT.ok;
   await yargs(argv)
@@ -108,6 +160,41 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
       (args) => {
         exitCode = validateCommand(args as { plan: string; verbose: boolean });
       },
+    )
+    .command("pack", "subnetwork packs: inspect, apply to the base model, merge several languages", (y) =>
+      y
+        .command(
+          "info <packs..>",
+          "describe packs (language, base model, neurons per layer) from their headers",
+          (s) => s.positional("packs", { type: "string", array: true, demandOption: true }).option("json", { type: "boolean", default: false }),
+          async (args) => {
+            exitCode = await packInfoCommand(args as unknown as { packs: string[]; json: boolean; verbose: boolean });
+          },
+        )
+        .command(
+          "apply <pack>",
+          "write base model + one pack as a plain transformers model directory",
+          (s) => modelOptions(s.positional("pack", { type: "string", demandOption: true })),
+          async (args) => {
+            const a = args as unknown as PackMergeArgs & { pack: string };
+            exitCode = await packMergeCommand({ ...a, pack: [a.pack], overlap: "error" });
+          },
+        )
+        .command(
+          "merge <packs..>",
+          "write base model + several packs (e.g. one per language) as one model directory",
+          (s) =>
+            modelOptions(s.positional("packs", { type: "string", array: true, demandOption: true })).option("overlap", {
+              choices: ["mean", "first", "error"] as const,
+              default: "mean" as const,
+              describe: "a neuron slice trained by several packs gets their mean, the first pack's value, or is refused",
+            }),
+          async (args) => {
+            const a = args as unknown as PackMergeArgs & { packs: string[] };
+            exitCode = await packMergeCommand({ ...a, pack: a.packs });
+          },
+        )
+        .demandCommand(1),
     )
     .command("worker", "worker commands", (y) =>
       y

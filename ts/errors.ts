@@ -6,6 +6,7 @@ export type ErrorCode =
   | "PLAN_INVALID" // plan.json failed validation (issues lists each JSON path)
   | "PLAN_NOT_FOUND" // plan file missing or unreadable
   | "CORPUS_INVALID" // a corpus is unknown, empty or unreadable
+  | "PACK_INVALID" // a subnetwork pack given on the command line is missing or not a pack
   | "WORKER_START_FAILED" // a local worker process exited or never became ready
   | "WORKER_UNREACHABLE" // a worker address did not answer
   | "WORKER_FAILED" // a worker RPC failed (reason and field come from the worker)

@@ -2,6 +2,9 @@
 export { runPlan, type RunOptions, type RunOutcome } from "./pipeline/run.js";
 export { loadPlan, parsePlan, type LoadedPlan } from "./plan/load.js";
 export { Plan as PlanSchema, type Plan, type PlanInput } from "./plan/schema.js";
+export { METHOD_NAMES, methodLabel, outputKind, type MethodName, type MethodSpec, type OutputKind } from "./plan/methods.js";
+export { readPackInfo, describePack, type PackInfo } from "./packs/info.js";
+export { mergePacks, type MergePacksOptions, type OverlapRule } from "./packs/merge.js";
 export { WorkerClient, type CallOptions } from "./worker/client.js";
 export { WorkerPool, type PooledWorker } from "./worker/pool.js";
 export { startLocalWorker, type LocalWorker, type LaunchOptions } from "./worker/launch.js";

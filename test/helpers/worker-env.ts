@@ -14,7 +14,7 @@ export function runPython(args: string[]) {
   return execa(python, args, { cwd: join(PACKAGE_ROOT, "py-worker"), env: { PYTHONPATH: join(PACKAGE_ROOT, "py-worker") } });
 }
 
-export async function makeTinyModel(udhrIds: string[], options: { layers?: number; hidden?: number; intermediate?: number } = {}): Promise<string> {
+export async function makeTinyModel(udhrIds: string[], options: { layers?: number; hidden?: number; intermediate?: number; seed?: number } = {}): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "sparse-sub-tiny-"));
   const textFile = join(dir, "tokenizer-text.txt");
   writeFileSync(textFile, udhrIds.flatMap((id) => splitDeclaration(readDeclaration(id), [30]).train).join("\n"));
@@ -22,7 +22,7 @@ export async function makeTinyModel(udhrIds: string[], options: { layers?: numbe
   await runPython([
     "-m", "sparse_sub_worker.testing.tiny_model", "--out", out, "--text", textFile,
     "--layers", String(options.layers ?? 2), "--hidden", String(options.hidden ?? 32),
-    "--intermediate", String(options.intermediate ?? 64), "--vocab-size", "400",
+    "--intermediate", String(options.intermediate ?? 64), "--vocab-size", "400", "--seed", String(options.seed ?? 0),
   ]);
   return out;
 }
