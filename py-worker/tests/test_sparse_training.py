@@ -2,7 +2,6 @@
 properties that make it cheap: frozen weights untouched, optimizer state only for slices."""
 
 import torch
-import torch.nn.functional as F
 from transformers import AutoModelForCausalLM
 
 from sparse_sub_worker.corpus import pack, token_stream
@@ -10,6 +9,7 @@ from sparse_sub_worker.models.architecture import decoder_layers
 from sparse_sub_worker.neuron_sets import NeuronSet
 from sparse_sub_worker.packs import load_pack, merge_to_directory, pack_applied, save_pack
 from sparse_sub_worker.sparse_mlp import sparse_mlps_installed
+from sparse_sub_worker.testing.baselines import CloneAndWriteMLP
 from sparse_sub_worker.training import TrainSettings, train_sparse
 
 NEURONS = [[1, 5, 17, 40], [], [0, 2, 63]]  # 3 layers x 64 neurons; layer 1 untouched
@@ -18,28 +18,6 @@ NEURONS = [[1, 5, 17, 40], [], [0, 2, 63]]  # 3 layers x 64 neurons; layer 1 unt
 def batches(tiny, text_file, sequence_length=16):
     stream = token_stream(tiny.tokenizer, [text_file.read_text()], None)
     return pack(stream, sequence_length, 0, keep_tail=False, pad_token_id=0, field_name="corpus")
-
-
-class CloneAndWriteMLP(torch.nn.Module):
-    """REFERENCE §3 verbatim in spirit: clone the full matrices, write the slices, dense MLP."""
-
-    def __init__(self, mlp, indices):
-        super().__init__()
-        self.mlp = (mlp,)
-        self.idx = torch.tensor(indices)
-        self.gate_rows = torch.nn.Parameter(mlp.gate_proj.weight[self.idx].clone())
-        self.up_rows = torch.nn.Parameter(mlp.up_proj.weight[self.idx].clone())
-        self.down_cols = torch.nn.Parameter(mlp.down_proj.weight[:, self.idx].clone())
-
-    def forward(self, x):
-        mlp = self.mlp[0]
-        gate = mlp.gate_proj.weight.clone()
-        up = mlp.up_proj.weight.clone()
-        down = mlp.down_proj.weight.clone()
-        gate[self.idx] = self.gate_rows
-        up[self.idx] = self.up_rows
-        down[:, self.idx] = self.down_cols
-        return F.linear(mlp.act_fn(F.linear(x, gate)) * F.linear(x, up), down)
 
 
 def test_sparse_trainer_equals_dense_clone_and_write(tiny, text_file):

@@ -114,8 +114,8 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress }: Pipel
     run: ({ worker, signal }) => worker.client.evaluate(evaluateRequest(plan, wireId(BASE), corpora, { base: true }), { signal, onProgress: progress(BASE) }),
   }));
 
-  // Scoring a trained model directory loads another model: those run last, so a single worker
-  // does not swap models back and forth.
+  // Scoring a trained model directory loads another model: those jobs are listed last, so that
+  // jobs ready at the same moment on the base model go first (fewer model swaps on a worker).
   const modelDirectoryEvaluations: Job[] = [];
   for (const target of plan.training.targets) {
     const language = byCode.get(target)!;
