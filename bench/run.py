@@ -161,7 +161,7 @@ def main() -> None:
     gpu = args.device == "cuda"
     args.shape = "llama-3.1-8b" if gpu else "small"
     args.batch_size, args.sequence_length = (1, 2048) if gpu else (2, 256)
-    args.steps, args.collect_sequences, args.control_steps = (5, 32, 20) if gpu else (5, 16, 20)
+    args.steps, args.collect_sequences, args.control_steps = (5, 32, 60) if gpu else (5, 16, 60)
     if args.quick:
         args.sequence_length, args.steps, args.collect_sequences, args.control_steps = 32, 2, 4, 3
     data = measure(args)

@@ -4,14 +4,16 @@ Reference (REFERENCE §3) clones each full weight matrix every forward, writes t
 slices in and runs the dense MLP: a full clone and a full weight-gradient per layer per step.
 Here the frozen matrices are used as they are and only the selected slices are corrected:
 
-    gate = x W_g^T               then columns idx <- x G^T        (G = trainable gate rows [k, H])
-    up   = x W_u^T               then columns idx <- x U^T        (U = trainable up rows   [k, H])
+    gate = x W_g^T               then columns idx += x (G - G0)^T  (G = trainable gate rows [k, H])
+    up   = x W_u^T               then columns idx += x (U - U0)^T  (U = trainable up rows   [k, H])
     a    = act(gate) * up                                          [..., I]
     out  = a W_d^T + a[..., idx] (D - D0)^T                        (D = trainable down cols [H, k],
                                                                     D0 = their frozen base values)
 
-which equals the dense MLP with the slices written in. Autograd then only produces gradients
+(G0, U0: the frozen base rows) which equals the dense MLP with the slices written in. Autograd then only produces gradients
 for G, U, D ([k, H] each): frozen matrices get none, and AdamW state exists only for slices.
+The corrections are added in place (index_add_): the backward pass passes the output gradient
+through unchanged instead of copying a zeroed [tokens, I] tensor per projection (index_copy).
 
 The slices are kept in float32 whatever the model's dtype (a bf16 weight cannot absorb an
 update of lr 1e-4: it rounds away), and cast to the model's dtype in the forward pass.
@@ -42,24 +44,25 @@ class SparseMLP(nn.Module):
         self.gate_rows = master(layer.gate_proj.weight[idx]) if "gate" in components else None
         self.up_rows = master(layer.up_proj.weight[idx]) if "up" in components else None
         self.down_cols = master(layer.down_proj.weight[:, idx]) if "down" in components else None
-        base_down = layer.down_proj.weight[:, idx].detach().to(torch.float32, copy=True) if "down" in components else None
-        self.register_buffer("base_down_cols", base_down, persistent=False)
+        frozen = lambda t, on: t.detach().to(torch.float32, copy=True) if on else None
+        self.register_buffer("base_gate_rows", frozen(layer.gate_proj.weight[idx], "gate" in components), persistent=False)
+        self.register_buffer("base_up_rows", frozen(layer.up_proj.weight[idx], "up" in components), persistent=False)
+        self.register_buffer("base_down_cols", frozen(layer.down_proj.weight[:, idx], "down" in components), persistent=False)
 
     @property
     def layer(self) -> MlpLayer:
         return self._base[0]
 
-    def _projection(self, x: torch.Tensor, linear: nn.Linear, rows: torch.Tensor | None) -> torch.Tensor:
-        out = F.linear(x, linear.weight, linear.bias)  # [..., I]
+    def _projection(self, x: torch.Tensor, linear: nn.Linear, rows: torch.Tensor | None, base_rows: torch.Tensor | None) -> torch.Tensor:
+        out = F.linear(x, linear.weight, linear.bias)  # [..., I]; linear's backward does not need it
         if rows is None:
             return out
-        bias = linear.bias[self.neuron_indices] if linear.bias is not None else None
-        return out.index_copy(out.dim() - 1, self.neuron_indices, F.linear(x, rows.to(x.dtype), bias))
+        return out.index_add_(out.dim() - 1, self.neuron_indices, F.linear(x, (rows - base_rows).to(x.dtype)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         layer = self.layer
-        gate = self._projection(x, layer.gate_proj, self.gate_rows)
-        up = self._projection(x, layer.up_proj, self.up_rows)
+        gate = self._projection(x, layer.gate_proj, self.gate_rows, self.base_gate_rows)
+        up = self._projection(x, layer.up_proj, self.up_rows, self.base_up_rows)
         hidden = layer.act_fn(gate) * up                                   # [..., I]
         out = F.linear(hidden, layer.down_proj.weight, layer.down_proj.bias)  # [..., H]
         if self.down_cols is not None:

@@ -1,0 +1,117 @@
+"""Log-likelihood of continuations given contexts, for multiple-choice scoring.
+
+Shared-context path (`score_choices`): contexts of a batch are encoded ONCE (left-padded); the
+key/value cache is repeated for each choice and only the continuations run a second forward.
+For k choices of a long passage this costs about 1/k of scoring each (context + choice)
+independently (`score_independent`, kept as the reference the tests compare against).
+Continuations are tokenized on their own (they start with a space), so both paths score the
+same tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+
+def _encode(tokenizer, text: str, special: bool) -> list[int]:
+    return tokenizer(text, add_special_tokens=special).input_ids
+
+
+def _left_pad(rows: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        ids[i, width - len(row):] = torch.tensor(row)
+        mask[i, width - len(row):] = 1
+    return ids, mask
+
+
+def _right_pad(rows: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = torch.tensor(row)
+        mask[i, : len(row)] = 1
+    return ids, mask
+
+
+def pad_id(tokenizer) -> int:
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+
+@torch.inference_mode()
+def score_choices(model, tokenizer, contexts: list[str], choices: list[list[str]], batch_size: int = 8,
+                  on_batch: Callable[[int], None] = lambda done: None) -> list[list[float]]:
+    """Sum of log p(choice tokens | context) for every choice of every item."""
+    device = next(model.parameters()).device
+    pad = pad_id(tokenizer)
+    context_ids = [_encode(tokenizer, c, True) for c in contexts]
+    choice_ids = [[_encode(tokenizer, c, False) for c in item] for item in choices]
+    order = sorted(range(len(contexts)), key=lambda i: -len(context_ids[i]))  # similar lengths batch together
+    scores: list[list[float]] = [[] for _ in contexts]
+    done = 0
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        ids, mask = _left_pad([context_ids[i] for i in batch], pad)                     # [B, C]
+        ids, mask = ids.to(device), mask.to(device)
+        positions = (mask.cumsum(-1) - 1).clamp_min(0)
+        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
+        last = F.log_softmax(out.logits[:, -1].float(), dim=-1)                         # [B, V]
+        counts = [len(choice_ids[i]) for i in batch]
+        repeat = torch.tensor(counts, device=device)
+        cache = out.past_key_values
+        if len(set(counts)) == 1:
+            cache.batch_repeat_interleave(counts[0])
+        else:  # choices per item differ: select rows explicitly
+            cache.batch_select_indices(torch.arange(len(batch), device=device).repeat_interleave(repeat))
+        rows = [c for i in batch for c in choice_ids[i]]
+        cont, cont_mask = _right_pad(rows, pad)                                         # [N, T]
+        cont, cont_mask = cont.to(device), cont_mask.to(device)
+        ctx_mask = mask.repeat_interleave(repeat, dim=0)                                # [N, C]
+        ctx_len = ctx_mask.sum(-1, keepdim=True)
+        cont_positions = ctx_len + torch.arange(cont.shape[1], device=device)[None]
+        logits = model(input_ids=cont, attention_mask=torch.cat([ctx_mask, cont_mask], dim=1),
+                       position_ids=cont_positions, past_key_values=cache, use_cache=True).logits
+        logprobs = F.log_softmax(logits.float(), dim=-1)                                # [N, T, V]
+        first = last.repeat_interleave(repeat, dim=0).gather(1, cont[:, :1])            # [N, 1]
+        rest = logprobs[:, :-1].gather(2, cont[:, 1:, None]).squeeze(-1)               # [N, T-1]
+        token_scores = torch.cat([first, rest], dim=1) * cont_mask
+        totals = token_scores.sum(-1).tolist()
+        k = 0
+        for i, count in zip(batch, counts):
+            scores[i] = totals[k : k + count]
+            k += count
+        done += len(batch)
+        on_batch(done)
+    return scores
+
+
+@torch.inference_mode()
+def score_independent(model, tokenizer, contexts: list[str], choices: list[list[str]], batch_size: int = 8) -> list[list[float]]:
+    """The straightforward way: one forward over (context + choice) per choice."""
+    device = next(model.parameters()).device
+    pad = pad_id(tokenizer)
+    requests = [(i, _encode(tokenizer, ctx, True), _encode(tokenizer, c, False)) for i, ctx in enumerate(contexts) for c in choices[i]]
+    scores: list[list[float]] = [[] for _ in contexts]
+    for start in range(0, len(requests), batch_size):
+        batch = requests[start : start + batch_size]
+        ids, mask = _right_pad([c + t for _, c, t in batch], pad)
+        logprobs = F.log_softmax(model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float(), dim=-1)
+        for row, (i, ctx, cont) in enumerate(batch):
+            positions = torch.arange(len(ctx) - 1, len(ctx) + len(cont) - 1, device=device)
+            targets = torch.tensor(cont, device=device)
+            scores[i].append(float(logprobs[row, positions].gather(1, targets[:, None]).sum()))
+    return scores
+
+
+def forward_tokens(tokenizer, contexts: list[str], choices: list[list[str]], shared: bool) -> int:
+    """Tokens run through the model by each path (what the benchmark compares)."""
+    ctx = [len(_encode(tokenizer, c, True)) for c in contexts]
+    cont = [[len(_encode(tokenizer, c, False)) for c in item] for item in choices]
+    if shared:
+        return sum(ctx) + sum(sum(item) for item in cont)
+    return sum(len(item) * c + sum(item) for c, item in zip(ctx, cont))
