@@ -50,6 +50,7 @@ class JobContext:
         self.job_id = job_id
         self._events = events
         self.cancelled = cancelled
+        self.last_progress: dict[str, float] = {}  # phase -> monotonic time of the last report
 
     def emit(self, event) -> None:
         self._events.put(event)

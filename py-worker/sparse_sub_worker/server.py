@@ -7,10 +7,12 @@ traceback and returned as INTERNAL."""
 from __future__ import annotations
 
 import functools
-from contextlib import nullcontext
+import json
 import logging
 import os
 import threading
+import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import grpc
@@ -22,8 +24,9 @@ from grpc_status import rpc_status
 
 from . import PROTOCOL, __version__
 from .activations import Throughput, count_activations, load_counts, save_counts
+from .analysis import adapter_deltas, alignment, model_directory_deltas, pack_deltas, weight_change
 from .corpus import HubDatasetCorpus, TextFilesCorpus, load_sequences
-from .errors import WorkerError, invalid
+from .errors import WorkerError, invalid, not_found, precondition
 from .evaluation import score_sequences
 from .gen.sparse_sub.v1 import worker_pb2 as pb
 from .gen.sparse_sub.v1 import worker_pb2_grpc
@@ -36,11 +39,13 @@ from .methods.dense import DenseTrainable
 from .methods.subnetwork import SubnetworkTrainable
 from .neuron_sets import NeuronSet, check_fits, draw_random_set, export_reference, import_reference, load_neuron_set, save_neuron_set
 from .packs import OVERLAP_RULES, check_pack_fits, load_pack, merge_to_directory, packs_applied
+from .tasks.runner import TaskSpec, run_task
 from .telemetry import TelemetryPublisher
 from .training import TrainSettings, run_training
 
 log = logging.getLogger(__name__)
 ERROR_DOMAIN = "sparse-sub"
+PROGRESS_INTERVAL = 0.25  # seconds between progress reports of one phase (the last always goes out)
 METHOD_NAMES = {pb.METHOD_SPARSE: "sparse", pb.METHOD_RANDOM: "random", pb.METHOD_FFN: "ffn", pb.METHOD_FULL: "full",
                 pb.METHOD_LORA: "lora", pb.METHOD_IA3: "ia3"}
 OUTPUT_KINDS = {"pack": pb.OUTPUT_KIND_PACK, "peft_adapter": pb.OUTPUT_KIND_PEFT_ADAPTER, "model_directory": pb.OUTPUT_KIND_MODEL_DIRECTORY}
@@ -110,6 +115,12 @@ def _neuron_set_message(neuron_set: NeuronSet, path: str) -> pb.NeuronSet:
     return pb.NeuronSet(language=neuron_set.language, layers=layers, neuron_count=neuron_set.neuron_count, path=path)
 
 
+def _task_spec(t: pb.TaskRequest, field_name: str) -> TaskSpec:
+    return TaskSpec(name=t.name, language=t.language, direction=t.direction or "eng-x", mode=t.mode or "generative",
+                    files=tuple(t.files), hub_name=t.hub_name, hub_config=t.hub_config, split=t.split, limit=t.limit,
+                    max_new_tokens=t.max_new_tokens, field=field_name, label=t.label)
+
+
 class WorkerService(worker_pb2_grpc.WorkerServicer):
     def __init__(self, telemetry: TelemetryPublisher):
         self.telemetry = telemetry
@@ -120,6 +131,11 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
 
     def _progress(self, ctx: JobContext, wrap, phase: str, done: int, total: int, unit: str, elapsed: float,
                   tokens_per_second: float = 0.0, loss: float = 0.0, message: str = "") -> None:
+        now = time.monotonic()
+        last = ctx.last_progress.get(phase)
+        if last is not None and now - last < PROGRESS_INTERVAL and not message and (total == 0 or done < total):
+            return  # fast steps: do not spend the step's time on reports
+        ctx.last_progress[phase] = now
         progress = pb.Progress(job_id=ctx.job_id, phase=phase, done=done, total=total, unit=unit, elapsed_seconds=elapsed,
                                tokens_per_second=tokens_per_second, loss=loss, message=message)
         event = pb.TelemetryEvent(progress=progress, memory_used_bytes=self._memory_used())
@@ -135,6 +151,41 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
         loaded = self.models.get(request)
         self._progress(ctx, wrap, "load", 1, 1, "models", clock.elapsed(), message=f"loaded {loaded.description}")
         return loaded
+
+    def _run_task(self, ctx: JobContext, wrap, loaded: LoadedModel, spec: TaskSpec, batch_size: int, clock: Throughput) -> pb.TaskScore:
+        ctx.check_cancelled()
+        label = spec.label or spec.name
+        what = f"{label}" + (f" {spec.language}" if spec.language else "") + (f" {spec.direction}" if spec.name == "flores" else "")
+
+        def on_progress(done: int, total: int) -> None:
+            ctx.check_cancelled()
+            self._progress(ctx, wrap, "task", done, total, "items", clock.elapsed(), message="" if done < total else f"{what}: done")
+
+        outcome = run_task(loaded.model, loaded.tokenizer, spec, batch_size, on_progress)
+        return pb.TaskScore(label=label, name=spec.name, language=spec.language, direction=spec.direction if spec.name == "flores" else "",
+                            mode=spec.mode if spec.name != "flores" else "", metrics=outcome.metrics, items=outcome.items,
+                            seconds=outcome.seconds, examples_json=json.dumps(outcome.examples, ensure_ascii=False))
+
+    def _alignment(self, ctx: JobContext, loaded: LoadedModel, request: pb.AlignmentRequest, field_name: str, batch_size: int) -> pb.AlignmentResult:
+        from .tasks.languages import flores_code
+        from .tasks.runner import FORMATS
+
+        ctx.check_cancelled()
+        import datasets
+
+        code = flores_code(request.language, f"{field_name}.language")
+        for i, path in enumerate(request.files):
+            if not Path(path).is_file():
+                raise not_found(f"{field_name}.files[{i}]", path, "parallel sentences file")
+        rows = list(datasets.load_dataset(FORMATS.get(Path(request.files[0]).suffix, "json"), data_files=list(request.files), split="train"))
+        if request.limit:
+            rows = rows[: request.limit]
+        try:
+            english, other = [r["sentence_eng_Latn"] for r in rows], [r[f"sentence_{code}"] for r in rows]
+        except KeyError as error:
+            raise precondition("TASK_DATA_SCHEMA", f"{field_name}.files: rows need sentence_eng_Latn and sentence_{code} ({error} missing)", field_name) from None
+        per_layer = alignment(loaded.model, loaded.tokenizer, english, other, batch_size)
+        return pb.AlignmentResult(language=request.language, per_layer=per_layer, mean=sum(per_layer) / len(per_layer), pairs=len(rows))
 
     @staticmethod
     def _memory_used() -> int:
@@ -300,12 +351,16 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
         wrap = lambda progress: pb.EvaluateEvent(progress=progress)
         sequence_length = _positive(request.sequence_length, "sequence_length")
         batch_size = _positive(request.batch_size, "batch_size")
-        if not request.sets:
-            raise invalid("sets", "is empty")
+        if not request.sets and not request.tasks and not request.alignment:
+            raise invalid("sets", "nothing to evaluate: give sets, tasks or alignment")
         corpora = [(s.language, _corpus(s.corpus, f"sets[{i}].corpus")) for i, s in enumerate(request.sets)]
         if request.pack_path and request.adapter_path:
             raise invalid("adapter_path", "give pack_path or adapter_path, not both")
         pack_file = load_pack(request.pack_path, "pack_path") if request.pack_path else None
+        tasks = [_task_spec(t, f"tasks[{i}]") for i, t in enumerate(request.tasks)]
+        for i, a in enumerate(request.alignment):
+            if not a.files:
+                raise invalid(f"alignment[{i}].files", "is empty")
 
         def job(ctx: JobContext):
             loaded = self._load(ctx, wrap, request.model)
@@ -328,7 +383,10 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
                     scores.append(pb.LanguageScore(language=language, perplexity=score.perplexity, mean_loss=score.mean_loss, tokens=score.tokens))
                     self._progress(ctx, wrap, "evaluate", i + 1, len(corpora), "languages", clock.elapsed(),
                                    message=f"{language}: perplexity {score.perplexity:.2f}")
-            return pb.EvaluateEvent(result=pb.EvaluateResult(pack_path=request.pack_path, scores=scores, seconds=clock.elapsed()))
+                task_scores = [self._run_task(ctx, wrap, loaded, spec, batch_size, clock) for spec in tasks]
+                aligned = [self._alignment(ctx, loaded, a, f"alignment[{i}]", batch_size) for i, a in enumerate(request.alignment)]
+            return pb.EvaluateEvent(result=pb.EvaluateResult(pack_path=request.pack_path, scores=scores, seconds=clock.elapsed(),
+                                                             tasks=task_scores, alignment=aligned))
 
         yield from stream_job(self.slot, request.job_id, context, job)
 
@@ -351,6 +409,36 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
         finally:
             self.slot.release()
         return pb.MergePackResponse(output_dir=request.output_dir, neuron_count=written["neurons"], shared_neuron_count=written["shared"])
+
+    @unary
+    def AnalyzeWeights(self, request, context):
+        kind = request.WhichOneof("artifact")
+        if kind is None:
+            raise invalid("artifact", "give pack_path, adapter_path or model_directory")
+        neuron_set = load_neuron_set(request.neuron_set_path, "neuron_set_path") if request.neuron_set_path else None
+        pack_file = load_pack(request.pack_path, "pack_path") if kind == "pack_path" else None
+        self.slot.acquire(request.job_id or "analyze", threading.Event())
+        try:
+            loaded = self.models.get(_model_request(request.model))
+            neurons = neuron_set.layers if neuron_set else [[] for _ in loaded.layers]
+            if neuron_set:
+                check_fits(neuron_set, loaded.shape.num_layers, loaded.shape.intermediate_size, "neuron_set_path")
+            if pack_file is not None:
+                check_pack_fits(pack_file, loaded.shape, loaded.layers, "pack_path")
+                changes = weight_change(pack_deltas(loaded.layers, pack_file), neurons)
+            elif kind == "adapter_path":
+                with adapter_applied(loaded, request.adapter_path, "adapter_path") as peft_model:
+                    changes = weight_change(adapter_deltas(peft_model, loaded.layers), neurons)
+            else:
+                if not Path(request.model_directory).is_dir():
+                    raise not_found("model_directory", request.model_directory, "model directory")
+                changes = weight_change(model_directory_deltas(request.model_directory, loaded.layers), neurons)
+        finally:
+            self.slot.release()
+        change = lambda c: pb.ProjectionChange(neurons=c["neurons"], matrix=c["matrix"]) if c else None
+        return pb.AnalyzeWeightsResponse(layers=[
+            pb.LayerChange(layer_index=layer, gate_proj=change(p.get("gate_proj")), up_proj=change(p.get("up_proj")), down_proj=change(p.get("down_proj")))
+            for layer, p in sorted(changes.items())])
 
     @unary
     def ConvertNeuronSet(self, request, context):

@@ -86,7 +86,7 @@ class AdapterTrainable(Trainable):
 
 
 @contextmanager
-def adapter_applied(loaded: LoadedModel, path: str, field_name: str) -> Iterator[None]:
+def adapter_applied(loaded: LoadedModel, path: str, field_name: str) -> Iterator:
     """The loaded model with a peft adapter directory applied; the base model afterwards."""
     from peft import PeftModel
 
@@ -98,7 +98,7 @@ def adapter_applied(loaded: LoadedModel, path: str, field_name: str) -> Iterator
         raise precondition("BAD_ADAPTER", f"{field_name}: cannot apply {path} to this model: {error}", field_name) from None
     peft_model.eval()
     try:
-        yield
+        yield peft_model
     finally:
         peft_model.base_model.unload()
         loaded.model.requires_grad_(False)

@@ -461,6 +461,70 @@ export interface EvaluateRequest {
   batchSize: number;
   /** a peft adapter directory to apply; empty: none */
   adapterPath: string;
+  /** benchmark tasks to score (REFERENCE §5) */
+  tasks: TaskRequest[];
+  /** cross-lingual alignment per language */
+  alignment: AlignmentRequest[];
+}
+
+/** One benchmark task on one language (and direction / mode). */
+export interface TaskRequest {
+  /** flores, belebele, mmlu, hellaswag, piqa, winogrande, arc_easy, arc_challenge, sib200 */
+  name: string;
+  /** its name in results (e.g. "udhr_translation" for flores-schema UDHR files); default name */
+  label: string;
+  /** language-bound tasks: ISO 639-1/3 or FLORES-style (afr_Latn) */
+  language: string;
+  /** flores: "eng-x" (default) or "x-eng" */
+  direction: string;
+  /** multiple choice: "generative" (letter, default) or "loglik" */
+  mode: string;
+  /** local rows in the task's schema (.jsonl/.json/.parquet/.csv); empty: hub */
+  files: string[];
+  /** override the default hub dataset, config, split */
+  hubName: string;
+  hubConfig: string;
+  split: string;
+  /** first N items; 0 = all */
+  limit: number;
+  /** 0: 128 for translation, 16 for a letter */
+  maxNewTokens: number;
+}
+
+export interface TaskScore {
+  label: string;
+  name: string;
+  language: string;
+  direction: string;
+  mode: string;
+  /** translation: bleu, chrf (sentence-level means), chrf_pp (corpus); */
+  metrics: { [key: string]: number };
+  /** choice: accuracy (and unreadable, generative) */
+  items: number;
+  seconds: number;
+  /** the first items' prompts, outputs and answers (JSON), for reading */
+  examplesJson: string;
+}
+
+export interface TaskScore_MetricsEntry {
+  key: string;
+  value: number;
+}
+
+/** Parallel sentences: rows with sentence_eng_Latn and sentence_<language> (FLORES schema). */
+export interface AlignmentRequest {
+  language: string;
+  files: string[];
+  limit: number;
+}
+
+export interface AlignmentResult {
+  language: string;
+  /** mean cosine similarity per decoder layer */
+  perLayer: number[];
+  /** over layers */
+  mean: number;
+  pairs: number;
 }
 
 export interface LanguageScore {
@@ -476,6 +540,8 @@ export interface EvaluateResult {
   packPath: string;
   scores: LanguageScore[];
   seconds: number;
+  tasks: TaskScore[];
+  alignment: AlignmentResult[];
 }
 
 export interface EvaluateEvent {
@@ -505,6 +571,38 @@ export interface MergePackResponse {
   neuronCount: number;
   /** of which trained by more than one pack */
   sharedNeuronCount: number;
+}
+
+export interface AnalyzeWeightsRequest {
+  jobId: string;
+  /** the base model */
+  model?: ModelSpec | undefined;
+  artifact?:
+    | { $case: "packPath"; value: string }
+    | { $case: "adapterPath"; value: string }
+    | { $case: "modelDirectory"; value: string }
+    | undefined;
+  /** the language's neurons: the "neurons" norms are over these */
+  neuronSetPath: string;
+}
+
+export interface ProjectionChange {
+  /** L2 norm of the change over the language's rows (down: columns) */
+  neurons: number;
+  /** L2 norm of the change over the whole matrix */
+  matrix: number;
+}
+
+export interface LayerChange {
+  layerIndex: number;
+  gateProj?: ProjectionChange | undefined;
+  upProj?: ProjectionChange | undefined;
+  downProj?: ProjectionChange | undefined;
+}
+
+export interface AnalyzeWeightsResponse {
+  /** layers the method changed */
+  layers: LayerChange[];
 }
 
 export interface ConvertNeuronSetRequest {
@@ -4254,7 +4352,17 @@ export const EvaluationSet: MessageFns<EvaluationSet> = {
 };
 
 function createBaseEvaluateRequest(): EvaluateRequest {
-  return { jobId: "", model: undefined, packPath: "", sets: [], sequenceLength: 0, batchSize: 0, adapterPath: "" };
+  return {
+    jobId: "",
+    model: undefined,
+    packPath: "",
+    sets: [],
+    sequenceLength: 0,
+    batchSize: 0,
+    adapterPath: "",
+    tasks: [],
+    alignment: [],
+  };
 }
 
 export const EvaluateRequest: MessageFns<EvaluateRequest> = {
@@ -4279,6 +4387,12 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
     }
     if (message.adapterPath !== "") {
       writer.uint32(58).string(message.adapterPath);
+    }
+    for (const v of message.tasks) {
+      TaskRequest.encode(v!, writer.uint32(66).fork()).join();
+    }
+    for (const v of message.alignment) {
+      AlignmentRequest.encode(v!, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -4352,6 +4466,22 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
             message.adapterPath = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.tasks.push(TaskRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.alignment.push(AlignmentRequest.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4393,6 +4523,12 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
         : isSet(object.adapter_path)
         ? globalThis.String(object.adapter_path)
         : "",
+      tasks: globalThis.Array.isArray(object?.tasks)
+        ? object.tasks.map((e: any) => TaskRequest.fromJSON(e))
+        : [],
+      alignment: globalThis.Array.isArray(object?.alignment)
+        ? object.alignment.map((e: any) => AlignmentRequest.fromJSON(e))
+        : [],
     };
   },
 
@@ -4419,6 +4555,12 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
     if (message.adapterPath !== "") {
       obj.adapterPath = message.adapterPath;
     }
+    if (message.tasks?.length) {
+      obj.tasks = message.tasks.map((e) => TaskRequest.toJSON(e));
+    }
+    if (message.alignment?.length) {
+      obj.alignment = message.alignment.map((e) => AlignmentRequest.toJSON(e));
+    }
     return obj;
   },
 
@@ -4436,6 +4578,823 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
     message.sequenceLength = object.sequenceLength ?? 0;
     message.batchSize = object.batchSize ?? 0;
     message.adapterPath = object.adapterPath ?? "";
+    message.tasks = object.tasks?.map((e) => TaskRequest.fromPartial(e)) || [];
+    message.alignment = object.alignment?.map((e) => AlignmentRequest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseTaskRequest(): TaskRequest {
+  return {
+    name: "",
+    label: "",
+    language: "",
+    direction: "",
+    mode: "",
+    files: [],
+    hubName: "",
+    hubConfig: "",
+    split: "",
+    limit: 0,
+    maxNewTokens: 0,
+  };
+}
+
+export const TaskRequest: MessageFns<TaskRequest> = {
+  encode(message: TaskRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.label !== "") {
+      writer.uint32(18).string(message.label);
+    }
+    if (message.language !== "") {
+      writer.uint32(26).string(message.language);
+    }
+    if (message.direction !== "") {
+      writer.uint32(34).string(message.direction);
+    }
+    if (message.mode !== "") {
+      writer.uint32(42).string(message.mode);
+    }
+    for (const v of message.files) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.hubName !== "") {
+      writer.uint32(58).string(message.hubName);
+    }
+    if (message.hubConfig !== "") {
+      writer.uint32(66).string(message.hubConfig);
+    }
+    if (message.split !== "") {
+      writer.uint32(74).string(message.split);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(80).int32(message.limit);
+    }
+    if (message.maxNewTokens !== 0) {
+      writer.uint32(88).int32(message.maxNewTokens);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.label = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.language = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.direction = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.mode = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.files.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.hubName = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.hubConfig = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.split = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.maxNewTokens = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TaskRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      label: isSet(object.label) ? globalThis.String(object.label) : "",
+      language: isSet(object.language) ? globalThis.String(object.language) : "",
+      direction: isSet(object.direction) ? globalThis.String(object.direction) : "",
+      mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
+      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => globalThis.String(e)) : [],
+      hubName: isSet(object.hubName)
+        ? globalThis.String(object.hubName)
+        : isSet(object.hub_name)
+        ? globalThis.String(object.hub_name)
+        : "",
+      hubConfig: isSet(object.hubConfig)
+        ? globalThis.String(object.hubConfig)
+        : isSet(object.hub_config)
+        ? globalThis.String(object.hub_config)
+        : "",
+      split: isSet(object.split) ? globalThis.String(object.split) : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      maxNewTokens: isSet(object.maxNewTokens)
+        ? globalThis.Number(object.maxNewTokens)
+        : isSet(object.max_new_tokens)
+        ? globalThis.Number(object.max_new_tokens)
+        : 0,
+    };
+  },
+
+  toJSON(message: TaskRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.label !== "") {
+      obj.label = message.label;
+    }
+    if (message.language !== "") {
+      obj.language = message.language;
+    }
+    if (message.direction !== "") {
+      obj.direction = message.direction;
+    }
+    if (message.mode !== "") {
+      obj.mode = message.mode;
+    }
+    if (message.files?.length) {
+      obj.files = message.files;
+    }
+    if (message.hubName !== "") {
+      obj.hubName = message.hubName;
+    }
+    if (message.hubConfig !== "") {
+      obj.hubConfig = message.hubConfig;
+    }
+    if (message.split !== "") {
+      obj.split = message.split;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.maxNewTokens !== 0) {
+      obj.maxNewTokens = Math.round(message.maxNewTokens);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TaskRequest>, I>>(base?: I): TaskRequest {
+    return TaskRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TaskRequest>, I>>(object: I): TaskRequest {
+    const message = createBaseTaskRequest();
+    message.name = object.name ?? "";
+    message.label = object.label ?? "";
+    message.language = object.language ?? "";
+    message.direction = object.direction ?? "";
+    message.mode = object.mode ?? "";
+    message.files = object.files?.map((e) => e) || [];
+    message.hubName = object.hubName ?? "";
+    message.hubConfig = object.hubConfig ?? "";
+    message.split = object.split ?? "";
+    message.limit = object.limit ?? 0;
+    message.maxNewTokens = object.maxNewTokens ?? 0;
+    return message;
+  },
+};
+
+function createBaseTaskScore(): TaskScore {
+  return {
+    label: "",
+    name: "",
+    language: "",
+    direction: "",
+    mode: "",
+    metrics: {},
+    items: 0,
+    seconds: 0,
+    examplesJson: "",
+  };
+}
+
+export const TaskScore: MessageFns<TaskScore> = {
+  encode(message: TaskScore, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.label !== "") {
+      writer.uint32(10).string(message.label);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.language !== "") {
+      writer.uint32(26).string(message.language);
+    }
+    if (message.direction !== "") {
+      writer.uint32(34).string(message.direction);
+    }
+    if (message.mode !== "") {
+      writer.uint32(42).string(message.mode);
+    }
+    globalThis.Object.entries(message.metrics).forEach(([key, value]: [string, number]) => {
+      TaskScore_MetricsEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
+    if (message.items !== 0) {
+      writer.uint32(56).int32(message.items);
+    }
+    if (message.seconds !== 0) {
+      writer.uint32(65).double(message.seconds);
+    }
+    if (message.examplesJson !== "") {
+      writer.uint32(74).string(message.examplesJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskScore {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskScore();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.label = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.language = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.direction = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.mode = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = TaskScore_MetricsEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.metrics[entry6.key] = entry6.value;
+            }
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.items = reader.int32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.seconds = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.examplesJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TaskScore {
+    return {
+      label: isSet(object.label) ? globalThis.String(object.label) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      language: isSet(object.language) ? globalThis.String(object.language) : "",
+      direction: isSet(object.direction) ? globalThis.String(object.direction) : "",
+      mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
+      metrics: isObject(object.metrics)
+        ? (globalThis.Object.entries(object.metrics) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      items: isSet(object.items) ? globalThis.Number(object.items) : 0,
+      seconds: isSet(object.seconds) ? globalThis.Number(object.seconds) : 0,
+      examplesJson: isSet(object.examplesJson)
+        ? globalThis.String(object.examplesJson)
+        : isSet(object.examples_json)
+        ? globalThis.String(object.examples_json)
+        : "",
+    };
+  },
+
+  toJSON(message: TaskScore): unknown {
+    const obj: any = {};
+    if (message.label !== "") {
+      obj.label = message.label;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.language !== "") {
+      obj.language = message.language;
+    }
+    if (message.direction !== "") {
+      obj.direction = message.direction;
+    }
+    if (message.mode !== "") {
+      obj.mode = message.mode;
+    }
+    if (message.metrics) {
+      const entries = globalThis.Object.entries(message.metrics) as [string, number][];
+      if (entries.length > 0) {
+        obj.metrics = {};
+        entries.forEach(([k, v]) => {
+          obj.metrics[k] = floatToJson(v);
+        });
+      }
+    }
+    if (message.items !== 0) {
+      obj.items = Math.round(message.items);
+    }
+    if (message.seconds !== 0) {
+      obj.seconds = floatToJson(message.seconds);
+    }
+    if (message.examplesJson !== "") {
+      obj.examplesJson = message.examplesJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TaskScore>, I>>(base?: I): TaskScore {
+    return TaskScore.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TaskScore>, I>>(object: I): TaskScore {
+    const message = createBaseTaskScore();
+    message.label = object.label ?? "";
+    message.name = object.name ?? "";
+    message.language = object.language ?? "";
+    message.direction = object.direction ?? "";
+    message.mode = object.mode ?? "";
+    message.metrics = (globalThis.Object.entries(object.metrics ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.items = object.items ?? 0;
+    message.seconds = object.seconds ?? 0;
+    message.examplesJson = object.examplesJson ?? "";
+    return message;
+  },
+};
+
+function createBaseTaskScore_MetricsEntry(): TaskScore_MetricsEntry {
+  return { key: "", value: 0 };
+}
+
+export const TaskScore_MetricsEntry: MessageFns<TaskScore_MetricsEntry> = {
+  encode(message: TaskScore_MetricsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(17).double(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskScore_MetricsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskScore_MetricsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.value = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TaskScore_MetricsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: TaskScore_MetricsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = floatToJson(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TaskScore_MetricsEntry>, I>>(base?: I): TaskScore_MetricsEntry {
+    return TaskScore_MetricsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TaskScore_MetricsEntry>, I>>(object: I): TaskScore_MetricsEntry {
+    const message = createBaseTaskScore_MetricsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseAlignmentRequest(): AlignmentRequest {
+  return { language: "", files: [], limit: 0 };
+}
+
+export const AlignmentRequest: MessageFns<AlignmentRequest> = {
+  encode(message: AlignmentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.language !== "") {
+      writer.uint32(10).string(message.language);
+    }
+    for (const v of message.files) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(24).int32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlignmentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlignmentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.language = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.files.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlignmentRequest {
+    return {
+      language: isSet(object.language) ? globalThis.String(object.language) : "",
+      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => globalThis.String(e)) : [],
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+    };
+  },
+
+  toJSON(message: AlignmentRequest): unknown {
+    const obj: any = {};
+    if (message.language !== "") {
+      obj.language = message.language;
+    }
+    if (message.files?.length) {
+      obj.files = message.files;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AlignmentRequest>, I>>(base?: I): AlignmentRequest {
+    return AlignmentRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AlignmentRequest>, I>>(object: I): AlignmentRequest {
+    const message = createBaseAlignmentRequest();
+    message.language = object.language ?? "";
+    message.files = object.files?.map((e) => e) || [];
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseAlignmentResult(): AlignmentResult {
+  return { language: "", perLayer: [], mean: 0, pairs: 0 };
+}
+
+export const AlignmentResult: MessageFns<AlignmentResult> = {
+  encode(message: AlignmentResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.language !== "") {
+      writer.uint32(10).string(message.language);
+    }
+    if (message.perLayer.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.perLayer) {
+        writer.double(v);
+      }
+      writer.join();
+    }
+    if (message.mean !== 0) {
+      writer.uint32(25).double(message.mean);
+    }
+    if (message.pairs !== 0) {
+      writer.uint32(32).int32(message.pairs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlignmentResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlignmentResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.language = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag === 17) {
+              message.perLayer.push(reader.double());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.perLayer.push(reader.double());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.mean = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.pairs = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlignmentResult {
+    return {
+      language: isSet(object.language) ? globalThis.String(object.language) : "",
+      perLayer: globalThis.Array.isArray(object?.perLayer)
+        ? object.perLayer.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.per_layer)
+        ? object.per_layer.map((e: any) => globalThis.Number(e))
+        : [],
+      mean: isSet(object.mean) ? globalThis.Number(object.mean) : 0,
+      pairs: isSet(object.pairs) ? globalThis.Number(object.pairs) : 0,
+    };
+  },
+
+  toJSON(message: AlignmentResult): unknown {
+    const obj: any = {};
+    if (message.language !== "") {
+      obj.language = message.language;
+    }
+    if (message.perLayer?.length) {
+      obj.perLayer = message.perLayer.map((e) => floatToJson(e));
+    }
+    if (message.mean !== 0) {
+      obj.mean = floatToJson(message.mean);
+    }
+    if (message.pairs !== 0) {
+      obj.pairs = Math.round(message.pairs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AlignmentResult>, I>>(base?: I): AlignmentResult {
+    return AlignmentResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AlignmentResult>, I>>(object: I): AlignmentResult {
+    const message = createBaseAlignmentResult();
+    message.language = object.language ?? "";
+    message.perLayer = object.perLayer?.map((e) => e) || [];
+    message.mean = object.mean ?? 0;
+    message.pairs = object.pairs ?? 0;
     return message;
   },
 };
@@ -4562,7 +5521,7 @@ export const LanguageScore: MessageFns<LanguageScore> = {
 };
 
 function createBaseEvaluateResult(): EvaluateResult {
-  return { packPath: "", scores: [], seconds: 0 };
+  return { packPath: "", scores: [], seconds: 0, tasks: [], alignment: [] };
 }
 
 export const EvaluateResult: MessageFns<EvaluateResult> = {
@@ -4575,6 +5534,12 @@ export const EvaluateResult: MessageFns<EvaluateResult> = {
     }
     if (message.seconds !== 0) {
       writer.uint32(25).double(message.seconds);
+    }
+    for (const v of message.tasks) {
+      TaskScore.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.alignment) {
+      AlignmentResult.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -4616,6 +5581,22 @@ export const EvaluateResult: MessageFns<EvaluateResult> = {
             message.seconds = reader.double();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.tasks.push(TaskScore.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.alignment.push(AlignmentResult.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4637,6 +5618,10 @@ export const EvaluateResult: MessageFns<EvaluateResult> = {
         : "",
       scores: globalThis.Array.isArray(object?.scores) ? object.scores.map((e: any) => LanguageScore.fromJSON(e)) : [],
       seconds: isSet(object.seconds) ? globalThis.Number(object.seconds) : 0,
+      tasks: globalThis.Array.isArray(object?.tasks) ? object.tasks.map((e: any) => TaskScore.fromJSON(e)) : [],
+      alignment: globalThis.Array.isArray(object?.alignment)
+        ? object.alignment.map((e: any) => AlignmentResult.fromJSON(e))
+        : [],
     };
   },
 
@@ -4651,6 +5636,12 @@ export const EvaluateResult: MessageFns<EvaluateResult> = {
     if (message.seconds !== 0) {
       obj.seconds = floatToJson(message.seconds);
     }
+    if (message.tasks?.length) {
+      obj.tasks = message.tasks.map((e) => TaskScore.toJSON(e));
+    }
+    if (message.alignment?.length) {
+      obj.alignment = message.alignment.map((e) => AlignmentResult.toJSON(e));
+    }
     return obj;
   },
 
@@ -4662,6 +5653,8 @@ export const EvaluateResult: MessageFns<EvaluateResult> = {
     message.packPath = object.packPath ?? "";
     message.scores = object.scores?.map((e) => LanguageScore.fromPartial(e)) || [];
     message.seconds = object.seconds ?? 0;
+    message.tasks = object.tasks?.map((e) => TaskScore.fromPartial(e)) || [];
+    message.alignment = object.alignment?.map((e) => AlignmentResult.fromPartial(e)) || [];
     return message;
   },
 };
@@ -5027,6 +6020,485 @@ export const MergePackResponse: MessageFns<MergePackResponse> = {
   },
 };
 
+function createBaseAnalyzeWeightsRequest(): AnalyzeWeightsRequest {
+  return { jobId: "", model: undefined, artifact: undefined, neuronSetPath: "" };
+}
+
+export const AnalyzeWeightsRequest: MessageFns<AnalyzeWeightsRequest> = {
+  encode(message: AnalyzeWeightsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== "") {
+      writer.uint32(10).string(message.jobId);
+    }
+    if (message.model !== undefined) {
+      ModelSpec.encode(message.model, writer.uint32(18).fork()).join();
+    }
+    switch (message.artifact?.$case) {
+      case "packPath":
+        writer.uint32(26).string(message.artifact.value);
+        break;
+      case "adapterPath":
+        writer.uint32(34).string(message.artifact.value);
+        break;
+      case "modelDirectory":
+        writer.uint32(42).string(message.artifact.value);
+        break;
+    }
+    if (message.neuronSetPath !== "") {
+      writer.uint32(50).string(message.neuronSetPath);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AnalyzeWeightsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAnalyzeWeightsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.model = ModelSpec.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.artifact = { $case: "packPath", value: reader.string() };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.artifact = { $case: "adapterPath", value: reader.string() };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.artifact = { $case: "modelDirectory", value: reader.string() };
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.neuronSetPath = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AnalyzeWeightsRequest {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+      model: isSet(object.model) ? ModelSpec.fromJSON(object.model) : undefined,
+      artifact: isSet(object.packPath)
+        ? { $case: "packPath", value: globalThis.String(object.packPath) }
+        : isSet(object.pack_path)
+        ? { $case: "packPath", value: globalThis.String(object.pack_path) }
+        : isSet(object.adapterPath)
+        ? { $case: "adapterPath", value: globalThis.String(object.adapterPath) }
+        : isSet(object.adapter_path)
+        ? { $case: "adapterPath", value: globalThis.String(object.adapter_path) }
+        : isSet(object.modelDirectory)
+        ? { $case: "modelDirectory", value: globalThis.String(object.modelDirectory) }
+        : isSet(object.model_directory)
+        ? { $case: "modelDirectory", value: globalThis.String(object.model_directory) }
+        : undefined,
+      neuronSetPath: isSet(object.neuronSetPath)
+        ? globalThis.String(object.neuronSetPath)
+        : isSet(object.neuron_set_path)
+        ? globalThis.String(object.neuron_set_path)
+        : "",
+    };
+  },
+
+  toJSON(message: AnalyzeWeightsRequest): unknown {
+    const obj: any = {};
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    if (message.model !== undefined) {
+      obj.model = ModelSpec.toJSON(message.model);
+    }
+    if (message.artifact?.$case === "packPath") {
+      obj.packPath = message.artifact.value;
+    } else if (message.artifact?.$case === "adapterPath") {
+      obj.adapterPath = message.artifact.value;
+    } else if (message.artifact?.$case === "modelDirectory") {
+      obj.modelDirectory = message.artifact.value;
+    }
+    if (message.neuronSetPath !== "") {
+      obj.neuronSetPath = message.neuronSetPath;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AnalyzeWeightsRequest>, I>>(base?: I): AnalyzeWeightsRequest {
+    return AnalyzeWeightsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AnalyzeWeightsRequest>, I>>(object: I): AnalyzeWeightsRequest {
+    const message = createBaseAnalyzeWeightsRequest();
+    message.jobId = object.jobId ?? "";
+    message.model = (object.model !== undefined && object.model !== null)
+      ? ModelSpec.fromPartial(object.model)
+      : undefined;
+    switch (object.artifact?.$case) {
+      case "packPath": {
+        if (object.artifact?.value !== undefined && object.artifact?.value !== null) {
+          message.artifact = { $case: "packPath", value: object.artifact.value };
+        }
+        break;
+      }
+      case "adapterPath": {
+        if (object.artifact?.value !== undefined && object.artifact?.value !== null) {
+          message.artifact = { $case: "adapterPath", value: object.artifact.value };
+        }
+        break;
+      }
+      case "modelDirectory": {
+        if (object.artifact?.value !== undefined && object.artifact?.value !== null) {
+          message.artifact = { $case: "modelDirectory", value: object.artifact.value };
+        }
+        break;
+      }
+    }
+    message.neuronSetPath = object.neuronSetPath ?? "";
+    return message;
+  },
+};
+
+function createBaseProjectionChange(): ProjectionChange {
+  return { neurons: 0, matrix: 0 };
+}
+
+export const ProjectionChange: MessageFns<ProjectionChange> = {
+  encode(message: ProjectionChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.neurons !== 0) {
+      writer.uint32(9).double(message.neurons);
+    }
+    if (message.matrix !== 0) {
+      writer.uint32(17).double(message.matrix);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProjectionChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProjectionChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.neurons = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.matrix = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProjectionChange {
+    return {
+      neurons: isSet(object.neurons) ? globalThis.Number(object.neurons) : 0,
+      matrix: isSet(object.matrix) ? globalThis.Number(object.matrix) : 0,
+    };
+  },
+
+  toJSON(message: ProjectionChange): unknown {
+    const obj: any = {};
+    if (message.neurons !== 0) {
+      obj.neurons = floatToJson(message.neurons);
+    }
+    if (message.matrix !== 0) {
+      obj.matrix = floatToJson(message.matrix);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProjectionChange>, I>>(base?: I): ProjectionChange {
+    return ProjectionChange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProjectionChange>, I>>(object: I): ProjectionChange {
+    const message = createBaseProjectionChange();
+    message.neurons = object.neurons ?? 0;
+    message.matrix = object.matrix ?? 0;
+    return message;
+  },
+};
+
+function createBaseLayerChange(): LayerChange {
+  return { layerIndex: 0, gateProj: undefined, upProj: undefined, downProj: undefined };
+}
+
+export const LayerChange: MessageFns<LayerChange> = {
+  encode(message: LayerChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.layerIndex !== 0) {
+      writer.uint32(8).int32(message.layerIndex);
+    }
+    if (message.gateProj !== undefined) {
+      ProjectionChange.encode(message.gateProj, writer.uint32(18).fork()).join();
+    }
+    if (message.upProj !== undefined) {
+      ProjectionChange.encode(message.upProj, writer.uint32(26).fork()).join();
+    }
+    if (message.downProj !== undefined) {
+      ProjectionChange.encode(message.downProj, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LayerChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLayerChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.layerIndex = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.gateProj = ProjectionChange.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.upProj = ProjectionChange.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.downProj = ProjectionChange.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LayerChange {
+    return {
+      layerIndex: isSet(object.layerIndex)
+        ? globalThis.Number(object.layerIndex)
+        : isSet(object.layer_index)
+        ? globalThis.Number(object.layer_index)
+        : 0,
+      gateProj: isSet(object.gateProj)
+        ? ProjectionChange.fromJSON(object.gateProj)
+        : isSet(object.gate_proj)
+        ? ProjectionChange.fromJSON(object.gate_proj)
+        : undefined,
+      upProj: isSet(object.upProj)
+        ? ProjectionChange.fromJSON(object.upProj)
+        : isSet(object.up_proj)
+        ? ProjectionChange.fromJSON(object.up_proj)
+        : undefined,
+      downProj: isSet(object.downProj)
+        ? ProjectionChange.fromJSON(object.downProj)
+        : isSet(object.down_proj)
+        ? ProjectionChange.fromJSON(object.down_proj)
+        : undefined,
+    };
+  },
+
+  toJSON(message: LayerChange): unknown {
+    const obj: any = {};
+    if (message.layerIndex !== 0) {
+      obj.layerIndex = Math.round(message.layerIndex);
+    }
+    if (message.gateProj !== undefined) {
+      obj.gateProj = ProjectionChange.toJSON(message.gateProj);
+    }
+    if (message.upProj !== undefined) {
+      obj.upProj = ProjectionChange.toJSON(message.upProj);
+    }
+    if (message.downProj !== undefined) {
+      obj.downProj = ProjectionChange.toJSON(message.downProj);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LayerChange>, I>>(base?: I): LayerChange {
+    return LayerChange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LayerChange>, I>>(object: I): LayerChange {
+    const message = createBaseLayerChange();
+    message.layerIndex = object.layerIndex ?? 0;
+    message.gateProj = (object.gateProj !== undefined && object.gateProj !== null)
+      ? ProjectionChange.fromPartial(object.gateProj)
+      : undefined;
+    message.upProj = (object.upProj !== undefined && object.upProj !== null)
+      ? ProjectionChange.fromPartial(object.upProj)
+      : undefined;
+    message.downProj = (object.downProj !== undefined && object.downProj !== null)
+      ? ProjectionChange.fromPartial(object.downProj)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAnalyzeWeightsResponse(): AnalyzeWeightsResponse {
+  return { layers: [] };
+}
+
+export const AnalyzeWeightsResponse: MessageFns<AnalyzeWeightsResponse> = {
+  encode(message: AnalyzeWeightsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.layers) {
+      LayerChange.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AnalyzeWeightsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAnalyzeWeightsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.layers.push(LayerChange.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AnalyzeWeightsResponse {
+    return {
+      layers: globalThis.Array.isArray(object?.layers) ? object.layers.map((e: any) => LayerChange.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: AnalyzeWeightsResponse): unknown {
+    const obj: any = {};
+    if (message.layers?.length) {
+      obj.layers = message.layers.map((e) => LayerChange.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AnalyzeWeightsResponse>, I>>(base?: I): AnalyzeWeightsResponse {
+    return AnalyzeWeightsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AnalyzeWeightsResponse>, I>>(object: I): AnalyzeWeightsResponse {
+    const message = createBaseAnalyzeWeightsResponse();
+    message.layers = object.layers?.map((e) => LayerChange.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseConvertNeuronSetRequest(): ConvertNeuronSetRequest {
   return { direction: 0, referencePath: "", languages: [], neuronSetPaths: [], numLayers: 0 };
 }
@@ -5335,6 +6807,18 @@ export const WorkerService = {
     responseSerialize: (value: MergePackResponse): Buffer => Buffer.from(MergePackResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): MergePackResponse => MergePackResponse.decode(value),
   },
+  /** Where a method moved the MLP weights: per layer and projection, norms of (adapted - base). */
+  analyzeWeights: {
+    path: "/sparse_sub.v1.Worker/AnalyzeWeights" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AnalyzeWeightsRequest): Buffer =>
+      Buffer.from(AnalyzeWeightsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AnalyzeWeightsRequest => AnalyzeWeightsRequest.decode(value),
+    responseSerialize: (value: AnalyzeWeightsResponse): Buffer =>
+      Buffer.from(AnalyzeWeightsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AnalyzeWeightsResponse => AnalyzeWeightsResponse.decode(value),
+  },
   /** Converts between the reference torch.save neuron format and sparse-sub's JSON. */
   convertNeuronSet: {
     path: "/sparse_sub.v1.Worker/ConvertNeuronSet" as const,
@@ -5365,6 +6849,8 @@ export interface WorkerServer extends UntypedServiceImplementation {
   evaluate: handleServerStreamingCall<EvaluateRequest, EvaluateEvent>;
   /** Writes base model + one or more packs as a plain transformers model directory. */
   mergePack: handleUnaryCall<MergePackRequest, MergePackResponse>;
+  /** Where a method moved the MLP weights: per layer and projection, norms of (adapted - base). */
+  analyzeWeights: handleUnaryCall<AnalyzeWeightsRequest, AnalyzeWeightsResponse>;
   /** Converts between the reference torch.save neuron format and sparse-sub's JSON. */
   convertNeuronSet: handleUnaryCall<ConvertNeuronSetRequest, ConvertNeuronSetResponse>;
 }
@@ -5441,6 +6927,22 @@ export interface WorkerClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MergePackResponse) => void,
   ): ClientUnaryCall;
+  /** Where a method moved the MLP weights: per layer and projection, norms of (adapted - base). */
+  analyzeWeights(
+    request: AnalyzeWeightsRequest,
+    callback: (error: ServiceError | null, response: AnalyzeWeightsResponse) => void,
+  ): ClientUnaryCall;
+  analyzeWeights(
+    request: AnalyzeWeightsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AnalyzeWeightsResponse) => void,
+  ): ClientUnaryCall;
+  analyzeWeights(
+    request: AnalyzeWeightsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AnalyzeWeightsResponse) => void,
+  ): ClientUnaryCall;
   /** Converts between the reference torch.save neuron format and sparse-sub's JSON. */
   convertNeuronSet(
     request: ConvertNeuronSetRequest,
@@ -5491,6 +6993,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

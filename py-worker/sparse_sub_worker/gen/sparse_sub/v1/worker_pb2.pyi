@@ -380,7 +380,7 @@ class EvaluationSet(_message.Message):
     def __init__(self, language: _Optional[str] = ..., corpus: _Optional[_Union[Corpus, _Mapping]] = ...) -> None: ...
 
 class EvaluateRequest(_message.Message):
-    __slots__ = ("job_id", "model", "pack_path", "sets", "sequence_length", "batch_size", "adapter_path")
+    __slots__ = ("job_id", "model", "pack_path", "sets", "sequence_length", "batch_size", "adapter_path", "tasks", "alignment")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     PACK_PATH_FIELD_NUMBER: _ClassVar[int]
@@ -388,6 +388,8 @@ class EvaluateRequest(_message.Message):
     SEQUENCE_LENGTH_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     ADAPTER_PATH_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    ALIGNMENT_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     model: ModelSpec
     pack_path: str
@@ -395,7 +397,86 @@ class EvaluateRequest(_message.Message):
     sequence_length: int
     batch_size: int
     adapter_path: str
-    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., pack_path: _Optional[str] = ..., sets: _Optional[_Iterable[_Union[EvaluationSet, _Mapping]]] = ..., sequence_length: _Optional[int] = ..., batch_size: _Optional[int] = ..., adapter_path: _Optional[str] = ...) -> None: ...
+    tasks: _containers.RepeatedCompositeFieldContainer[TaskRequest]
+    alignment: _containers.RepeatedCompositeFieldContainer[AlignmentRequest]
+    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., pack_path: _Optional[str] = ..., sets: _Optional[_Iterable[_Union[EvaluationSet, _Mapping]]] = ..., sequence_length: _Optional[int] = ..., batch_size: _Optional[int] = ..., adapter_path: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[TaskRequest, _Mapping]]] = ..., alignment: _Optional[_Iterable[_Union[AlignmentRequest, _Mapping]]] = ...) -> None: ...
+
+class TaskRequest(_message.Message):
+    __slots__ = ("name", "label", "language", "direction", "mode", "files", "hub_name", "hub_config", "split", "limit", "max_new_tokens")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    HUB_NAME_FIELD_NUMBER: _ClassVar[int]
+    HUB_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    MAX_NEW_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    label: str
+    language: str
+    direction: str
+    mode: str
+    files: _containers.RepeatedScalarFieldContainer[str]
+    hub_name: str
+    hub_config: str
+    split: str
+    limit: int
+    max_new_tokens: int
+    def __init__(self, name: _Optional[str] = ..., label: _Optional[str] = ..., language: _Optional[str] = ..., direction: _Optional[str] = ..., mode: _Optional[str] = ..., files: _Optional[_Iterable[str]] = ..., hub_name: _Optional[str] = ..., hub_config: _Optional[str] = ..., split: _Optional[str] = ..., limit: _Optional[int] = ..., max_new_tokens: _Optional[int] = ...) -> None: ...
+
+class TaskScore(_message.Message):
+    __slots__ = ("label", "name", "language", "direction", "mode", "metrics", "items", "seconds", "examples_json")
+    class MetricsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    EXAMPLES_JSON_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    name: str
+    language: str
+    direction: str
+    mode: str
+    metrics: _containers.ScalarMap[str, float]
+    items: int
+    seconds: float
+    examples_json: str
+    def __init__(self, label: _Optional[str] = ..., name: _Optional[str] = ..., language: _Optional[str] = ..., direction: _Optional[str] = ..., mode: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., items: _Optional[int] = ..., seconds: _Optional[float] = ..., examples_json: _Optional[str] = ...) -> None: ...
+
+class AlignmentRequest(_message.Message):
+    __slots__ = ("language", "files", "limit")
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    language: str
+    files: _containers.RepeatedScalarFieldContainer[str]
+    limit: int
+    def __init__(self, language: _Optional[str] = ..., files: _Optional[_Iterable[str]] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class AlignmentResult(_message.Message):
+    __slots__ = ("language", "per_layer", "mean", "pairs")
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    PER_LAYER_FIELD_NUMBER: _ClassVar[int]
+    MEAN_FIELD_NUMBER: _ClassVar[int]
+    PAIRS_FIELD_NUMBER: _ClassVar[int]
+    language: str
+    per_layer: _containers.RepeatedScalarFieldContainer[float]
+    mean: float
+    pairs: int
+    def __init__(self, language: _Optional[str] = ..., per_layer: _Optional[_Iterable[float]] = ..., mean: _Optional[float] = ..., pairs: _Optional[int] = ...) -> None: ...
 
 class LanguageScore(_message.Message):
     __slots__ = ("language", "perplexity", "mean_loss", "tokens")
@@ -410,14 +491,18 @@ class LanguageScore(_message.Message):
     def __init__(self, language: _Optional[str] = ..., perplexity: _Optional[float] = ..., mean_loss: _Optional[float] = ..., tokens: _Optional[int] = ...) -> None: ...
 
 class EvaluateResult(_message.Message):
-    __slots__ = ("pack_path", "scores", "seconds")
+    __slots__ = ("pack_path", "scores", "seconds", "tasks", "alignment")
     PACK_PATH_FIELD_NUMBER: _ClassVar[int]
     SCORES_FIELD_NUMBER: _ClassVar[int]
     SECONDS_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    ALIGNMENT_FIELD_NUMBER: _ClassVar[int]
     pack_path: str
     scores: _containers.RepeatedCompositeFieldContainer[LanguageScore]
     seconds: float
-    def __init__(self, pack_path: _Optional[str] = ..., scores: _Optional[_Iterable[_Union[LanguageScore, _Mapping]]] = ..., seconds: _Optional[float] = ...) -> None: ...
+    tasks: _containers.RepeatedCompositeFieldContainer[TaskScore]
+    alignment: _containers.RepeatedCompositeFieldContainer[AlignmentResult]
+    def __init__(self, pack_path: _Optional[str] = ..., scores: _Optional[_Iterable[_Union[LanguageScore, _Mapping]]] = ..., seconds: _Optional[float] = ..., tasks: _Optional[_Iterable[_Union[TaskScore, _Mapping]]] = ..., alignment: _Optional[_Iterable[_Union[AlignmentResult, _Mapping]]] = ...) -> None: ...
 
 class EvaluateEvent(_message.Message):
     __slots__ = ("progress", "result")
@@ -450,6 +535,48 @@ class MergePackResponse(_message.Message):
     neuron_count: int
     shared_neuron_count: int
     def __init__(self, output_dir: _Optional[str] = ..., neuron_count: _Optional[int] = ..., shared_neuron_count: _Optional[int] = ...) -> None: ...
+
+class AnalyzeWeightsRequest(_message.Message):
+    __slots__ = ("job_id", "model", "pack_path", "adapter_path", "model_directory", "neuron_set_path")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PACK_PATH_FIELD_NUMBER: _ClassVar[int]
+    ADAPTER_PATH_FIELD_NUMBER: _ClassVar[int]
+    MODEL_DIRECTORY_FIELD_NUMBER: _ClassVar[int]
+    NEURON_SET_PATH_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    model: ModelSpec
+    pack_path: str
+    adapter_path: str
+    model_directory: str
+    neuron_set_path: str
+    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., pack_path: _Optional[str] = ..., adapter_path: _Optional[str] = ..., model_directory: _Optional[str] = ..., neuron_set_path: _Optional[str] = ...) -> None: ...
+
+class ProjectionChange(_message.Message):
+    __slots__ = ("neurons", "matrix")
+    NEURONS_FIELD_NUMBER: _ClassVar[int]
+    MATRIX_FIELD_NUMBER: _ClassVar[int]
+    neurons: float
+    matrix: float
+    def __init__(self, neurons: _Optional[float] = ..., matrix: _Optional[float] = ...) -> None: ...
+
+class LayerChange(_message.Message):
+    __slots__ = ("layer_index", "gate_proj", "up_proj", "down_proj")
+    LAYER_INDEX_FIELD_NUMBER: _ClassVar[int]
+    GATE_PROJ_FIELD_NUMBER: _ClassVar[int]
+    UP_PROJ_FIELD_NUMBER: _ClassVar[int]
+    DOWN_PROJ_FIELD_NUMBER: _ClassVar[int]
+    layer_index: int
+    gate_proj: ProjectionChange
+    up_proj: ProjectionChange
+    down_proj: ProjectionChange
+    def __init__(self, layer_index: _Optional[int] = ..., gate_proj: _Optional[_Union[ProjectionChange, _Mapping]] = ..., up_proj: _Optional[_Union[ProjectionChange, _Mapping]] = ..., down_proj: _Optional[_Union[ProjectionChange, _Mapping]] = ...) -> None: ...
+
+class AnalyzeWeightsResponse(_message.Message):
+    __slots__ = ("layers",)
+    LAYERS_FIELD_NUMBER: _ClassVar[int]
+    layers: _containers.RepeatedCompositeFieldContainer[LayerChange]
+    def __init__(self, layers: _Optional[_Iterable[_Union[LayerChange, _Mapping]]] = ...) -> None: ...
 
 class ConvertNeuronSetRequest(_message.Message):
     __slots__ = ("direction", "reference_path", "languages", "neuron_set_paths", "num_layers")

@@ -64,6 +64,11 @@ class WorkerStub:
                 request_serializer=sparse__sub_dot_v1_dot_worker__pb2.MergePackRequest.SerializeToString,
                 response_deserializer=sparse__sub_dot_v1_dot_worker__pb2.MergePackResponse.FromString,
                 _registered_method=True)
+        self.AnalyzeWeights = channel.unary_unary(
+                '/sparse_sub.v1.Worker/AnalyzeWeights',
+                request_serializer=sparse__sub_dot_v1_dot_worker__pb2.AnalyzeWeightsRequest.SerializeToString,
+                response_deserializer=sparse__sub_dot_v1_dot_worker__pb2.AnalyzeWeightsResponse.FromString,
+                _registered_method=True)
         self.ConvertNeuronSet = channel.unary_unary(
                 '/sparse_sub.v1.Worker/ConvertNeuronSet',
                 request_serializer=sparse__sub_dot_v1_dot_worker__pb2.ConvertNeuronSetRequest.SerializeToString,
@@ -117,6 +122,13 @@ class WorkerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AnalyzeWeights(self, request, context):
+        """Where a method moved the MLP weights: per layer and projection, norms of (adapted - base).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ConvertNeuronSet(self, request, context):
         """Converts between the reference torch.save neuron format and sparse-sub's JSON.
         """
@@ -156,6 +168,11 @@ def add_WorkerServicer_to_server(servicer, server):
                     servicer.MergePack,
                     request_deserializer=sparse__sub_dot_v1_dot_worker__pb2.MergePackRequest.FromString,
                     response_serializer=sparse__sub_dot_v1_dot_worker__pb2.MergePackResponse.SerializeToString,
+            ),
+            'AnalyzeWeights': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnalyzeWeights,
+                    request_deserializer=sparse__sub_dot_v1_dot_worker__pb2.AnalyzeWeightsRequest.FromString,
+                    response_serializer=sparse__sub_dot_v1_dot_worker__pb2.AnalyzeWeightsResponse.SerializeToString,
             ),
             'ConvertNeuronSet': grpc.unary_unary_rpc_method_handler(
                     servicer.ConvertNeuronSet,
@@ -325,6 +342,33 @@ class Worker:
             '/sparse_sub.v1.Worker/MergePack',
             sparse__sub_dot_v1_dot_worker__pb2.MergePackRequest.SerializeToString,
             sparse__sub_dot_v1_dot_worker__pb2.MergePackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnalyzeWeights(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sparse_sub.v1.Worker/AnalyzeWeights',
+            sparse__sub_dot_v1_dot_worker__pb2.AnalyzeWeightsRequest.SerializeToString,
+            sparse__sub_dot_v1_dot_worker__pb2.AnalyzeWeightsResponse.FromString,
             options,
             channel_credentials,
             insecure,

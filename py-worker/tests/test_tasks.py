@@ -1,0 +1,116 @@
+"""Benchmark tasks: scoring against hand-computed answers, the fast engines against the
+straightforward ones, and every task's loader on small files in its real schema."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from sparse_sub_worker.errors import WorkerError
+from sparse_sub_worker.tasks.generation import generate
+from sparse_sub_worker.tasks.languages import english_name, flores_code
+from sparse_sub_worker.tasks.loglik import forward_tokens, score_choices, score_independent
+from sparse_sub_worker.tasks.metrics import accuracy, read_letter, translation_scores
+from sparse_sub_worker.tasks.runner import TaskSpec, run_task
+
+
+def test_language_codes_map_through_cldr_data():
+    assert [flores_code(c) for c in ("af", "afr", "afr_Latn", "mt", "ka", "zho_Hant", "sr-Cyrl")] == [
+        "afr_Latn", "afr_Latn", "afr_Latn", "mlt_Latn", "kat_Geor", "zho_Hant", "srp_Cyrl"]
+    assert english_name("afr_Latn") == "Afrikaans" and english_name("cy") == "Welsh"
+    with pytest.raises(WorkerError) as error:
+        flores_code("not a code!", "tasks[2].language")
+    assert error.value.field == "tasks[2].language"
+
+
+def test_metrics_by_hand():
+    perfect = translation_scores(["the cat sat on the mat"], ["the cat sat on the mat"])
+    assert perfect["bleu"] == pytest.approx(100) and perfect["chrf"] == pytest.approx(100) and perfect["chrf_pp"] == pytest.approx(100)
+    assert translation_scores(["xyz"], ["the cat"])["bleu"] == 0
+    # sentence-level scores are averaged: one perfect and one empty sentence give half
+    assert translation_scores(["the cat sat on the mat", ""], ["the cat sat on the mat", "a dog ran"])["chrf"] == pytest.approx(50)
+    assert [read_letter(a, 4) for a in ["B", " (c) because", "D. Paris", "a", "E", "The answer is B", ""]] == [1, 2, 3, 0, None, None, None]
+    assert accuracy([1, None, 2], [1, 0, 0]) == pytest.approx(1 / 3)
+
+
+CONTEXTS = ["All human beings are born free", "Everyone has the right to life", "No one"]
+CHOICES = [[" and equal", " in dignity", " forever and ever"], [" liberty", " and security of person"], [" shall be held", " is", " may", " x"]]
+
+
+def test_shared_context_scores_equal_independent_scoring(tiny):
+    shared = score_choices(tiny.model, tiny.tokenizer, CONTEXTS, CHOICES, batch_size=2)
+    independent = score_independent(tiny.model, tiny.tokenizer, CONTEXTS, CHOICES, batch_size=3)
+    for a, b in zip(shared, independent):
+        assert a == pytest.approx(b, rel=1e-4, abs=1e-4)
+    # by hand for one choice: sum of log-softmax of the full sequence at the continuation
+    ctx = tiny.tokenizer(CONTEXTS[1]).input_ids
+    cont = tiny.tokenizer(CHOICES[1][1], add_special_tokens=False).input_ids
+    with torch.no_grad():
+        logprobs = torch.log_softmax(tiny.model(input_ids=torch.tensor([ctx + cont])).logits[0], -1)
+    by_hand = sum(float(logprobs[len(ctx) - 1 + i, t]) for i, t in enumerate(cont))
+    assert shared[1][1] == pytest.approx(by_hand, rel=1e-4)
+    assert forward_tokens(tiny.tokenizer, CONTEXTS, CHOICES, shared=True) < forward_tokens(tiny.tokenizer, CONTEXTS, CHOICES, shared=False)
+
+
+def test_batched_left_padded_generation_equals_one_at_a_time(tiny):
+    prompts = ["All human beings", "Everyone has the right to life, liberty and", "No"]
+    batched = generate(tiny.model, tiny.tokenizer, prompts, batch_size=3, max_new_tokens=6)
+    alone = [generate(tiny.model, tiny.tokenizer, [p], batch_size=1, max_new_tokens=6)[0] for p in prompts]
+    assert batched == alone
+    assert all("\n" not in out for out in batched)
+
+
+def rows_file(tmp_path, name, rows):
+    path = tmp_path / f"{name}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+# Two rows per task, in the hub datasets' real schemas.
+SCHEMAS = {
+    "belebele": [{"flores_passage": "Alle mense is vry.", "question": "Wie is vry?", "mc_answer1": "alle mense", "mc_answer2": "niemand",
+                  "mc_answer3": "diere", "mc_answer4": "bome", "correct_answer_num": "1"}] * 2,
+    "mmlu": [{"question": "2 + 2 =", "subject": "math", "choices": ["3", "4", "5", "6"], "answer": 1}] * 2,
+    "hellaswag": [{"ctx": "She opens the door and", "endings": ["walks in.", "flies.", "melts.", "sings a door."], "label": "0"}] * 2,
+    "piqa": [{"goal": "Dry wet hands", "sol1": "use a towel", "sol2": "use water", "label": 0}] * 2,
+    "winogrande": [{"sentence": "The cup did not fit in the box because the _ was too big.", "option1": "cup", "option2": "box", "answer": "1"}] * 2,
+    "arc_easy": [{"question": "Which is a liquid?", "choices": {"text": ["water", "rock", "wood"], "label": ["A", "B", "C"]}, "answerKey": "A"}] * 2,
+    "sib200": [{"index_id": 1, "text": "Die span het die wedstryd gewen.", "category": "sports"}] * 2,
+    "flores": [{"id": 1, "sentence_eng_Latn": "All human beings are born free.", "sentence_afr_Latn": "Alle mense word vry gebore."}] * 2,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+@pytest.mark.parametrize("mode", ["generative", "loglik"])
+def test_every_task_runs_on_local_files_in_its_schema(tiny, tmp_path, name, mode):
+    if name == "flores" and mode == "loglik":
+        pytest.skip("translation is generated")
+    spec = TaskSpec(name=name, language="af", mode=mode, files=(rows_file(tmp_path, name, SCHEMAS[name]),), max_new_tokens=4)
+    outcome = run_task(tiny.model, tiny.tokenizer, spec, batch_size=2)
+    assert outcome.items == 2 and len(outcome.examples) == 2
+    if name == "flores":
+        assert set(outcome.metrics) == {"bleu", "chrf", "chrf_pp"}
+        assert "Translate this sentence into Afrikaans: All human beings are born free. Translation:" == outcome.examples[0]["prompt"]
+    elif mode == "loglik":
+        # the accuracy the engine reports is the one independent scoring implies
+        from sparse_sub_worker.tasks.definitions import task
+
+        items = [task(name).item(r, "afr_Latn", "eng-x") for r in SCHEMAS[name]]
+        scores = score_independent(tiny.model, tiny.tokenizer, [i.context for i in items], [[" " + o for o in i.options] for i in items])
+        expected = accuracy([max(range(len(s)), key=s.__getitem__) for s in scores], [i.answer for i in items])
+        assert outcome.metrics == {"accuracy": expected}
+    else:
+        assert 0 <= outcome.metrics["accuracy"] <= 1 and 0 <= outcome.metrics["unreadable"] <= 1
+        assert outcome.examples[0]["prompt"].endswith("\nAnswer:")
+
+
+def test_task_rows_missing_a_field_name_the_task(tiny, tmp_path):
+    spec = TaskSpec(name="mmlu", files=(rows_file(tmp_path, "bad", [{"question": "q"}]),), field="tasks[3]")
+    with pytest.raises(WorkerError) as error:
+        run_task(tiny.model, tiny.tokenizer, spec, batch_size=2)
+    assert error.value.reason == "TASK_DATA_SCHEMA" and "tasks[3]" in error.value.message
+    with pytest.raises(WorkerError) as error:
+        TaskSpec(name="squad")
+    assert error.value.field == "tasks[0].name"
