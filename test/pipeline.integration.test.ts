@@ -1,6 +1,7 @@
 // End to end over the real stack: runPlan starts the real Python worker, drives it over gRPC,
 // follows it over ZeroMQ, on a tiny random-init Llama (no mocks).
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { execa } from "execa";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -180,6 +181,84 @@ describe("runPlan with every method side by side", () => {
     for (const label of ["base", "sparse", "sparse-up-down", "random", "random-per-layer", "ffn", "full", "lora", "ia3"]) {
       expect(table).toMatch(new RegExp(`^\\| ${label} \\|`, "m"));
     }
+  });
+});
+
+describe("runPlan with benchmarks and analyses", () => {
+  let dir: string;
+  let results: RunResults;
+  const mmluRows = [
+    { question: "All human beings are born", subject: "x", choices: ["free", "blue", "late", "small"], answer: 0 },
+    { question: "Everyone has the right to", subject: "x", choices: ["rain", "life", "stone", "nine"], answer: 1 },
+  ];
+
+  beforeAll(async () => {
+    const root = mkdtempSync(join(tmpdir(), "sparse-sub-bench-run-"));
+    dir = join(root, "run");
+    const mmlu = join(root, "mmlu.jsonl");
+    writeFileSync(mmlu, mmluRows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    const training = { targets: ["af"], methods: [{ method: "sparse", learning_rate: 0.01 }, { method: "lora", r: 4, learning_rate: 0.01 }], batch_size: 2, sequence_length: 64, max_steps: 3, validate_every: 0 };
+    const evaluation = {
+      sequence_length: 64,
+      batch_size: 4,
+      tasks: [
+        { task: "udhr_translation", limit: 3, max_new_tokens: 6 },
+        { task: "udhr_reading", modes: ["generative", "loglik"], max_new_tokens: 4 },
+        { task: "mmlu", modes: ["loglik"], data: { files: [mmlu] } },
+      ],
+      alignment: true,
+    };
+    ({ results } = await runPlan(tinyPlan({ training, evaluation }), { outDir: dir }));
+  });
+
+  it("scores every task on the base model and on each method", () => {
+    const keys = (rows: { label: string; direction: string; mode: string }[] | null) => rows!.map((t) => `${t.label}/${t.direction}/${t.mode}`);
+    const expected = ["udhr_translation/eng-x/", "udhr_translation/x-eng/", "udhr_reading//generative", "udhr_reading//loglik", "mmlu//loglik"];
+    expect(keys(results.base_tasks)).toEqual(expected);
+    for (const target of results.targets) expect(keys(target.tasks)).toEqual(expected);
+    const translation = results.base_tasks![0];
+    expect(translation).toMatchObject({ task: "flores", language: "af", items: 3 });
+    expect(Object.keys(translation.metrics).sort()).toEqual(["bleu", "chrf", "chrf_pp"]);
+    expect((translation.examples[0] as { prompt: string }).prompt).toMatch(/^Translate this sentence into Afrikaans: Everyone has the right to education\./);
+    expect(results.base_tasks![3]).toMatchObject({ task: "belebele", items: 10 });
+    expect(results.base_tasks![4].items).toBe(2);
+  });
+
+  it("measures alignment and where each method moved the weights", () => {
+    expect(results.base_alignment![0]).toMatchObject({ language: "af", pairs: 10 });
+    expect(results.base_alignment![0].per_layer).toHaveLength(2);
+    const [sparse, lora] = results.targets;
+    expect(sparse.alignment![0].mean).not.toBe(results.base_alignment![0].mean);
+    // sparse moves only the af neurons: over them, the change is the whole change
+    for (const name of ["gate_proj", "up_proj", "down_proj"] as const) {
+      expect(sparse.weight_change!.total[name].neurons).toBeCloseTo(sparse.weight_change!.total[name].matrix, 5);
+      expect(sparse.weight_change!.total[name].matrix).toBeGreaterThan(0);
+      expect(lora.weight_change!.total[name].matrix).toBeGreaterThan(lora.weight_change!.total[name].neurons);
+    }
+  });
+
+  it("renders the paper table, and `sparse-sub results` re-renders it, also for a partial run", async () => {
+    const table = readFileSync(join(dir, "results.md"), "utf8");
+    expect(table).toContain("## Target af: benchmarks");
+    expect(table).toMatch(/^\| sparse \| [\d.]+ \([+-][\d.]+\) \|/m);
+    expect(table).toContain("## Target af: where the MLP weights moved");
+    expect(table).toContain("## Target af: cross-lingual alignment with English");
+    const bin = join(import.meta.dirname, "../bin/sparse-sub.js");
+    const md = await execa("node", [bin, "results", dir]);
+    expect(md.stdout + "\n").toBe(table);
+    const csv = (await execa("node", [bin, "results", dir, "--format", "csv"])).stdout.split("\n");
+    expect(csv[0]).toBe("target,method,measure,value,delta");
+    expect(csv.some((line) => line.startsWith("af,lora,udhr_reading af loglik (acc),"))).toBe(true);
+
+    const partial = JSON.parse(readFileSync(join(dir, "results.json"), "utf8"));
+    partial.targets[1].tasks = null; // lora's evaluation never ran
+    partial.status = "failed";
+    partial.error = "worker lost";
+    const partialDir = mkdtempSync(join(tmpdir(), "sparse-sub-partial-"));
+    writeFileSync(join(partialDir, "results.json"), JSON.stringify(partial));
+    const rendered = (await execa("node", [bin, "results", partialDir])).stdout;
+    expect(rendered).toMatch(/^\| lora \| missing \| missing \|/m);
+    expect(rendered).toContain("**Run failed**: worker lost");
   });
 });
 

@@ -121,6 +121,21 @@ describe("plan loading", () => {
     expect(issues(plan)).toEqual([{ path: "training.methods[1].name", message: "two methods are both named 'sparse': give one a distinct \"name\"" }]);
   });
 
+  it("checks evaluation tasks against the plan's languages", () => {
+    const plan = minimal(); // af is a UDHR language, xx reads files
+    (plan as Record<string, unknown>).evaluation = {
+      tasks: [{ task: "udhr_translation" }, { task: "udhr_reading", languages: ["xx"] }, { task: "mmlu", languages: ["af"] }, { task: "belebele", modes: ["loglik"] }],
+      alignment: true,
+    };
+    plan.training.targets = ["af", "xx"];
+    expect(issues(plan)).toEqual([
+      { path: "evaluation.tasks[0].task", message: "'xx' has no UDHR text in this plan (udhr_translation needs a language with \"udhr\")" },
+      { path: "evaluation.tasks[1].languages[0]", message: "'xx' has no UDHR text in this plan (udhr_reading needs a language with \"udhr\")" },
+      { path: "evaluation.tasks[2].languages", message: "mmlu is an English task: remove 'languages'" },
+      { path: "evaluation.alignment", message: "no parallel text for 'xx': true needs UDHR targets; give files" },
+    ]);
+  });
+
   it("needs two languages for LAPE", () => {
     expect(issues({ ...minimal(), languages: [{ code: "af", udhr: { id: "afr" } }] })).toContainEqual({
       path: "languages",

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { readingRows, translationRows, udhrPairs } from "../ts/corpora/udhr-tasks.js";
 import { readDeclaration, splitDeclaration, udhrIds } from "../ts/corpora/udhr.js";
 
 describe("UDHR corpora", () => {
@@ -23,5 +24,33 @@ describe("UDHR corpora", () => {
     const eng = readDeclaration("eng");
     eng.articles.delete(30);
     expect(() => splitDeclaration(eng, [30])).toThrow("UDHR 'eng' has no article 30");
+  });
+
+  it("keeps each paragraph once (list items wrap paragraphs in some declarations)", () => {
+    const article = readDeclaration("afr").articles.get(26)!.split("\n");
+    expect(article).toHaveLength(4); // heading + 3 paragraphs
+    expect(new Set(article).size).toBe(article.length);
+  });
+});
+
+describe("offline UDHR tasks", () => {
+  const pairs = udhrPairs("afr", [26, 27, 28, 29, 30]);
+
+  it("pairs held-out paragraphs with their English originals", () => {
+    expect(pairs.map((p) => p.id)).toEqual(["26.1", "26.2", "26.3", "27.1", "27.2", "28.1", "29.1", "29.2", "29.3", "30.1"]);
+    expect(pairs[0].english).toMatch(/^Everyone has the right to education\./);
+    expect(pairs[0].text).toMatch(/^Elkeen het die reg tot opvoeding\./);
+    expect(translationRows("af", pairs)[0]).toEqual({ id: "26.1", sentence_eng_Latn: pairs[0].english, sentence_af: pairs[0].text });
+  });
+
+  it("builds reading items whose right option is the passage's English original", () => {
+    const rows = readingRows(pairs) as Record<string, string>[];
+    expect(rows).toHaveLength(10);
+    expect(rows.map((r) => r.correct_answer_num).join("")).toBe("1234123412");
+    rows.forEach((row, i) => {
+      expect(row.flores_passage).toBe(pairs[i].text);
+      expect(row[`mc_answer${row.correct_answer_num}`]).toBe(pairs[i].english);
+      expect(new Set([1, 2, 3, 4].map((k) => row[`mc_answer${k}`])).size).toBe(4);
+    });
   });
 });

@@ -11,6 +11,7 @@ import { runPlan } from "./pipeline/run.js";
 import { describePack, readPackInfo } from "./packs/info.js";
 import { mergePacks, type OverlapRule } from "./packs/merge.js";
 import { loadPlan } from "./plan/load.js";
+import { readResults, renderResults, type ResultsFormat } from "./results/render.js";
 import { methodLabel } from "./plan/methods.js";
 import { createProgressDisplay } from "./telemetry/progress.js";
 import { PACKAGE_ROOT, workerPython } from "./worker/launch.js";
@@ -83,6 +84,16 @@ async function workerServeCommand(args: { listen: string; telemetry: string; ins
   process.on("SIGTERM", forward("SIGTERM"));
   const result = await child;
   return result.exitCode ?? EXIT.failed;
+}
+
+function resultsCommand(args: { dir: string; format: ResultsFormat; verbose: boolean }): number {
+  try {
+    process.stdout.write(renderResults(readResults(args.dir), args.format));
+    return EXIT.ok;
+  } catch (error) {
+    process.stderr.write(formatError(error, args.verbose) + "\n");
+    return exitCodeFor(error);
+  }
 }
 
 async function packInfoCommand(args: { packs: string[]; json: boolean; verbose: boolean }): Promise<number> {
@@ -159,6 +170,17 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
       (y) => y.positional("plan", { type: "string", demandOption: true }),
       (args) => {
         exitCode = validateCommand(args as { plan: string; verbose: boolean });
+      },
+    )
+    .command(
+      "results <dir>",
+      "render a run's tables again (finished or partial) from its results.json",
+      (y) =>
+        y
+          .positional("dir", { type: "string", demandOption: true, describe: "run directory" })
+          .option("format", { choices: ["md", "csv", "json"] as const, default: "md" as const, describe: "md: the tables; csv / json: one record per target, method and measure" }),
+      (args) => {
+        exitCode = resultsCommand(args as unknown as { dir: string; format: ResultsFormat; verbose: boolean });
       },
     )
     .command("pack", "subnetwork packs: inspect, apply to the base model, merge several languages", (y) =>

@@ -167,6 +167,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
                             seconds=outcome.seconds, examples_json=json.dumps(outcome.examples, ensure_ascii=False))
 
     def _alignment(self, ctx: JobContext, loaded: LoadedModel, request: pb.AlignmentRequest, field_name: str, batch_size: int) -> pb.AlignmentResult:
+        from .tasks.definitions import other_sentence_column
         from .tasks.languages import flores_code
         from .tasks.runner import FORMATS
 
@@ -181,7 +182,8 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
         if request.limit:
             rows = rows[: request.limit]
         try:
-            english, other = [r["sentence_eng_Latn"] for r in rows], [r[f"sentence_{code}"] for r in rows]
+            english = [r["sentence_eng_Latn"] for r in rows]
+            other = [r[other_sentence_column(r, code)] for r in rows]
         except KeyError as error:
             raise precondition("TASK_DATA_SCHEMA", f"{field_name}.files: rows need sentence_eng_Latn and sentence_{code} ({error} missing)", field_name) from None
         per_layer = alignment(loaded.model, loaded.tokenizer, english, other, batch_size)

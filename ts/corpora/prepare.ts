@@ -8,12 +8,15 @@ import type { Corpus } from "../gen/sparse_sub/v1/worker.js";
 import type { Language, TextSource } from "../plan/schema.js";
 import { writeFileAtomic } from "../results/files.js";
 import { readDeclaration, splitDeclaration } from "./udhr.js";
+import { readingRows, translationRows, udhrPairs } from "./udhr-tasks.js";
 
 export interface LanguageCorpora {
   code: string;
   name: string;
   train: Corpus;
   heldout?: Corpus;
+  /** UDHR languages: the offline evaluation tasks' files (see udhr-tasks.ts). */
+  udhrTasks?: { translation: string; reading: string; pairs: number };
 }
 
 function toCorpus(source: TextSource): Corpus {
@@ -66,8 +69,12 @@ export function prepareCorpora(languages: Language[], corpusDir: string): Prepar
     if (udhr) {
       const dir = join(corpusDir, language.code);
       pending.push([join(dir, "train.jsonl"), jsonl(udhr.train)], [join(dir, "heldout.jsonl"), jsonl(udhr.heldout)]);
+      const pairs = udhrPairs(language.udhr!.id, language.udhr!.heldout_articles);
+      const rows = (items: object[]) => items.map((r) => JSON.stringify(r)).join("\n") + "\n";
+      const udhrTasks = { translation: join(dir, "udhr_translation.jsonl"), reading: join(dir, "udhr_reading.jsonl"), pairs: pairs.length };
+      pending.push([udhrTasks.translation, rows(translationRows(language.code, pairs))], [udhrTasks.reading, rows(readingRows(pairs))]);
       const files = (name: string): Corpus => ({ source: { $case: "textFiles", value: { paths: [join(dir, name)] } } });
-      return { code: language.code, name: language.name ?? udhr.name, train: files("train.jsonl"), heldout: files("heldout.jsonl") };
+      return { code: language.code, name: language.name ?? udhr.name, train: files("train.jsonl"), heldout: files("heldout.jsonl"), udhrTasks };
     }
     return {
       code: language.code,

@@ -29,6 +29,7 @@ export function readDeclaration(id: string): Declaration {
   const blockText = (element: Parameters<typeof $>[0]) =>
     $(element)
       .find("h2, h3, p, li")
+      .filter((_, node) => $(node).find("p, li").length === 0) // innermost blocks: <li><p>..</p></li> once
       .map((_, node) => $(node).text().replace(/\s+/g, " ").trim())
       .get()
       .filter(Boolean)

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { LanguageCorpora } from "../corpora/prepare.js";
 import { SparseSubError } from "../errors.js";
 import type {
+  AnalyzeWeightsResponse,
   CollectActivationsResult,
   ConvertNeuronSetResponse,
   Corpus,
@@ -16,7 +17,7 @@ import type {
   TrainResult,
 } from "../gen/sparse_sub/v1/worker.js";
 import { methodLabel, outputKind, type MethodSpec } from "../plan/methods.js";
-import { collectRequest, evaluateRequest, importRequest, selectRequest, trainRequest, type Evaluated } from "../plan/requests.js";
+import { analyzeRequest, collectRequest, evaluateRequest, importRequest, selectRequest, trainRequest, type Evaluated } from "../plan/requests.js";
 import type { Plan } from "../plan/schema.js";
 import { defineJob, type Job } from "./graph.js";
 
@@ -59,6 +60,7 @@ export const jobIds = {
   train: (language: string, label: string) => `train:${language}:${label}`,
   evaluateBase: BASE,
   evaluateTrained: (language: string, label: string) => `evaluate:${language}:${label}`,
+  analyze: (language: string, label: string) => `weights:${language}:${label}`,
 };
 
 /** A stable fingerprint of a request (job id excluded) and of the content of the user's input
@@ -134,6 +136,18 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress }: Pipel
         reusable: (r) => existsSync(r.outputPath),
         run: ({ worker, signal }) => worker.client.train(request(), { signal, onProgress: progress(trainId) }),
       }));
+
+      if (plan.evaluation.weight_change) {
+        const analyzeId = jobIds.analyze(target, label);
+        const analysis = (jobId: string) => analyzeRequest(plan, jobId, evaluated(spec, output), neuronSetPath.path(target));
+        jobs.push(defineJob<AnalyzeWeightsResponse>({
+          id: analyzeId,
+          kind: "evaluate",
+          deps: [trainId, ...neuronSetPath.deps],
+          key: () => fingerprint(analysis(""), neuronSetPath.userFiles(target)),
+          run: ({ worker }) => worker.client.analyzeWeights(analysis(wireId(analyzeId))),
+        }));
+      }
 
       const evalId = jobIds.evaluateTrained(target, label);
       const scoring = (jobId: string) => evaluateRequest(plan, jobId, corpora, evaluated(spec, output));

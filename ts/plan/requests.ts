@@ -6,6 +6,8 @@ import {
   ConvertNeuronSetRequest_Direction,
   Method,
   type CollectActivationsRequest,
+  type AlignmentRequest,
+  type AnalyzeWeightsRequest,
   type EvaluateRequest,
   type ModelSpec,
   type SelectNeuronsRequest,
@@ -13,6 +15,7 @@ import {
 } from "../gen/sparse_sub/v1/worker.js";
 import type { LanguageCorpora } from "../corpora/prepare.js";
 import type { MethodName, MethodSpec } from "./methods.js";
+import { taskRequests } from "./tasks.js";
 import type { Plan } from "./schema.js";
 
 export function modelSpec(plan: Plan): ModelSpec {
@@ -114,9 +117,14 @@ export function importRequest(reference: { reference_file: string; languages: st
  * applied, or a trained model directory (ffn / full). */
 export type Evaluated = { base: true } | { pack: string } | { adapter: string } | { modelDirectory: string };
 
-/** Scores every plan language that has held-out text on the `evaluated` model. */
+/** Scores every plan language that has held-out text on the `evaluated` model, plus the plan's
+ * benchmark tasks and alignment. */
 export function evaluateRequest(plan: Plan, jobId: string, corpora: LanguageCorpora[], evaluated: Evaluated): EvaluateRequest {
   const model = "modelDirectory" in evaluated ? { ...modelSpec(plan), source: evaluated.modelDirectory, ggufFile: "", revision: "" } : modelSpec(plan);
+  const udhrFiles = (code: string) => {
+    const files = corpora.find((c) => c.code === code)?.udhrTasks;
+    return { translation: files?.translation ?? "", reading: files?.reading ?? "" };
+  };
   return {
     jobId,
     model,
@@ -125,5 +133,30 @@ export function evaluateRequest(plan: Plan, jobId: string, corpora: LanguageCorp
     sets: corpora.filter((c) => c.heldout).map((c) => ({ language: c.code, corpus: c.heldout })),
     sequenceLength: plan.evaluation.sequence_length,
     batchSize: plan.evaluation.batch_size,
+    tasks: taskRequests(plan.evaluation.tasks, plan.training.targets, udhrFiles),
+    alignment: alignmentRequests(plan, udhrFiles),
   };
+}
+
+function alignmentRequests(plan: Plan, udhrFiles: (code: string) => { translation: string }): AlignmentRequest[] {
+  const alignment = plan.evaluation.alignment;
+  if (alignment === false) return [];
+  return plan.training.targets.map((language) =>
+    alignment === true
+      ? { language, files: [udhrFiles(language).translation], limit: 0 }
+      : { language, files: [alignment.files[language]], limit: alignment.limit },
+  );
+}
+
+/** Where a method moved the MLP weights, measured over the target's neurons. */
+export function analyzeRequest(plan: Plan, jobId: string, evaluated: Evaluated, neuronSetPath: string): AnalyzeWeightsRequest {
+  const artifact: AnalyzeWeightsRequest["artifact"] =
+    "pack" in evaluated
+      ? { $case: "packPath", value: evaluated.pack }
+      : "adapter" in evaluated
+        ? { $case: "adapterPath", value: evaluated.adapter }
+        : "modelDirectory" in evaluated
+          ? { $case: "modelDirectory", value: evaluated.modelDirectory }
+          : undefined;
+  return { jobId, model: modelSpec(plan), artifact, neuronSetPath };
 }

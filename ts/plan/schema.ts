@@ -2,6 +2,7 @@
 // Every field is documented in README.md ("Plan reference").
 import { z } from "zod";
 import { MethodSpec, methodLabel } from "./methods.js";
+import { TaskEntry, UDHR_TASKS, isLanguageTask } from "./tasks.js";
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -92,8 +93,15 @@ export const Training = TrainingFields.extend(Object.fromEntries(MOVED_TO_METHOD
   });
 
 export const Evaluation = z.strictObject({
-  sequence_length: positiveInt.default(512),
-  batch_size: positiveInt.default(4),
+  sequence_length: positiveInt.default(512), // held-out perplexity
+  batch_size: positiveInt.default(4), // sequences / prompts per forward pass
+  tasks: z.array(TaskEntry).default([]), // benchmark tasks, each scored on base and every method
+  // cross-lingual alignment of each target with English: true = the UDHR held-out paragraphs
+  // (UDHR targets), or parallel files in the FLORES schema per language
+  alignment: z
+    .union([z.boolean(), z.strictObject({ files: z.record(z.string(), z.string().min(1)), limit: nonNegativeInt.default(0) })])
+    .default(false),
+  weight_change: z.boolean().default(true), // where each method moved the MLP weights
 });
 
 /** Neuron sets made elsewhere, instead of collecting and selecting: the reference torch.save
@@ -141,6 +149,28 @@ export const Plan = z
     codes.forEach((code, i) => {
       if (codes.indexOf(code) !== i) ctx.addIssue({ code: "custom", message: `language '${code}' appears twice`, path: ["languages", i, "code"] });
     });
+    const udhrCodes = plan.languages.filter((l) => l.udhr).map((l) => l.code);
+    plan.evaluation.tasks.forEach((entry, i) => {
+      const languages = isLanguageTask(entry.task) ? (entry.languages ?? plan.training.targets) : [];
+      languages.forEach((code, j) => {
+        const where = entry.languages ? ["evaluation", "tasks", i, "languages", j] : ["evaluation", "tasks", i, "task"];
+        if ((UDHR_TASKS as readonly string[]).includes(entry.task) && !udhrCodes.includes(code)) {
+          ctx.addIssue({ code: "custom", message: `'${code}' has no UDHR text in this plan (${entry.task} needs a language with "udhr")`, path: where });
+        }
+      });
+      if (!isLanguageTask(entry.task) && entry.languages) {
+        ctx.addIssue({ code: "custom", message: `${entry.task} is an English task: remove 'languages'`, path: ["evaluation", "tasks", i, "languages"] });
+      }
+    });
+    const alignment = plan.evaluation.alignment;
+    if (alignment !== false) {
+      plan.training.targets.forEach((target) => {
+        const covered = alignment === true ? udhrCodes.includes(target) : target in alignment.files;
+        if (!covered) {
+          ctx.addIssue({ code: "custom", message: `no parallel text for '${target}': ${alignment === true ? "true needs UDHR targets; give files" : "add it to files"}`, path: ["evaluation", "alignment"] });
+        }
+      });
+    }
     const labels = plan.training.methods.map(methodLabel);
     labels.forEach((label, i) => {
       if (labels.indexOf(label) !== i) {

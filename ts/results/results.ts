@@ -1,9 +1,12 @@
 // results.json: everything a run measured, assembled from job records. Schema documented in
 // README ("Run directory"); bump RESULTS_SCHEMA when a field changes meaning.
 import type {
+  AlignmentResult,
+  AnalyzeWeightsResponse,
   CollectActivationsResult,
   EvaluateResult,
   LanguageScore,
+  TaskScore,
   SelectNeuronsResponse,
   TrainResult,
   WorkerInfo,
@@ -13,13 +16,39 @@ import { jobIds } from "../pipeline/jobs.js";
 import { methodLabel, outputKind, type MethodName, type MethodSpec, type OutputKind } from "../plan/methods.js";
 import type { Plan } from "../plan/schema.js";
 
-export const RESULTS_SCHEMA = "sparse-sub/results@2";
+export const RESULTS_SCHEMA = "sparse-sub/results@3";
 
 export interface ScoreRow {
   language: string;
   perplexity: number;
   mean_loss: number; // nats per predicted token
   tokens: number;
+}
+
+/** One benchmark task's score on one model. */
+export interface TaskRow {
+  label: string; // e.g. "flores", "udhr_translation"
+  task: string; // the worker task that scored it (udhr_translation runs as flores)
+  language: string; // "" for English tasks
+  direction: string; // translation: eng-x | x-eng
+  mode: string; // multiple choice: generative | loglik
+  metrics: Record<string, number>; // bleu, chrf, chrf_pp | accuracy, unreadable
+  items: number;
+  seconds: number;
+  examples: unknown[]; // first prompts and outputs
+}
+
+export interface AlignmentRow {
+  language: string;
+  per_layer: number[]; // mean cosine similarity English vs language, per decoder layer
+  mean: number;
+  pairs: number;
+}
+
+export type ProjectionNorms = { neurons: number; matrix: number };
+export interface WeightChange {
+  layers: { layer: number; gate_proj: ProjectionNorms | null; up_proj: ProjectionNorms | null; down_proj: ProjectionNorms | null }[];
+  total: Record<"gate_proj" | "up_proj" | "down_proj", ProjectionNorms>; // L2 over all layers
 }
 
 /** One (target language, method) training job and the evaluation of what it wrote. */
@@ -44,6 +73,9 @@ export interface TargetResult {
   train_loss: { step: number; loss: number }[];
   validation_loss: { step: number; loss: number }[];
   scores: ScoreRow[] | null; // held-out scores of the trained model; null until evaluated
+  tasks: TaskRow[] | null; // benchmark tasks on the trained model; null until evaluated
+  alignment: AlignmentRow[] | null;
+  weight_change: WeightChange | null; // null when not analyzed
   worker: string;
 }
 
@@ -69,8 +101,36 @@ export interface RunResults {
     neuron_sets: { language: string; neuron_count: number; per_layer: Record<string, number>; path: string }[];
   } | null;
   base: ScoreRow[] | null;
+  base_tasks: TaskRow[] | null;
+  base_alignment: AlignmentRow[] | null;
   targets: TargetResult[];
   jobs: { id: string; worker: string; seconds: number; reused: boolean }[];
+}
+
+const taskRows = (tasks: TaskScore[]): TaskRow[] =>
+  tasks.map((t) => ({
+    label: t.label,
+    task: t.name,
+    language: t.language,
+    direction: t.direction,
+    mode: t.mode,
+    metrics: t.metrics,
+    items: t.items,
+    seconds: t.seconds,
+    examples: t.examplesJson ? (JSON.parse(t.examplesJson) as unknown[]) : [],
+  }));
+
+const alignmentRows = (rows: AlignmentResult[]): AlignmentRow[] =>
+  rows.map((a) => ({ language: a.language, per_layer: a.perLayer, mean: a.mean, pairs: a.pairs }));
+
+function weightChange(response: AnalyzeWeightsResponse): WeightChange {
+  const norms = (p?: { neurons: number; matrix: number }) => (p ? { neurons: p.neurons, matrix: p.matrix } : null);
+  const layers = response.layers.map((l) => ({ layer: l.layerIndex, gate_proj: norms(l.gateProj), up_proj: norms(l.upProj), down_proj: norms(l.downProj) }));
+  const total = (name: "gate_proj" | "up_proj" | "down_proj") => {
+    const square = (key: "neurons" | "matrix") => Math.sqrt(layers.reduce((sum, l) => sum + (l[name]?.[key] ?? 0) ** 2, 0));
+    return { neurons: square("neurons"), matrix: square("matrix") };
+  };
+  return { layers, total: { gate_proj: total("gate_proj"), up_proj: total("up_proj"), down_proj: total("down_proj") } };
 }
 
 const scoreRows = (scores: LanguageScore[]): ScoreRow[] =>
@@ -119,6 +179,9 @@ export function assembleResults(input: {
         train_loss: train.trainLoss,
         validation_loss: train.validationLoss,
         scores: evaluation ? scoreRows(evaluation.scores) : null,
+        tasks: evaluation ? taskRows(evaluation.tasks) : null,
+        alignment: evaluation ? alignmentRows(evaluation.alignment) : null,
+        weight_change: ((r) => (r ? weightChange(r) : null))(result<AnalyzeWeightsResponse>(jobIds.analyze(language, label))),
         worker: records.get(jobIds.train(language, label))!.worker,
       });
     }
@@ -156,6 +219,8 @@ export function assembleResults(input: {
         }
       : null,
     base: base ? scoreRows(base.scores) : null,
+    base_tasks: base ? taskRows(base.tasks) : null,
+    base_alignment: base ? alignmentRows(base.alignment) : null,
     targets,
     jobs: [...records.entries()].map(([id, r]) => ({ id, worker: r.worker, seconds: r.seconds, reused: input.reused.has(id) })),
   };

@@ -1,5 +1,6 @@
 // The Markdown summary of a run (results.md, and what the CLI prints at the end): per target
 // language, rows = base + each method, columns = held-out perplexity per language.
+import { paperTable } from "./paper.js";
 import type { RunResults, ScoreRow, TargetResult } from "./results.js";
 
 const fmt = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : String(value));
@@ -28,11 +29,70 @@ function perplexityTable(results: RunResults, target: string, methods: TargetRes
   return lines;
 }
 
+const signed = (value: number, digits = 1) => `${value >= 0 ? "+" : ""}${value.toFixed(digits)}`;
+
+function benchmarkTable(results: RunResults, target: string): string[] {
+  const { columns, rows } = paperTable(results, target);
+  if (columns.length === 0) return [];
+  const base = rows[0];
+  const cell = (value: number | null | undefined, before: number | null | undefined, isBase: boolean, evaluated: boolean) =>
+    !evaluated ? "missing" : value === null || value === undefined ? "-" : isBase || before === null || before === undefined ? fmt(value, 1) : `${fmt(value, 1)} (${signed(value - before)})`;
+  const header = ["method", `**${target} average**`, "general average", ...columns.map((c) => c.title)];
+  const lines = [`## Target ${target}: benchmarks (chrF or accuracy %, change vs base in points)`, "", `| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
+  for (const row of rows) {
+    const isBase = row.method === "base";
+    const cells = [
+      cell(row.targetAverage, base.targetAverage, isBase, row.evaluated),
+      cell(row.generalAverage, base.generalAverage, isBase, row.evaluated),
+      ...columns.map((c) => cell(row.values.get(c.key), base.values.get(c.key), isBase, row.evaluated)),
+    ];
+    lines.push(`| ${[row.method, ...cells].join(" | ")} |`);
+  }
+  return [...lines, ""];
+}
+
+function analysisTables(results: RunResults, target: string): string[] {
+  const methods = results.targets.filter((t) => t.language === target);
+  const lines: string[] = [];
+  const changed = methods.filter((m) => m.weight_change);
+  if (changed.length > 0) {
+    lines.push(
+      `## Target ${target}: where the MLP weights moved (L2 norm of adapted - base, all layers; over ${target}'s neurons / whole matrix)`,
+      "",
+      "| method | gate | up | down | down / gate (whole) | share of down change in the last third of layers |",
+      "|---|---|---|---|---|---|",
+    );
+    for (const m of changed) {
+      const w = m.weight_change!;
+      const pair = (p: { neurons: number; matrix: number }) => `${fmt(p.neurons, 3)} / ${fmt(p.matrix, 3)}`;
+      const layerCount = Math.max(0, ...w.layers.map((l) => l.layer)) + 1;
+      const late = w.layers.filter((l) => l.layer >= Math.floor((2 * layerCount) / 3)).reduce((s, l) => s + (l.down_proj?.matrix ?? 0) ** 2, 0);
+      const share = w.total.down_proj.matrix > 0 ? late / w.total.down_proj.matrix ** 2 : 0;
+      const ratio = w.total.gate_proj.matrix > 0 ? fmt(w.total.down_proj.matrix / w.total.gate_proj.matrix, 2) : "-";
+      lines.push(`| ${m.label} | ${pair(w.total.gate_proj)} | ${pair(w.total.up_proj)} | ${pair(w.total.down_proj)} | ${ratio} | ${(share * 100).toFixed(0)}% |`);
+    }
+    lines.push("");
+  }
+  const base = results.base_alignment?.find((a) => a.language === target);
+  const aligned = methods.filter((m) => m.alignment?.some((a) => a.language === target));
+  if (base || aligned.length > 0) {
+    lines.push(`## Target ${target}: cross-lingual alignment with English (mean cosine of mean-pooled hidden states over layers)`, "", "| method | mean | change | last layer |", "|---|---|---|---|");
+    const row = (name: string, a: { mean: number; per_layer: number[] } | undefined) =>
+      a ? `| ${name} | ${fmt(a.mean, 4)} | ${base && name !== "base" ? signed(a.mean - base.mean, 4) : "-"} | ${fmt(a.per_layer.at(-1) ?? NaN, 4)} |` : `| ${name} | missing | | |`;
+    lines.push(row("base", base));
+    for (const m of aligned) lines.push(row(m.label, m.alignment!.find((a) => a.language === target)));
+    lines.push("");
+  }
+  return lines;
+}
+
 export function resultsTable(results: RunResults): string {
   const lines: string[] = [`# ${results.run}`, ""];
   const targets = [...new Set(results.targets.map((t) => t.language))];
+  for (const target of targets) lines.push(...benchmarkTable(results, target));
   if (targets.length === 0 && results.base) lines.push(...perplexityTable(results, "", []), "");
   for (const target of targets) lines.push(...perplexityTable(results, target, results.targets.filter((t) => t.language === target)), "");
+  for (const target of targets) lines.push(...analysisTables(results, target));
   if (results.targets.length > 0) {
     lines.push(
       "## Training",

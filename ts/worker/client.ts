@@ -2,6 +2,8 @@
 // progress events go to a callback; an AbortSignal cancels the call on the worker.
 import { credentials, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
 import {
+  AnalyzeWeightsRequest,
+  type AnalyzeWeightsResponse,
   CollectActivationsRequest,
   ConvertNeuronSetRequest,
   EvaluateRequest,
@@ -78,6 +80,10 @@ export class WorkerClient {
 
   mergePack(request: Partial<MergePackRequest>): Promise<MergePackResponse> {
     return this.unary("MergePack", (cb) => this.client.mergePack(MergePackRequest.fromPartial(request), cb));
+  }
+
+  analyzeWeights(request: Partial<AnalyzeWeightsRequest>): Promise<AnalyzeWeightsResponse> {
+    return this.unary("AnalyzeWeights", (cb) => this.client.analyzeWeights(AnalyzeWeightsRequest.fromPartial(request), cb));
   }
 
   convertNeuronSet(request: Partial<ConvertNeuronSetRequest>): Promise<ConvertNeuronSetResponse> {

@@ -53,8 +53,19 @@ def lettered(stem: str, options: list[str]) -> str:
     return "\n".join(lines) + "\nAnswer:"
 
 
+def other_sentence_column(row: dict, language: str) -> str:
+    """sentence_<FLORES code>, or else the one sentence_* column that is not English (files a
+    user or the controller wrote with another spelling of the code)."""
+    if f"sentence_{language}" in row:
+        return f"sentence_{language}"
+    others = [k for k in row if k.startswith("sentence_") and k != "sentence_eng_Latn"]
+    if len(others) != 1:
+        raise KeyError(f"sentence_{language}")
+    return others[0]
+
+
 def _translation(row: dict, language: str, direction: str) -> Translation:
-    eng, other = row["sentence_eng_Latn"], row[f"sentence_{language}"]
+    eng, other = row["sentence_eng_Latn"], row[other_sentence_column(row, language)]
     source, target, name = (eng, other, english_name(language)) if direction == "eng-x" else (other, eng, "English")
     return Translation(f"Translate this sentence into {name}: {source} Translation:", target)
 
