@@ -65,9 +65,10 @@ def measure(args) -> dict:
         training.append({"label": label, **run_json(command)})
     collection = run_json([python, str(HERE / "collection.py"), "--shape", args.shape, "--device", args.device,
                            "--sequences", str(args.collect_sequences), "--sequence-length", str(args.sequence_length)])
+    scoring = run_json([python, str(HERE / "scoring.py"), "--shape", args.shape, "--device", args.device, "--items", str(args.scoring_items)])
     control = run_json(["node", str(HERE / "control-plane.mjs"), "--steps", str(args.control_steps)]) if args.device == "cpu" else None
     return {"command": " ".join(["npm run bench --", *sys.argv[1:]]).strip(), "machine": machine(args.device), "shape": args.shape,
-            "training": training, "collection": collection, "control_plane": control}
+            "training": training, "collection": collection, "scoring": scoring, "control_plane": control}
 
 
 def ratio(a: float, b: float) -> str:
@@ -121,6 +122,16 @@ def render_mode(device: str, data: dict) -> list[str]:
                   f"| collection (hooks counting gate > 0) | {c['collect_tokens_per_second']:,.0f} |", "",
                   f"- collection overhead: {c['overhead'] * 100:+.1f}% (goal <= +5%): {goal(c['overhead'] <= 0.05)}",
                   f"- counts identical across batch sizes {c['batch_sizes_compared']}: {c['counts_identical_across_batch_sizes']}"]
+    sc = data.get("scoring")
+    if sc:
+        lines += ["", f"### 5. Multiple-choice scoring ({sc.get('items', '-')} Belebele-shaped items: {sc.get('passage_words', '-')}-word passage, 4 options)", ""]
+        if "error" in sc:
+            lines.append(f"failed: {sc['error']}")
+        else:
+            lines += ["| path | forward tokens | seconds |", "|---|---|---|",
+                      f"| shared context (passage once, options from its cache) | {sc['shared_tokens']:,} | {sc['shared_seconds']:.2f} |",
+                      f"| each option scored with its own passage | {sc['independent_tokens']:,} | {sc['independent_seconds']:.2f} |", "",
+                      f"- tokens: {sc['shared_tokens'] / sc['independent_tokens']:.2f}x, time: {sc['shared_seconds'] / sc['independent_seconds']:.2f}x; same predictions: {sc['same_predictions']}"]
     cp = data.get("control_plane")
     if cp:
         lines += ["", "### 4. Control plane", ""]
@@ -149,7 +160,6 @@ def render(results: dict[str, dict]) -> str:
         else:
             lines += [f"## {device.upper()}", "", "Not measured yet: no " + ("GPU was available to this project when the benchmarks last ran."
                                                                                if device == "cuda" else "CPU run recorded."), ""]
-    lines += ["### 5. Scoring", "", "Multiple-choice scoring (shared context vs one pass per choice) is measured once the evaluation tasks land.", ""]
     return "\n".join(lines)
 
 
@@ -162,8 +172,9 @@ def main() -> None:
     args.shape = "llama-3.1-8b" if gpu else "small"
     args.batch_size, args.sequence_length = (1, 2048) if gpu else (2, 256)
     args.steps, args.collect_sequences, args.control_steps = (5, 32, 60) if gpu else (5, 16, 60)
+    args.scoring_items = 64 if gpu else 16
     if args.quick:
-        args.sequence_length, args.steps, args.collect_sequences, args.control_steps = 32, 2, 4, 3
+        args.sequence_length, args.steps, args.collect_sequences, args.control_steps, args.scoring_items = 32, 2, 4, 3, 2
     data = measure(args)
     if args.quick:
         print(json.dumps(data, indent=2))

@@ -19,7 +19,7 @@ describe("sparse-sub CLI", () => {
   it("validates the demo plan", async () => {
     const result = await cli("validate", join(import.meta.dirname, "../configs/demo.plan.json"));
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toMatch(/demo\.plan\.json: valid\. 6 languages \(en, de, nl, af, mt, cy\), targets af, methods sparse, random, lora, 14 jobs, 1 worker\(s\)/);
+    expect(result.stdout).toMatch(/demo\.plan\.json: valid\. 6 languages \(en, de, nl, af, mt, cy\), targets af, methods sparse, random, lora, 17 jobs, 1 worker\(s\)/);
   });
 
   it("lists every plan problem with its JSON path and exits 2", async () => {
@@ -99,7 +99,7 @@ describe("sparse-sub run, interrupted", () => {
     expect(resumed.exitCode).toBe(0);
     const final = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
     const reused = Object.fromEntries(final.jobs.map((j: { id: string; reused: boolean }) => [j.id, j.reused]));
-    expect(reused).toEqual({ "collect:en": true, "collect:af": true, "evaluate:base": true, select: true, "train:af:sparse": false, "evaluate:af:sparse": false });
+    expect(reused).toEqual({ "collect:en": true, "collect:af": true, "evaluate:base": true, select: true, "train:af:sparse": false, "evaluate:af:sparse": false, "weights:af:sparse": false });
     expect(final.targets[0].steps).toBe(2);
     expect(resumed.stdout).toContain("| **af** (target) |");
   }, 240_000);

@@ -77,7 +77,7 @@ describe("runPlan on a tiny model", () => {
     const training = events.filter((e) => e.event === "progress" && e.job === "train:af:sparse" && e.phase === "train");
     expect(training.length).toBeGreaterThan(0);
     expect(training.at(-1).loss).toBeGreaterThan(0);
-    expect(events.filter((e) => e.event === "job_finished")).toHaveLength(8);
+    expect(events.filter((e) => e.event === "job_finished")).toHaveLength(9); // 4 collect, select, base, train, evaluate, weights
   });
 
   it("changed only the selected neurons' weights (merged model vs base, parameter by parameter)", async () => {
@@ -276,7 +276,7 @@ describe("runPlan with neuron sets made elsewhere", () => {
     const plan = tinyPlan({ identification: undefined, neuron_sets: { reference_file: file, languages: ["en", "af"] }, training: shortTraining });
     const dir = join(mkdtempSync(join(tmpdir(), "sparse-sub-run-")), "run");
     const { results } = await runPlan(plan, { outDir: dir });
-    expect(results.jobs.map((j) => j.id).sort()).toEqual(["evaluate:af:sparse", "evaluate:base", "import", "train:af:sparse"]);
+    expect(results.jobs.map((j) => j.id).sort()).toEqual(["evaluate:af:sparse", "evaluate:base", "import", "train:af:sparse", "weights:af:sparse"]);
     expect(results.neuron_source).toBe("reference_file");
     expect(results.selection).toBeNull();
     expect(results.targets[0]).toMatchObject({ neuron_count: 5, trainable_parameters: 5 * 3 * 32, steps: 3 });

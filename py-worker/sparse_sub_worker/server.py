@@ -169,23 +169,20 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
     def _alignment(self, ctx: JobContext, loaded: LoadedModel, request: pb.AlignmentRequest, field_name: str, batch_size: int) -> pb.AlignmentResult:
         from .tasks.definitions import other_sentence_column
         from .tasks.languages import flores_code
-        from .tasks.runner import FORMATS
+        from .tasks.runner import load_rows
 
         ctx.check_cancelled()
-        import datasets
-
         code = flores_code(request.language, f"{field_name}.language")
-        for i, path in enumerate(request.files):
-            if not Path(path).is_file():
-                raise not_found(f"{field_name}.files[{i}]", path, "parallel sentences file")
-        rows = list(datasets.load_dataset(FORMATS.get(Path(request.files[0]).suffix, "json"), data_files=list(request.files), split="train"))
-        if request.limit:
-            rows = rows[: request.limit]
+        spec = TaskSpec(name="flores", language=request.language, files=tuple(request.files), split=request.flores_split or "dev",
+                        limit=request.limit, field=field_name)
+        rows = load_rows(spec, code)
         try:
             english = [r["sentence_eng_Latn"] for r in rows]
             other = [r[other_sentence_column(r, code)] for r in rows]
         except KeyError as error:
-            raise precondition("TASK_DATA_SCHEMA", f"{field_name}.files: rows need sentence_eng_Latn and sentence_{code} ({error} missing)", field_name) from None
+            raise precondition("TASK_DATA_SCHEMA", f"{field_name}: rows need sentence_eng_Latn and sentence_{code} ({error} missing)", field_name) from None
+        if not rows:
+            raise precondition("TASK_DATA_EMPTY", f"{field_name}: no parallel sentences", field_name)
         per_layer = alignment(loaded.model, loaded.tokenizer, english, other, batch_size)
         return pb.AlignmentResult(language=request.language, per_layer=per_layer, mean=sum(per_layer) / len(per_layer), pairs=len(rows))
 
@@ -360,9 +357,6 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             raise invalid("adapter_path", "give pack_path or adapter_path, not both")
         pack_file = load_pack(request.pack_path, "pack_path") if request.pack_path else None
         tasks = [_task_spec(t, f"tasks[{i}]") for i, t in enumerate(request.tasks)]
-        for i, a in enumerate(request.alignment):
-            if not a.files:
-                raise invalid(f"alignment[{i}].files", "is empty")
 
         def job(ctx: JobContext):
             loaded = self._load(ctx, wrap, request.model)

@@ -42,6 +42,13 @@ def test_collection_bench_counts_do_not_depend_on_batch_size():
     assert result["plain_tokens_per_second"] > 0 and result["collect_tokens_per_second"] > 0
 
 
+def test_scoring_bench_compares_two_paths_that_agree():
+    result = bench("scoring.py", "--items", "2", "--passage-words", "20")
+    assert result["same_predictions"] is True
+    # 2 items x (passage once + 4 options) vs 2 items x 4 x (passage + option)
+    assert result["shared_tokens"] < result["independent_tokens"]
+
+
 def test_gradient_masking_baseline_trains_the_same_slices_as_the_sparse_trainer(tiny):
     """The yardstick is a fair one: without weight decay, masking full-matrix gradients gives
     exactly the sparse trainer's slices."""

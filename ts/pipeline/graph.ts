@@ -1,6 +1,7 @@
 // The job graph: jobs with dependencies, run on a worker pool as soon as their inputs exist
 // and a worker is free. A completed job is recorded (with a key of its inputs) so that a
 // rerun over the same run directory skips it: Ctrl-C leaves a resumable run.
+import { setMaxListeners } from "node:events";
 import { SparseSubError } from "../errors.js";
 import type { PooledWorker, WorkerPool } from "../worker/pool.js";
 
@@ -77,6 +78,7 @@ export async function runGraph(
   validateGraph(jobs);
   const hooks = options.hooks ?? {};
   const internal = new AbortController();
+  setMaxListeners(0, internal.signal); // every waiting job listens for cancellation
   const onOuterAbort = () => internal.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onOuterAbort, { once: true });
   const done = new Set<string>();

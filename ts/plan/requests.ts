@@ -142,9 +142,11 @@ function alignmentRequests(plan: Plan, udhrFiles: (code: string) => { translatio
   const alignment = plan.evaluation.alignment;
   if (alignment === false) return [];
   return plan.training.targets.map((language) =>
-    alignment === true
-      ? { language, files: [udhrFiles(language).translation], limit: 0 }
-      : { language, files: [alignment.files[language]], limit: alignment.limit },
+    alignment === "flores"
+      ? { language, files: [], limit: 0, floresSplit: "dev" }
+      : alignment === true
+        ? { language, files: [udhrFiles(language).translation], limit: 0, floresSplit: "" }
+        : { language, files: [alignment.files[language]], limit: alignment.limit, floresSplit: "" },
   );
 }
 

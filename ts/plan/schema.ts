@@ -97,9 +97,9 @@ export const Evaluation = z.strictObject({
   batch_size: positiveInt.default(4), // sequences / prompts per forward pass
   tasks: z.array(TaskEntry).default([]), // benchmark tasks, each scored on base and every method
   // cross-lingual alignment of each target with English: true = the UDHR held-out paragraphs
-  // (UDHR targets), or parallel files in the FLORES schema per language
+  // (UDHR targets); "flores" = FLORES+ dev from the hub; or parallel files (FLORES schema) per language
   alignment: z
-    .union([z.boolean(), z.strictObject({ files: z.record(z.string(), z.string().min(1)), limit: nonNegativeInt.default(0) })])
+    .union([z.boolean(), z.literal("flores"), z.strictObject({ files: z.record(z.string(), z.string().min(1)), limit: nonNegativeInt.default(0) })])
     .default(false),
   weight_change: z.boolean().default(true), // where each method moved the MLP weights
 });
@@ -163,7 +163,7 @@ export const Plan = z
       }
     });
     const alignment = plan.evaluation.alignment;
-    if (alignment !== false) {
+    if (alignment !== false && alignment !== "flores") {
       plan.training.targets.forEach((target) => {
         const covered = alignment === true ? udhrCodes.includes(target) : target in alignment.files;
         if (!covered) {

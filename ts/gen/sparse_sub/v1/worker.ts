@@ -511,11 +511,16 @@ export interface TaskScore_MetricsEntry {
   value: number;
 }
 
-/** Parallel sentences: rows with sentence_eng_Latn and sentence_<language> (FLORES schema). */
+/**
+ * Parallel sentences: rows with sentence_eng_Latn and sentence_<language> (FLORES schema),
+ * from files, or (no files) FLORES+ on the hub paired by id.
+ */
 export interface AlignmentRequest {
   language: string;
   files: string[];
   limit: number;
+  /** no files: the FLORES+ split ("dev" when empty) */
+  floresSplit: string;
 }
 
 export interface AlignmentResult {
@@ -5164,7 +5169,7 @@ export const TaskScore_MetricsEntry: MessageFns<TaskScore_MetricsEntry> = {
 };
 
 function createBaseAlignmentRequest(): AlignmentRequest {
-  return { language: "", files: [], limit: 0 };
+  return { language: "", files: [], limit: 0, floresSplit: "" };
 }
 
 export const AlignmentRequest: MessageFns<AlignmentRequest> = {
@@ -5177,6 +5182,9 @@ export const AlignmentRequest: MessageFns<AlignmentRequest> = {
     }
     if (message.limit !== 0) {
       writer.uint32(24).int32(message.limit);
+    }
+    if (message.floresSplit !== "") {
+      writer.uint32(34).string(message.floresSplit);
     }
     return writer;
   },
@@ -5218,6 +5226,14 @@ export const AlignmentRequest: MessageFns<AlignmentRequest> = {
             message.limit = reader.int32();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.floresSplit = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5235,6 +5251,11 @@ export const AlignmentRequest: MessageFns<AlignmentRequest> = {
       language: isSet(object.language) ? globalThis.String(object.language) : "",
       files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => globalThis.String(e)) : [],
       limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      floresSplit: isSet(object.floresSplit)
+        ? globalThis.String(object.floresSplit)
+        : isSet(object.flores_split)
+        ? globalThis.String(object.flores_split)
+        : "",
     };
   },
 
@@ -5249,6 +5270,9 @@ export const AlignmentRequest: MessageFns<AlignmentRequest> = {
     if (message.limit !== 0) {
       obj.limit = Math.round(message.limit);
     }
+    if (message.floresSplit !== "") {
+      obj.floresSplit = message.floresSplit;
+    }
     return obj;
   },
 
@@ -5260,6 +5284,7 @@ export const AlignmentRequest: MessageFns<AlignmentRequest> = {
     message.language = object.language ?? "";
     message.files = object.files?.map((e) => e) || [];
     message.limit = object.limit ?? 0;
+    message.floresSplit = object.floresSplit ?? "";
     return message;
   },
 };

@@ -457,14 +457,16 @@ class TaskScore(_message.Message):
     def __init__(self, label: _Optional[str] = ..., name: _Optional[str] = ..., language: _Optional[str] = ..., direction: _Optional[str] = ..., mode: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., items: _Optional[int] = ..., seconds: _Optional[float] = ..., examples_json: _Optional[str] = ...) -> None: ...
 
 class AlignmentRequest(_message.Message):
-    __slots__ = ("language", "files", "limit")
+    __slots__ = ("language", "files", "limit", "flores_split")
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     FILES_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    FLORES_SPLIT_FIELD_NUMBER: _ClassVar[int]
     language: str
     files: _containers.RepeatedScalarFieldContainer[str]
     limit: int
-    def __init__(self, language: _Optional[str] = ..., files: _Optional[_Iterable[str]] = ..., limit: _Optional[int] = ...) -> None: ...
+    flores_split: str
+    def __init__(self, language: _Optional[str] = ..., files: _Optional[_Iterable[str]] = ..., limit: _Optional[int] = ..., flores_split: _Optional[str] = ...) -> None: ...
 
 class AlignmentResult(_message.Message):
     __slots__ = ("language", "per_layer", "mean", "pairs")
