@@ -70,9 +70,24 @@ function validateCommand(args: { plan: string; verbose: boolean }): number {
   }
 }
 
-async function workerServeCommand(args: { listen: string; telemetry: string; insecure: boolean }): Promise<number> {
+interface ServeArgs {
+  listen: string;
+  telemetry: string;
+  insecure: boolean;
+  tokenFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  dataRoot?: string;
+}
+
+async function workerServeCommand(args: ServeArgs): Promise<number> {
   const python = workerPython();
-  const serveArgs = ["--listen", args.listen, "--telemetry", args.telemetry, ...(args.insecure ? ["--insecure"] : [])];
+  const optional = (flag: string, value?: string) => (value ? [flag, value] : []);
+  const serveArgs = [
+    "--listen", args.listen, "--telemetry", args.telemetry, ...(args.insecure ? ["--insecure"] : []),
+    ...optional("--token-file", args.tokenFile), ...optional("--tls-cert", args.tlsCert), ...optional("--tls-key", args.tlsKey),
+    ...optional("--data-root", args.dataRoot),
+  ];
   const child = execa(python, ["-u", "-m", "sparse_sub_worker", "serve", ...serveArgs], {
     cwd: join(PACKAGE_ROOT, "py-worker"),
     env: { PYTHONPATH: join(PACKAGE_ROOT, "py-worker") },
@@ -227,9 +242,13 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
             s
               .option("listen", { type: "string", default: "127.0.0.1:50051", describe: "HOST:PORT to listen on" })
               .option("telemetry", { type: "string", default: "tcp://127.0.0.1:*", describe: "ZeroMQ PUB bind address" })
-              .option("insecure", { type: "boolean", default: false, describe: "allow non-loopback addresses without authentication" }),
+              .option("token-file", { type: "string", describe: "file with the bearer token every call must carry (needed beyond loopback)" })
+              .option("tls-cert", { type: "string", describe: "PEM certificate chain: serve TLS" })
+              .option("tls-key", { type: "string", describe: "PEM private key of --tls-cert" })
+              .option("data-root", { type: "string", describe: "read and write files only under this directory" })
+              .option("insecure", { type: "boolean", default: false, describe: "allow non-loopback addresses without a token (private networks only)" }),
           async (args) => {
-            exitCode = await workerServeCommand(args as { listen: string; telemetry: string; insecure: boolean });
+            exitCode = await workerServeCommand(args as unknown as ServeArgs);
           },
         )
         .demandCommand(1),

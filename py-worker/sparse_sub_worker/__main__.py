@@ -25,18 +25,29 @@ def _watch_parent(stopped: threading.Event) -> None:
             stopped.set()
 
 
-def serve(listen: str, telemetry_bind: str, exit_with_parent: bool = False) -> None:
+def serve(listen: str, telemetry_bind: str, exit_with_parent: bool = False, token: str | None = None,
+          tls: tuple[bytes, bytes] | None = None, data_root: str | None = None) -> None:
     import grpc
+    from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
     from .gen.sparse_sub.v1 import worker_pb2_grpc
+    from .security import DataRoot, TokenAuth
     from .server import WorkerService
     from .telemetry import TelemetryPublisher
 
     telemetry = TelemetryPublisher(telemetry_bind)
     options = [("grpc.max_receive_message_length", 64 << 20), ("grpc.max_send_message_length", 64 << 20)]
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), options=options)
-    worker_pb2_grpc.add_WorkerServicer_to_server(WorkerService(telemetry), server)
-    port = server.add_insecure_port(listen)
+    interceptors = [TokenAuth(token)] if token else []
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), options=options, interceptors=interceptors)
+    worker_pb2_grpc.add_WorkerServicer_to_server(WorkerService(telemetry, DataRoot(data_root)), server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for service in ("", "sparse_sub.v1.Worker"):
+        health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+    if tls:
+        port = server.add_secure_port(listen, grpc.ssl_server_credentials([(tls[1], tls[0])]))
+    else:
+        port = server.add_insecure_port(listen)
     if port == 0:
         sys.exit(f"sparse-sub worker: cannot listen on {listen}")
     server.start()
@@ -68,17 +79,42 @@ def main(argv: list[str] | None = None) -> None:
     serve_parser.add_argument("--telemetry", default="tcp://127.0.0.1:*", help="ZeroMQ PUB bind address for telemetry")
     serve_parser.add_argument("--log-level", default="INFO")
     serve_parser.add_argument("--exit-with-parent", action="store_true", help="stop when the launching process dies")
+    serve_parser.add_argument("--token-file", help="file holding the bearer token every RPC must carry (or SPARSE_SUB_WORKER_TOKEN)")
+    serve_parser.add_argument("--tls-cert", help="PEM certificate chain: serve TLS (with --tls-key)")
+    serve_parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    serve_parser.add_argument("--data-root", help="read and write files only under this directory")
     serve_parser.add_argument("--insecure", action="store_true",
-                              help="allow listening beyond loopback without authentication (private networks and containers only)")
+                              help="allow listening beyond loopback without a token (private networks and containers only)")
     args = parser.parse_args(argv)
-    if args.command == "serve" and not args.insecure:
-        for flag, address in (("--listen", args.listen), ("--telemetry", args.telemetry)):
-            if _host(address) not in LOOPBACK_HOSTS:
-                parser.error(f"{flag} {address}: the worker has no authentication yet and would let anyone on the network read and "
-                             "write files as you; listen on 127.0.0.1 and tunnel over SSH, or pass --insecure on a private network")
+    if args.command != "serve":
+        return
+    token = os.environ.get("SPARSE_SUB_WORKER_TOKEN") or None
+    if args.token_file:
+        try:
+            token = open(args.token_file, encoding="utf-8").read().strip()
+        except OSError as error:
+            parser.error(f"--token-file {args.token_file}: {error.strerror}")
+    if token is not None and len(token) < 16:
+        parser.error("the worker token must be at least 16 characters (e.g. `openssl rand -hex 32`)")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("give --tls-cert and --tls-key together")
+    tls = None
+    if args.tls_cert:
+        try:
+            tls = (open(args.tls_cert, "rb").read(), open(args.tls_key, "rb").read())
+        except OSError as error:
+            parser.error(f"{error.filename}: {error.strerror}")
+    if args.data_root and not os.path.isdir(args.data_root):
+        parser.error(f"--data-root {args.data_root}: not a directory")
+    if not args.insecure:
+        if _host(args.listen) not in LOOPBACK_HOSTS and token is None:
+            parser.error(f"--listen {args.listen}: beyond loopback the worker needs a token (--token-file) so that nobody else on the "
+                         "network can read and write files as you; or pass --insecure on a private network")
+        if _host(args.telemetry) not in LOOPBACK_HOSTS:
+            parser.error(f"--telemetry {args.telemetry}: telemetry is not authenticated; keep it on loopback (remote controllers "
+                         "get progress over the authenticated gRPC stream), or pass --insecure")
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.command == "serve":
-        serve(args.listen, args.telemetry, args.exit_with_parent)
+    serve(args.listen, args.telemetry, args.exit_with_parent, token, tls, args.data_root)
 
 
 if __name__ == "__main__":

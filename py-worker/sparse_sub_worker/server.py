@@ -39,6 +39,7 @@ from .methods.dense import DenseTrainable
 from .methods.subnetwork import SubnetworkTrainable
 from .neuron_sets import NeuronSet, check_fits, draw_random_set, export_reference, import_reference, load_neuron_set, save_neuron_set
 from .packs import OVERLAP_RULES, check_pack_fits, load_pack, merge_to_directory, packs_applied
+from .security import DataRoot
 from .tasks.runner import TaskSpec, run_task
 from .telemetry import TelemetryPublisher
 from .training import TrainSettings, run_training
@@ -70,6 +71,7 @@ def unary(method):
     @functools.wraps(method)
     def wrapper(self, request, context):
         try:
+            self.data_root.check(request)
             return method(self, request, context)
         except Exception as error:  # noqa: BLE001 - translated to a status, never swallowed
             context.abort_with_status(_status_for(error))
@@ -80,6 +82,7 @@ def streaming(method):
     @functools.wraps(method)
     def wrapper(self, request, context):
         try:
+            self.data_root.check(request)
             yield from method(self, request, context)
         except Exception as error:  # noqa: BLE001
             context.abort_with_status(_status_for(error))
@@ -122,8 +125,9 @@ def _task_spec(t: pb.TaskRequest, field_name: str) -> TaskSpec:
 
 
 class WorkerService(worker_pb2_grpc.WorkerServicer):
-    def __init__(self, telemetry: TelemetryPublisher):
+    def __init__(self, telemetry: TelemetryPublisher, data_root: DataRoot | None = None):
         self.telemetry = telemetry
+        self.data_root = data_root or DataRoot(None)
         self.models = ModelCache()
         self.slot = JobSlot()
 

@@ -77,4 +77,4 @@ def test_serve_refuses_non_loopback_without_insecure(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["serve", "--listen", "0.0.0.0:50051"])
     assert exit_info.value.code == 2
-    assert "--listen 0.0.0.0:50051: the worker has no authentication yet" in capsys.readouterr().err
+    assert "--listen 0.0.0.0:50051: beyond loopback the worker needs a token (--token-file)" in capsys.readouterr().err

@@ -96,6 +96,9 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
     const telemetrySeen = new Set<string>(); // jobs whose live events arrive over ZeroMQ
     for (const worker of pool.workers) {
       display.log(`worker ${worker.name} at ${worker.client.address}: ${worker.info.device}, sparse-sub worker ${worker.info.version}`);
+      // Telemetry is not authenticated, so a worker publishes it on its own loopback only: a remote
+      // worker's progress arrives over the (authenticated) gRPC stream instead.
+      if (worker.local === false) continue;
       subscriptions.push(
         subscribeTelemetry(worker.info.telemetryEndpoint, (topic, event) => {
           if (!topic.startsWith(`${runId}/`) || !event.progress) return;

@@ -69,6 +69,9 @@ export function parsePlan(input: unknown, base: string, path = "<inline>"): Load
     plan.identification ??= Identification.parse({});
   }
   plan.output = { dir: resolve(base, plan.output?.dir ?? `runs/${plan.name}`) };
+  plan.workers = plan.workers.map((w) =>
+    "address" in w ? { ...w, token_file: w.token_file && absolute(w.token_file), ca_file: w.ca_file && absolute(w.ca_file) } : w,
+  );
   return { plan, path };
 }
 

@@ -116,7 +116,13 @@ export const NeuronSets = z.union([
 
 export const WorkerSpec = z.union([
   z.strictObject({ local: z.literal(true), python: z.string().optional() }), // spawned by the controller
-  z.strictObject({ address: z.string().regex(/^[^:\s]+:\d+$/, "expected HOST:PORT") }), // already running
+  z.strictObject({
+    address: z.string().regex(/^[^:\s]+:\d+$/, "expected HOST:PORT"), // already running
+    token_file: z.string().min(1).optional(), // its bearer token; else the env variable token_env names, if set
+    token_env: z.string().default("SPARSE_SUB_WORKER_TOKEN"),
+    tls: z.boolean().default(false), // the worker serves TLS (--tls-cert / --tls-key)
+    ca_file: z.string().min(1).optional(), // PEM CA of the worker's certificate; default: system roots
+  }),
 ]);
 
 export const Plan = z

@@ -1,6 +1,6 @@
 // A promise-based client for one worker. Streaming RPCs resolve with their result event;
 // progress events go to a callback; an AbortSignal cancels the call on the worker.
-import { credentials, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import { credentials, InterceptingCall, type ClientReadableStream, type Interceptor, type ServiceError } from "@grpc/grpc-js";
 import {
   AnalyzeWeightsRequest,
   type AnalyzeWeightsResponse,
@@ -35,13 +35,33 @@ type StreamEvent<R> = { event?: { $case: "progress"; value: Progress } | { $case
 
 const MESSAGE_LIMIT = 64 << 20;
 
+/** How to reach a worker that listens beyond loopback (see the worker's --token-file, --tls-*). */
+export interface WorkerSecurity {
+  token?: string; // sent as `authorization: Bearer <token>` on every call
+  tls?: boolean; // TLS channel (the worker's --tls-cert / --tls-key)
+  rootCert?: Buffer; // PEM CA that signed the worker's certificate; default: the system's roots
+}
+
+const bearer = (token: string): Interceptor => (options, nextCall) =>
+  new InterceptingCall(nextCall(options), {
+    start: (metadata, listener, next) => {
+      metadata.set("authorization", `Bearer ${token}`);
+      next(metadata, listener);
+    },
+  });
+
 export class WorkerClient {
   private readonly client: GeneratedClient;
 
-  constructor(readonly address: string) {
-    this.client = new GeneratedClient(address, credentials.createInsecure(), {
+  constructor(
+    readonly address: string,
+    security: WorkerSecurity = {},
+  ) {
+    const channel = security.tls ? credentials.createSsl(security.rootCert ?? null) : credentials.createInsecure();
+    this.client = new GeneratedClient(address, channel, {
       "grpc.max_receive_message_length": MESSAGE_LIMIT,
       "grpc.max_send_message_length": MESSAGE_LIMIT,
+      interceptors: security.token ? [bearer(security.token)] : [],
     });
   }
 

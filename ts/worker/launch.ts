@@ -24,6 +24,7 @@ export interface LaunchOptions {
   env?: Record<string, string>; // e.g. CUDA_VISIBLE_DEVICES
   readyTimeoutMs?: number; // importing torch + transformers takes seconds; default 180 s
   onStderr?: (line: string) => void;
+  args?: string[]; // more `serve` flags, e.g. ["--token-file", path, "--data-root", dir]
 }
 
 /** The interpreter that runs workers. */
@@ -38,7 +39,7 @@ export function workerPython(explicit?: string): string {
 export async function startLocalWorker(options: LaunchOptions = {}): Promise<LocalWorker> {
   const python = workerPython(options.python);
   const listen = options.listen ?? "127.0.0.1:0";
-  const child: ResultPromise = execa(python, ["-u", "-m", "sparse_sub_worker", "serve", "--listen", listen, "--exit-with-parent"], {
+  const child: ResultPromise = execa(python, ["-u", "-m", "sparse_sub_worker", "serve", "--listen", listen, "--exit-with-parent", ...(options.args ?? [])], {
     cwd: join(PACKAGE_ROOT, "py-worker"),
     env: { PYTHONPATH: join(PACKAGE_ROOT, "py-worker"), TOKENIZERS_PARALLELISM: "false", ...options.env },
     reject: false,

@@ -3,13 +3,28 @@
 import { SparseSubError } from "../errors.js";
 import type { WorkerInfo } from "../gen/sparse_sub/v1/worker.js";
 import type { WorkerSpec } from "../plan/schema.js";
-import { WorkerClient } from "./client.js";
+import { readFileSync } from "node:fs";
+import { WorkerClient, type WorkerSecurity } from "./client.js";
 import { startLocalWorker, type LocalWorker } from "./launch.js";
 
 export interface PooledWorker {
   name: string; // "local-1" or the address
   client: WorkerClient;
   info: WorkerInfo;
+  local?: boolean; // started by this pool on this machine (its telemetry endpoint is reachable here)
+}
+
+/** The credentials a remote worker spec names; a token file that cannot be read is an error. */
+function securityOf(spec: Extract<WorkerSpec, { address: string }>): WorkerSecurity {
+  const read = (path: string, what: string) => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new SparseSubError("WORKER_UNREACHABLE", `worker ${spec.address}: cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    }
+  };
+  const token = spec.token_file ? read(spec.token_file, "token_file").toString("utf8").trim() : process.env[spec.token_env] || undefined;
+  return { token, tls: spec.tls, rootCert: spec.ca_file ? read(spec.ca_file, "ca_file") : undefined };
 }
 
 export class WorkerPool {
@@ -31,6 +46,7 @@ export class WorkerPool {
       for (const [i, spec] of specs.entries()) {
         let address: string;
         let name: string;
+        let security: WorkerSecurity = {};
         if ("local" in spec) {
           name = `local-${i + 1}`;
           const local = await startLocalWorker({ python: spec.python, onStderr: (line) => options.onStderr?.(name, line) });
@@ -39,10 +55,11 @@ export class WorkerPool {
         } else {
           address = spec.address;
           name = address;
+          security = securityOf(spec);
         }
-        const client = new WorkerClient(address);
+        const client = new WorkerClient(address, security);
         await client.waitForReady();
-        workers.push({ name, client, info: await client.info() });
+        workers.push({ name, client, info: await client.info(), local: "local" in spec });
       }
     } catch (error) {
       for (const worker of workers) worker.client.close();
