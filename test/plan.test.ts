@@ -40,7 +40,7 @@ describe("plan loading", () => {
       { method: "sparse", learning_rate: 1e-4, weight_decay: 0.01, max_grad_norm: 1, gradient_checkpointing: false, components: ["gate", "up", "down"] },
     ]);
     expect(plan.languages[0].udhr!.heldout_articles).toEqual([26, 27, 28, 29, 30]);
-    expect(plan.workers).toEqual([{ local: true }]);
+    expect(plan.workers).toEqual([{ local: true, count: 1 }]);
   });
 
   it("keeps hub ids and pkg:// sources as they are", () => {

@@ -37,7 +37,14 @@ export interface JobRecord {
   finishedAt: string;
 }
 
+/** Attempts a job gets when the worker running it dies or disconnects (then it fails). */
+export const MAX_ATTEMPTS = 3;
+
+/** The worker went away under the job (killed, rebooted, network): worth retrying elsewhere. */
+const workerLost = (error: unknown) => error instanceof SparseSubError && error.code === "WORKER_UNREACHABLE";
+
 export interface GraphHooks {
+  onRetry?: (job: Job, worker: PooledWorker, error: unknown, attempt: number) => void;
   onStart?: (job: Job, worker: PooledWorker) => void;
   onFinish?: (job: Job, record: JobRecord, reused: boolean) => void;
   onFail?: (job: Job, error: unknown) => void;
@@ -84,6 +91,7 @@ export async function runGraph(
   const done = new Set<string>();
   const started = new Set<string>();
   const running = new Set<Promise<void>>();
+  const attempts = new Map<string, number>();
   let failure: unknown;
 
   const resultOf = <T>(id: string) => records.get(id)!.result as T;
@@ -126,6 +134,17 @@ export async function runGraph(
         done.add(job.id);
         hooks.onFinish?.(job, record, false);
       } catch (error) {
+        if (worker && workerLost(error) && !internal.signal.aborted) {
+          const attempt = (attempts.get(job.id) ?? 0) + 1;
+          attempts.set(job.id, attempt);
+          pool.retire(worker); // not released: no job goes to it again
+          hooks.onRetry?.(job, worker, error, attempt);
+          worker = undefined;
+          if (attempt < MAX_ATTEMPTS && pool.liveCount > 0) {
+            started.delete(job.id); // the scheduling loop starts it again on a live worker
+            return;
+          }
+        }
         if (failure === undefined) {
           failure = error;
           hooks.onFail?.(job, error);

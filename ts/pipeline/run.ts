@@ -12,7 +12,7 @@ import { resultsTable } from "../results/table.js";
 import { silentDisplay, type ProgressDisplay } from "../telemetry/progress.js";
 import { subscribeTelemetry, type TelemetrySubscription } from "../telemetry/subscriber.js";
 import { WorkerPool } from "../worker/pool.js";
-import { runGraph, type JobRecord } from "./graph.js";
+import { MAX_ATTEMPTS, runGraph, type JobRecord } from "./graph.js";
 import { pipelineJobs, runLayout } from "./jobs.js";
 
 export interface RunOptions {
@@ -146,6 +146,11 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
             logEvent({ event: "job_finished", job: job.id, worker: record.worker, seconds: record.seconds, reused: wasReused });
             display.finish(job.id, wasReused ? "reused from an earlier run" : `${record.seconds.toFixed(1)} s on ${record.worker}`);
             save(); // finished work is on disk before the next job can fail
+          },
+          onRetry: (job, worker, error, attempt) => {
+            const message = error instanceof Error ? error.message : String(error);
+            logEvent({ event: "job_retried", job: job.id, worker: worker.name, attempt, error: message });
+            display.log(`[${job.id}] worker ${worker.name} is gone (${message}); ${attempt < MAX_ATTEMPTS ? "retrying on another worker" : "giving up"}`);
           },
           onFail: (job, error) => logEvent({ event: "job_failed", job: job.id, error: error instanceof Error ? error.message : String(error) }),
         },

@@ -115,7 +115,12 @@ export const NeuronSets = z.union([
 ]);
 
 export const WorkerSpec = z.union([
-  z.strictObject({ local: z.literal(true), python: z.string().optional() }), // spawned by the controller
+  z.strictObject({
+    local: z.literal(true), // spawned by the controller
+    python: z.string().optional(),
+    count: positiveInt.default(1), // worker processes (CPU); one job each at a time
+    gpus: z.array(z.number().int().nonnegative()).min(1).optional(), // one process per GPU, pinned with CUDA_VISIBLE_DEVICES
+  }),
   z.strictObject({
     address: z.string().regex(/^[^:\s]+:\d+$/, "expected HOST:PORT"), // already running
     token_file: z.string().min(1).optional(), // its bearer token; else the env variable token_env names, if set
@@ -135,7 +140,7 @@ export const Plan = z
     neuron_sets: NeuronSets.optional(),
     training: Training,
     evaluation: Evaluation.default(Evaluation.parse({})),
-    workers: z.array(WorkerSpec).min(1).default([{ local: true }]),
+    workers: z.array(WorkerSpec).min(1).prefault([{ local: true }]),
     output: z.strictObject({ dir: z.string().min(1) }).optional(), // default: runs/<name>
   })
   .superRefine((plan, ctx) => {

@@ -12,6 +12,7 @@ export interface PooledWorker {
   client: WorkerClient;
   info: WorkerInfo;
   local?: boolean; // started by this pool on this machine (its telemetry endpoint is reachable here)
+  pid?: number; // local workers: the process
 }
 
 /** The credentials a remote worker spec names; a token file that cannot be read is an error. */
@@ -48,10 +49,18 @@ export class WorkerPool {
         let name: string;
         let security: WorkerSecurity = {};
         if ("local" in spec) {
-          name = `local-${i + 1}`;
-          const local = await startLocalWorker({ python: spec.python, onStderr: (line) => options.onStderr?.(name, line) });
-          processes.push(local);
-          address = local.address;
+          // one process per GPU (pinned with CUDA_VISIBLE_DEVICES), else `count` processes
+          const devices: (number | undefined)[] = spec.gpus ?? Array.from({ length: spec.count }, () => undefined);
+          for (const [k, gpu] of devices.entries()) {
+            const localName = `local-${i + 1}${devices.length > 1 ? `.${k + 1}` : ""}${gpu === undefined ? "" : `-gpu${gpu}`}`;
+            const env = gpu === undefined ? undefined : { CUDA_VISIBLE_DEVICES: String(gpu) };
+            const local = await startLocalWorker({ python: spec.python, env, onStderr: (line) => options.onStderr?.(localName, line) });
+            processes.push(local);
+            const client = new WorkerClient(local.address);
+            await client.waitForReady();
+            workers.push({ name: localName, client, info: await client.info(), local: true, pid: local.pid });
+          }
+          continue;
         } else {
           address = spec.address;
           name = address;
@@ -74,8 +83,27 @@ export class WorkerPool {
     return new WorkerPool(workers, []);
   }
 
+  private readonly retired = new Set<PooledWorker>();
+  private readonly rejecters = new Map<(worker: PooledWorker) => void, (error: Error) => void>();
+
+  /** Workers not retired. */
+  get liveCount(): number {
+    return this.workers.length - this.retired.size;
+  }
+
+  /** Takes a worker that died out of service; when none is left, waiting jobs fail. */
+  retire(worker: PooledWorker): void {
+    this.retired.add(worker);
+    const index = this.idle.indexOf(worker);
+    if (index >= 0) this.idle.splice(index, 1);
+    if (this.liveCount === 0) {
+      for (const waiter of this.waiters.splice(0)) this.rejecters.get(waiter)?.(new SparseSubError("WORKER_UNREACHABLE", "every worker of the run is gone"));
+    }
+  }
+
   /** Waits for a free worker. */
   acquire(signal?: AbortSignal): Promise<PooledWorker> {
+    if (this.liveCount === 0) return Promise.reject(new SparseSubError("WORKER_UNREACHABLE", "every worker of the run is gone"));
     const free = this.idle.shift();
     if (free) return Promise.resolve(free);
     return new Promise((resolve, reject) => {
@@ -86,14 +114,20 @@ export class WorkerPool {
       };
       const waiter = (worker: PooledWorker) => {
         signal?.removeEventListener("abort", onAbort);
+        this.rejecters.delete(waiter);
         resolve(worker);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
+      this.rejecters.set(waiter, (error) => {
+        signal?.removeEventListener("abort", onAbort);
+        reject(error);
+      });
       this.waiters.push(waiter);
     });
   }
 
   release(worker: PooledWorker): void {
+    if (this.retired.has(worker)) return;
     const waiter = this.waiters.shift();
     if (waiter) waiter(worker);
     else this.idle.push(worker);
