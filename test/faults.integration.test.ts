@@ -1,6 +1,6 @@
 // Two real local workers; one is killed with SIGKILL in the middle of training. The job is
-// retried on the other worker and the run completes with every result.
-import { mkdtempSync, readFileSync } from "node:fs";
+// retried on the other worker from its last checkpoint, and the run completes with every result.
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -19,7 +19,7 @@ describe("a worker dies during training", () => {
         model: { source: modelDir, device: "cpu" },
         languages: [{ code: "en", udhr: { id: "eng" } }, { code: "af", udhr: { id: "afr" } }],
         identification: { sequence_length: 64, batch_size: 4, top_rate: 0.1 },
-        training: { targets: ["af"], methods: ["sparse", "random"], batch_size: 1, sequence_length: 32, epochs: 1000, max_steps: 150, validate_every: 0 },
+        training: { targets: ["af"], methods: ["sparse", "random"], batch_size: 1, sequence_length: 32, epochs: 1000, max_steps: 150, validate_every: 0, checkpoint_every: 5 },
         evaluation: { sequence_length: 64, batch_size: 4, weight_change: false },
         workers: [{ local: true, count: 2 }],
       },
@@ -29,7 +29,7 @@ describe("a worker dies during training", () => {
     let killed: string | undefined;
     const display = {
       update: (job: string, progress: Progress) => {
-        if (killed || !job.startsWith("train:") || progress.phase !== "train" || progress.done < 5) return;
+        if (killed || !job.startsWith("train:") || progress.phase !== "train" || progress.done < 8) return;
         killed = "pending";
         void Promise.all(pool.workers.map(async (w) => ({ w, info: await w.client.info().catch(() => undefined) }))).then((infos) => {
           const victim = infos.find((x) => x.info?.runningJob.includes("/train:"))!.w;
@@ -54,6 +54,11 @@ describe("a worker dies during training", () => {
       const after = events.slice(events.indexOf(retried[0]));
       expect(after.filter((e) => e.event === "job_started").every((e) => e.worker !== killed)).toBe(true);
       expect(results.jobs.find((j) => j.id === retried[0].job)!.worker).not.toBe(killed);
+      // the retry continued from the killed job's last checkpoint instead of step 1
+      const resumedAt = after.find((e) => e.event === "progress" && e.job === retried[0].job && e.phase === "train");
+      expect(resumedAt.done).toBeGreaterThan(5);
+      expect(existsSync(join(dir, "checkpoints"))).toBe(true);
+      expect(readdirSync(join(dir, "checkpoints"))).toEqual([]); // removed once each job finished
     } finally {
       await pool.close();
     }

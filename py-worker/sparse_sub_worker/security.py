@@ -48,7 +48,7 @@ class TokenAuth(grpc.ServerInterceptor):
 
 # Request fields that name files or directories on the worker.
 PATH_FIELDS = {"paths", "files", "output_path", "output_dir", "path", "neuron_set_path", "neuron_set_paths", "pack_path",
-               "pack_paths", "adapter_path", "model_directory", "reference_path", "drawn_neuron_set_path"}
+               "pack_paths", "adapter_path", "model_directory", "reference_path", "drawn_neuron_set_path", "checkpoint_path"}
 
 
 class DataRoot:

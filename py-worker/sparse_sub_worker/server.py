@@ -282,7 +282,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             batch_size=c.batch_size, gradient_accumulation_steps=c.gradient_accumulation_steps or 1,
             sequence_length=c.sequence_length, max_tokens=c.max_tokens, epochs=c.epochs or 1, max_steps=c.max_steps,
             validate_every=c.validate_every, seed=c.seed, components=tuple(c.components),
-            gradient_checkpointing=c.gradient_checkpointing)
+            gradient_checkpointing=c.gradient_checkpointing, checkpoint_every=c.checkpoint_every)
         if not request.output_path:
             raise invalid("output_path", "is empty")
         train_corpus = _corpus(request.train_corpus, "train_corpus")
@@ -327,7 +327,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             clock = Throughput()
             try:
                 outcome = run_training(
-                    loaded, trainable, train, validation, settings, request.output_path,
+                    loaded, trainable, train, validation, settings, request.output_path, request.checkpoint_path or None,
                     on_step=lambda r: self._progress(ctx, wrap, "train", r.step, r.total_steps, "steps", r.elapsed, r.tokens_per_second, r.loss),
                     on_validation=lambda step, loss: self._progress(ctx, wrap, "validate", step, 0, "steps", clock.elapsed(), loss=loss,
                                                                     message=f"validation loss {loss:.4f} at step {step}"),

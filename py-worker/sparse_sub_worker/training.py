@@ -7,14 +7,17 @@ is never rebuilt at a validation improvement (Adam moments carry on); the model'
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import torch
 
+from .atomic import atomic_path
 from .corpus import PackedSequences
 from .errors import invalid
 from .evaluation import score_sequences
@@ -42,13 +45,14 @@ class TrainSettings:
     seed: int = 0                        # data order and any dropout
     components: tuple[str, ...] = COMPONENTS  # sparse/random: which projections train
     gradient_checkpointing: bool = False  # recompute activations in backward (full FT of big models)
+    checkpoint_every: int = 0             # optimizer steps between resumable checkpoints; 0 = none
 
     def __post_init__(self) -> None:
         positive = ("learning_rate", "batch_size", "gradient_accumulation_steps", "sequence_length", "epochs")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise invalid(f"config.{name}", f"must be > 0, got {getattr(self, name)}")
-        for name in ("weight_decay", "max_grad_norm", "max_tokens", "max_steps", "validate_every"):
+        for name in ("weight_decay", "max_grad_norm", "max_tokens", "max_steps", "validate_every", "checkpoint_every"):
             if getattr(self, name) < 0:
                 raise invalid(f"config.{name}", f"must be >= 0, got {getattr(self, name)}")
         if not self.components:
@@ -94,12 +98,16 @@ def run_training(
     validation: PackedSequences | None,
     settings: TrainSettings,
     output_path: str | None = None,
+    checkpoint_path: str | None = None,
     on_step: Callable[[StepReport], None] = lambda report: None,
     on_validation: Callable[[int, float], None] = lambda step, loss: None,
     should_stop: Callable[[], None] = lambda: None,
 ) -> TrainOutcome:
     """Trains `trainable`, keeps the weights of the best validation (or the last step), and
     writes its artifact to `output_path`. `should_stop` raises to cancel between micro-batches.
+    With `checkpoint_path` and settings.checkpoint_every, the state (trained tensors, AdamW
+    moments, step, losses, best weights, RNG) is saved every N steps; a run started again with
+    the same settings continues from the last checkpoint, and the file is removed at the end.
     The model is back to its base state afterwards unless `trainable.modifies_base`."""
     model, device = loaded.model, loaded.device
     torch.manual_seed(settings.seed)
@@ -128,16 +136,31 @@ def run_training(
             if loss < best_loss:
                 best, best_loss, best_step = trainable.snapshot(), loss, step
 
-        validate(0)
-        model.train()
-        start = time.perf_counter()
+        fingerprint = _fingerprint(settings, trainable, params)
+        resumed = _load_checkpoint(checkpoint_path, fingerprint) if checkpoint_path and settings.checkpoint_every else None
         tokens = 0
         step = 0
+        if resumed is not None:
+            trainable.restore(resumed["params"])
+            optimizer.load_state_dict(resumed["optimizer"])
+            step, tokens = resumed["step"], resumed["tokens"]
+            train_loss, validation_loss = resumed["train_loss"], resumed["validation_loss"]
+            best, best_loss, best_step = resumed["best"], resumed["best_loss"], resumed["best_step"]
+            torch.set_rng_state(resumed["rng"])
+        else:
+            validate(0)
+        resumed_at = step
+        model.train()
+        start = time.perf_counter()
+        position = 0  # optimizer steps of the data order, including those done before a resume
         try:
             for _epoch in range(settings.epochs):
                 for first in range(0, len(train), per_step):
-                    if step >= total_steps:
+                    if position >= total_steps:
                         break
+                    position += 1
+                    if position <= resumed_at:
+                        continue  # done before the checkpoint: same order, skipped
                     step_loss = torch.zeros((), device=device)  # summed on the device: one sync per step
                     step_tokens = 0
                     chunk = order[first : first + per_step]
@@ -163,6 +186,11 @@ def run_training(
                     on_step(StepReport(step, total_steps, train_loss[-1][1], tokens, tokens / elapsed if elapsed else 0.0, elapsed))
                     if settings.validate_every and step % settings.validate_every == 0:
                         validate(step)  # score_sequences switches to eval and back
+                    if checkpoint_path and settings.checkpoint_every and step % settings.checkpoint_every == 0 and step < total_steps:
+                        _save_checkpoint(checkpoint_path, {
+                            "fingerprint": fingerprint, "params": trainable.snapshot(), "optimizer": optimizer.state_dict(),
+                            "step": step, "tokens": tokens, "train_loss": train_loss, "validation_loss": validation_loss,
+                            "best": best, "best_loss": best_loss, "best_step": best_step, "rng": torch.get_rng_state()})
             if settings.validate_every and step % settings.validate_every != 0:
                 validate(step)
         finally:
@@ -177,6 +205,8 @@ def run_training(
         pack = trainable.pack() if isinstance(trainable, SubnetworkTrainable) else None
         if output_path:
             trainable.save(output_path)
+        if checkpoint_path and os.path.exists(checkpoint_path):
+            os.unlink(checkpoint_path)  # the job is done: nothing to resume
 
     return TrainOutcome(
         steps=step,
@@ -191,6 +221,28 @@ def run_training(
         validation_loss=validation_loss,
         pack=pack,
     )
+
+
+def _fingerprint(settings: TrainSettings, trainable: Trainable, params: list[torch.nn.Parameter]) -> str:
+    """What a checkpoint must match to be resumed: settings, method and the trained tensors' shapes."""
+    shapes = [tuple(p.shape) for p in params]
+    return json.dumps({"settings": {k: v for k, v in asdict(settings).items() if k != "checkpoint_every"},
+                       "method": trainable.method, "shapes": shapes}, sort_keys=True, default=list)
+
+
+def _save_checkpoint(path: str, state: dict) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _load_checkpoint(path: str, fingerprint: str) -> dict | None:
+    if not os.path.exists(path):
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - an unreadable checkpoint only costs recomputation
+        return None
+    return state if state.get("fingerprint") == fingerprint else None
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 """The sparse trainer against a straightforward dense implementation of the reference, and the
 properties that make it cheap: frozen weights untouched, optimizer state only for slices."""
 
+import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
@@ -147,3 +148,32 @@ def test_bf16_model_trains_fp32_master_slices(tiny_model_dir, text_file):
     moved = (trained - base_rows).abs()
     assert moved.min() > 0 and moved.max() < 1e-3
     assert layer.gate_proj.weight.dtype == torch.bfloat16
+
+
+def test_a_killed_training_resumes_from_its_checkpoint_and_ends_where_an_uninterrupted_one_does(tiny, text_file, tmp_path):
+    from sparse_sub_worker.errors import JobCancelled
+
+    data = batches(tiny, text_file)
+    settings = TrainSettings(learning_rate=1e-2, batch_size=2, sequence_length=16, max_steps=6, validate_every=0, seed=3, checkpoint_every=2)
+    whole = train_sparse(tiny, NeuronSet("af", NEURONS), data, None, settings)
+
+    checkpoint = tmp_path / "af.ckpt"
+    calls = {"n": 0}
+
+    def stop_in_step_five():
+        calls["n"] += 1
+        if calls["n"] == 5:  # one micro-batch per step: the 5th step never finishes
+            raise JobCancelled("j")
+
+    with pytest.raises(JobCancelled):
+        train_sparse(tiny, NeuronSet("af", NEURONS), data, None, settings, checkpoint_path=str(checkpoint), should_stop=stop_in_step_five)
+    assert checkpoint.exists()  # written after step 4
+    steps_run = []
+    resumed = train_sparse(tiny, NeuronSet("af", NEURONS), data, None, settings, checkpoint_path=str(checkpoint),
+                           on_step=lambda r: steps_run.append(r.step))
+    assert steps_run == [5, 6]
+    assert resumed.train_loss == whole.train_loss and resumed.steps == 6 and resumed.tokens == whole.tokens
+    for layer, slices in whole.pack.slices.items():
+        for name, tensor in slices.items():
+            assert torch.equal(resumed.pack.slices[layer][name], tensor)
+    assert not checkpoint.exists()

@@ -29,6 +29,7 @@ export interface RunLayout {
   /** What a method's job writes: a pack file, a peft adapter directory or a model directory. */
   trained: (language: string, spec: MethodSpec) => string;
   drawnNeurons: (language: string, spec: MethodSpec) => string;
+  checkpoint: (language: string, spec: MethodSpec) => string;
 }
 
 export function runLayout(dir: string): RunLayout {
@@ -43,6 +44,7 @@ export function runLayout(dir: string): RunLayout {
       return join(dir, folders[kind], `${language}.${methodLabel(spec)}${kind === "pack" ? ".safetensors" : ""}`);
     },
     drawnNeurons: (language, spec) => join(dir, "neurons", `${language}.${methodLabel(spec)}.json`),
+    checkpoint: (language, spec) => join(dir, "checkpoints", `${language}.${methodLabel(spec)}.pt`),
   };
 }
 
@@ -125,7 +127,7 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress }: Pipel
       const label = methodLabel(spec);
       const trainId = jobIds.train(target, label);
       const output = layout.trained(target, spec);
-      const outputs = { outputPath: output, drawnNeuronSetPath: layout.drawnNeurons(target, spec) };
+      const outputs = { outputPath: output, drawnNeuronSetPath: layout.drawnNeurons(target, spec), checkpointPath: layout.checkpoint(target, spec) };
       const usesNeurons = spec.method === "sparse" || spec.method === "random";
       const request = () => trainRequest(plan, wireId(trainId), language, spec, neuronSetPath.path(target), outputs);
       jobs.push(defineJob<TrainResult>({

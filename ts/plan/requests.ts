@@ -55,6 +55,7 @@ const METHODS: Record<MethodName, Method> = {
 export interface TrainOutputs {
   outputPath: string;
   drawnNeuronSetPath: string; // random only
+  checkpointPath: string; // resumable state while the job runs
 }
 
 export function trainRequest(
@@ -88,6 +89,7 @@ export function trainRequest(
       seed: t.seed,
       components: usesNeurons ? spec.components : [],
       gradientCheckpointing: spec.gradient_checkpointing,
+      checkpointEvery: t.checkpoint_every,
     },
     outputPath: outputs.outputPath,
     method: METHODS[spec.method],
@@ -99,6 +101,7 @@ export function trainRequest(
           ? { targetModules: spec.target_modules, r: 0, alpha: 0, dropout: 0, feedforwardModules: spec.feedforward_modules }
           : undefined,
     drawnNeuronSetPath: spec.method === "random" ? outputs.drawnNeuronSetPath : "",
+    checkpointPath: outputs.checkpointPath,
   };
 }
 

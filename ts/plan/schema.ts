@@ -75,6 +75,7 @@ const TrainingFields = z.strictObject({
   max_steps: nonNegativeInt.default(0), // 0 = no cap
   validate_every: nonNegativeInt.default(500), // optimizer steps; 0 = never
   seed: nonNegativeInt.default(0),
+  checkpoint_every: nonNegativeInt.default(500), // steps between resumable checkpoints; 0 = none
 });
 
 // Old plans set these for the one method there was; they now live in each method.

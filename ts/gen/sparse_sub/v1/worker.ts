@@ -359,6 +359,11 @@ export interface TrainRequest {
     | undefined;
   /** RANDOM only: where to write the drawn neuron set (JSON), so the subset can be inspected. */
   drawnNeuronSetPath: string;
+  /**
+   * Resumable state every config.checkpoint_every steps; a job started again with the same
+   * request continues from it. Removed when the job finishes. Empty: no checkpoints.
+   */
+  checkpointPath: string;
 }
 
 export interface RandomSelection {
@@ -410,6 +415,8 @@ export interface TrainConfig {
   components: string[];
   /** recompute activations in backward: less memory, ~30% slower */
   gradientCheckpointing: boolean;
+  /** optimizer steps between resumable checkpoints; 0 = none */
+  checkpointEvery: number;
 }
 
 export interface LossPoint {
@@ -2865,6 +2872,7 @@ function createBaseTrainRequest(): TrainRequest {
     random: undefined,
     adapter: undefined,
     drawnNeuronSetPath: "",
+    checkpointPath: "",
   };
 }
 
@@ -2905,6 +2913,9 @@ export const TrainRequest: MessageFns<TrainRequest> = {
     }
     if (message.drawnNeuronSetPath !== "") {
       writer.uint32(98).string(message.drawnNeuronSetPath);
+    }
+    if (message.checkpointPath !== "") {
+      writer.uint32(106).string(message.checkpointPath);
     }
     return writer;
   },
@@ -3018,6 +3029,14 @@ export const TrainRequest: MessageFns<TrainRequest> = {
             message.drawnNeuronSetPath = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.checkpointPath = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3068,6 +3087,11 @@ export const TrainRequest: MessageFns<TrainRequest> = {
         : isSet(object.drawn_neuron_set_path)
         ? globalThis.String(object.drawn_neuron_set_path)
         : "",
+      checkpointPath: isSet(object.checkpointPath)
+        ? globalThis.String(object.checkpointPath)
+        : isSet(object.checkpoint_path)
+        ? globalThis.String(object.checkpoint_path)
+        : "",
     };
   },
 
@@ -3109,6 +3133,9 @@ export const TrainRequest: MessageFns<TrainRequest> = {
     if (message.drawnNeuronSetPath !== "") {
       obj.drawnNeuronSetPath = message.drawnNeuronSetPath;
     }
+    if (message.checkpointPath !== "") {
+      obj.checkpointPath = message.checkpointPath;
+    }
     return obj;
   },
 
@@ -3141,6 +3168,7 @@ export const TrainRequest: MessageFns<TrainRequest> = {
       ? AdapterConfig.fromPartial(object.adapter)
       : undefined;
     message.drawnNeuronSetPath = object.drawnNeuronSetPath ?? "";
+    message.checkpointPath = object.checkpointPath ?? "";
     return message;
   },
 };
@@ -3390,6 +3418,7 @@ function createBaseTrainConfig(): TrainConfig {
     seed: 0,
     components: [],
     gradientCheckpointing: false,
+    checkpointEvery: 0,
   };
 }
 
@@ -3433,6 +3462,9 @@ export const TrainConfig: MessageFns<TrainConfig> = {
     }
     if (message.gradientCheckpointing !== false) {
       writer.uint32(104).bool(message.gradientCheckpointing);
+    }
+    if (message.checkpointEvery !== 0) {
+      writer.uint32(112).int32(message.checkpointEvery);
     }
     return writer;
   },
@@ -3554,6 +3586,14 @@ export const TrainConfig: MessageFns<TrainConfig> = {
             message.gradientCheckpointing = reader.bool();
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.checkpointEvery = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3623,6 +3663,11 @@ export const TrainConfig: MessageFns<TrainConfig> = {
         : isSet(object.gradient_checkpointing)
         ? globalThis.Boolean(object.gradient_checkpointing)
         : false,
+      checkpointEvery: isSet(object.checkpointEvery)
+        ? globalThis.Number(object.checkpointEvery)
+        : isSet(object.checkpoint_every)
+        ? globalThis.Number(object.checkpoint_every)
+        : 0,
     };
   },
 
@@ -3667,6 +3712,9 @@ export const TrainConfig: MessageFns<TrainConfig> = {
     if (message.gradientCheckpointing !== false) {
       obj.gradientCheckpointing = message.gradientCheckpointing;
     }
+    if (message.checkpointEvery !== 0) {
+      obj.checkpointEvery = Math.round(message.checkpointEvery);
+    }
     return obj;
   },
 
@@ -3688,6 +3736,7 @@ export const TrainConfig: MessageFns<TrainConfig> = {
     message.seed = object.seed ?? 0;
     message.components = object.components?.map((e) => e) || [];
     message.gradientCheckpointing = object.gradientCheckpointing ?? false;
+    message.checkpointEvery = object.checkpointEvery ?? 0;
     return message;
   },
 };

@@ -238,7 +238,7 @@ class SelectNeuronsResponse(_message.Message):
     def __init__(self, neuron_sets: _Optional[_Iterable[_Union[NeuronSet, _Mapping]]] = ..., selected_neuron_count: _Optional[int] = ..., total_neuron_count: _Optional[int] = ..., filter_threshold: _Optional[float] = ..., activation_threshold: _Optional[float] = ...) -> None: ...
 
 class TrainRequest(_message.Message):
-    __slots__ = ("job_id", "model", "language", "neuron_set_path", "train_corpus", "validation_corpus", "config", "output_path", "method", "random", "adapter", "drawn_neuron_set_path")
+    __slots__ = ("job_id", "model", "language", "neuron_set_path", "train_corpus", "validation_corpus", "config", "output_path", "method", "random", "adapter", "drawn_neuron_set_path", "checkpoint_path")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
@@ -251,6 +251,7 @@ class TrainRequest(_message.Message):
     RANDOM_FIELD_NUMBER: _ClassVar[int]
     ADAPTER_FIELD_NUMBER: _ClassVar[int]
     DRAWN_NEURON_SET_PATH_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_PATH_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     model: ModelSpec
     language: str
@@ -263,7 +264,8 @@ class TrainRequest(_message.Message):
     random: RandomSelection
     adapter: AdapterConfig
     drawn_neuron_set_path: str
-    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., language: _Optional[str] = ..., neuron_set_path: _Optional[str] = ..., train_corpus: _Optional[_Union[Corpus, _Mapping]] = ..., validation_corpus: _Optional[_Union[Corpus, _Mapping]] = ..., config: _Optional[_Union[TrainConfig, _Mapping]] = ..., output_path: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., random: _Optional[_Union[RandomSelection, _Mapping]] = ..., adapter: _Optional[_Union[AdapterConfig, _Mapping]] = ..., drawn_neuron_set_path: _Optional[str] = ...) -> None: ...
+    checkpoint_path: str
+    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., language: _Optional[str] = ..., neuron_set_path: _Optional[str] = ..., train_corpus: _Optional[_Union[Corpus, _Mapping]] = ..., validation_corpus: _Optional[_Union[Corpus, _Mapping]] = ..., config: _Optional[_Union[TrainConfig, _Mapping]] = ..., output_path: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., random: _Optional[_Union[RandomSelection, _Mapping]] = ..., adapter: _Optional[_Union[AdapterConfig, _Mapping]] = ..., drawn_neuron_set_path: _Optional[str] = ..., checkpoint_path: _Optional[str] = ...) -> None: ...
 
 class RandomSelection(_message.Message):
     __slots__ = ("seed", "per_layer")
@@ -288,7 +290,7 @@ class AdapterConfig(_message.Message):
     def __init__(self, target_modules: _Optional[_Iterable[str]] = ..., r: _Optional[int] = ..., alpha: _Optional[float] = ..., dropout: _Optional[float] = ..., feedforward_modules: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class TrainConfig(_message.Message):
-    __slots__ = ("learning_rate", "weight_decay", "max_grad_norm", "batch_size", "gradient_accumulation_steps", "sequence_length", "max_tokens", "epochs", "max_steps", "validate_every", "seed", "components", "gradient_checkpointing")
+    __slots__ = ("learning_rate", "weight_decay", "max_grad_norm", "batch_size", "gradient_accumulation_steps", "sequence_length", "max_tokens", "epochs", "max_steps", "validate_every", "seed", "components", "gradient_checkpointing", "checkpoint_every")
     LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
     WEIGHT_DECAY_FIELD_NUMBER: _ClassVar[int]
     MAX_GRAD_NORM_FIELD_NUMBER: _ClassVar[int]
@@ -302,6 +304,7 @@ class TrainConfig(_message.Message):
     SEED_FIELD_NUMBER: _ClassVar[int]
     COMPONENTS_FIELD_NUMBER: _ClassVar[int]
     GRADIENT_CHECKPOINTING_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_EVERY_FIELD_NUMBER: _ClassVar[int]
     learning_rate: float
     weight_decay: float
     max_grad_norm: float
@@ -315,7 +318,8 @@ class TrainConfig(_message.Message):
     seed: int
     components: _containers.RepeatedScalarFieldContainer[str]
     gradient_checkpointing: bool
-    def __init__(self, learning_rate: _Optional[float] = ..., weight_decay: _Optional[float] = ..., max_grad_norm: _Optional[float] = ..., batch_size: _Optional[int] = ..., gradient_accumulation_steps: _Optional[int] = ..., sequence_length: _Optional[int] = ..., max_tokens: _Optional[int] = ..., epochs: _Optional[int] = ..., max_steps: _Optional[int] = ..., validate_every: _Optional[int] = ..., seed: _Optional[int] = ..., components: _Optional[_Iterable[str]] = ..., gradient_checkpointing: _Optional[bool] = ...) -> None: ...
+    checkpoint_every: int
+    def __init__(self, learning_rate: _Optional[float] = ..., weight_decay: _Optional[float] = ..., max_grad_norm: _Optional[float] = ..., batch_size: _Optional[int] = ..., gradient_accumulation_steps: _Optional[int] = ..., sequence_length: _Optional[int] = ..., max_tokens: _Optional[int] = ..., epochs: _Optional[int] = ..., max_steps: _Optional[int] = ..., validate_every: _Optional[int] = ..., seed: _Optional[int] = ..., components: _Optional[_Iterable[str]] = ..., gradient_checkpointing: _Optional[bool] = ..., checkpoint_every: _Optional[int] = ...) -> None: ...
 
 class LossPoint(_message.Message):
     __slots__ = ("step", "loss")
