@@ -1,6 +1,6 @@
 // runPlan: plan -> corpora -> workers -> job graph -> run directory. Reads top to bottom:
 // check inputs, set up, run, and always record what finished and shut workers down.
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { prepareCorpora } from "../corpora/prepare.js";
 import type { Progress } from "../gen/sparse_sub/v1/worker.js";
@@ -80,6 +80,7 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
 
   async function execute(): Promise<RunOutcome> {
     mkdirSync(dir, { recursive: true });
+    if (options.fresh) rmSync(join(dir, "checkpoints"), { recursive: true, force: true }); // fresh means from step 1 too
     prepared.write();
     writeJsonAtomic(join(dir, "plan.resolved.json"), plan);
     const eventsPath = join(dir, "events.jsonl");
