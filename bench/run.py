@@ -144,9 +144,36 @@ def render_mode(device: str, data: dict) -> list[str]:
                       f"| the same work in-process (load text, train, write pack) | {g['in_process_seconds']:.2f} s |",
                       f"| telemetry events received | {g['telemetry_events']} |",
                       f"| plan of {p['languages']} languages x {p['methods']} methods -> {p['jobs']} jobs (parse, corpora, jobs, resume keys) | {p['seconds'] * 1000:.0f} ms |", "",
-                      f"- gRPC path overhead: {g['overhead'] * 100:+.1f}% (goal < 1%): {goal(g['overhead'] < 0.01)}",
+                      f"- gRPC path overhead: {g['overhead'] * 100:+.1f}% (goal < 1%): "
+                      + (goal(g['overhead'] < 0.01) if g['overhead'] >= 0 else "no measurable overhead; the baseline is slower (see the notes)"),
                       f"- plan expansion: {p['seconds']:.3f} s (goal < 1 s): {goal(p['seconds'] < 1)}"]
     return lines
+
+
+NOTES = """## Notes on the goals
+
+- **Step time vs clone-and-write (goal <= 0.6x): missed on this CPU shape, and not reachable by
+  arithmetic.** A profile of one step (torch.profiler, small shape, batch 2 x 256) shows the large
+  matrix products of the sparse trainer are exactly LoRA's: per layer 3 forward MLP products and
+  3 input-gradient products, [512 x 512] x [512 x 1536] and back; the slices add only
+  [512 x 15]-sized products. Clone-and-write adds one full weight-gradient product per projection
+  (3 per layer) plus full clones of the three matrices. With F = forward MLP cost, the MLP costs
+  ours ~2F against clone ~3F; attention, the LM head and the rest are shared. So ours / clone is
+  at best ~0.67 when the MLP is the whole step, ~0.75-0.8 for Llama-3.1-8B's MLP share, and
+  0.78-0.87 measured here, where the 8k-vocabulary head and attention weigh more. The goal would
+  need clone-and-write to have costs beyond its FLOPs (the full clones are memory-bound on a GPU:
+  to be measured with `--device cuda`).
+- The sparse trainer adds its slice corrections in place (`index_add_`): an earlier
+  `index_copy` version copied a zeroed [tokens, intermediate] gradient per projection and
+  was 1.14x LoRA's step time; it is now at or below LoRA's.
+- **Control plane:** the gRPC path measures as fast as or faster than the same work in a separate
+  Python process. The in-process baseline runs ~15-40% slower than the worker on this machine for
+  a reason not yet found (same code, settings and thread count; measured with no worker alive),
+  so this comparison bounds the overhead (no measurable cost) rather than measuring it. Progress
+  reports are throttled to 4 per second per phase, so fast steps do not pay for reporting.
+- CPU timings on this shared 2-core machine vary by ~10% between runs (compare sparse 0.2% and
+  1% above); ratios within one run are what the goals use.
+"""
 
 
 def render(results: dict[str, dict]) -> str:
@@ -160,6 +187,7 @@ def render(results: dict[str, dict]) -> str:
         else:
             lines += [f"## {device.upper()}", "", "Not measured yet: no " + ("GPU was available to this project when the benchmarks last ran."
                                                                                if device == "cuda" else "CPU run recorded."), ""]
+    lines += [NOTES]
     return "\n".join(lines)
 
 
@@ -167,7 +195,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, prints, writes nothing (a smoke test)")
+    parser.add_argument("--render", action="store_true", help="only re-render RESULTS.md from bench/results/")
     args = parser.parse_args()
+    if args.render:
+        results = {p.stem: json.loads(p.read_text()) for p in sorted(RESULTS_DIR.glob("*.json"))}
+        (HERE / "RESULTS.md").write_text(render(results))
+        return
     gpu = args.device == "cuda"
     args.shape = "llama-3.1-8b" if gpu else "small"
     args.batch_size, args.sequence_length = (1, 2048) if gpu else (2, 256)
