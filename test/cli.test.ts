@@ -104,3 +104,53 @@ describe("sparse-sub run, interrupted", () => {
     expect(resumed.stdout).toContain("| **af** (target) |");
   }, 240_000);
 });
+
+describe("sparse-sub run, controller killed", () => {
+  it("leaves readable files after SIGKILL, its worker exits, and the rerun reuses finished jobs", async () => {
+    const { makeTinyModel } = await import("./helpers/worker-env.js");
+    const model = await makeTinyModel(["eng", "afr"]);
+    const dir = mkdtempSync(join(tmpdir(), "sparse-sub-kill-"));
+    const out = join(dir, "run");
+    const path = planFile({
+      name: "killed",
+      model: { source: model, device: "cpu" },
+      languages: [{ code: "en", udhr: { id: "eng" } }, { code: "af", udhr: { id: "afr" } }],
+      identification: { sequence_length: 32, batch_size: 2, top_rate: 0.2 },
+      training: { targets: ["af"], sequence_length: 32, batch_size: 1, epochs: 10_000, max_steps: 400, validate_every: 0, checkpoint_every: 10 },
+      evaluation: { sequence_length: 32 },
+    });
+    const child = execa("node", [bin, "run", path, "--out", out], { reject: false, env: { CI: "1" } });
+    await new Promise<void>((resolve) => {
+      child.stderr!.on("data", (chunk: Buffer) => {
+        const text = chunk.toString();
+        if (text.includes("[train:af:sparse] train") && existsSync(join(out, "checkpoints", "af.sparse.pt"))) resolve();
+      });
+      void child.then(() => resolve());
+    });
+    const state = JSON.parse(readFileSync(join(out, "state.json"), "utf8"));
+    const workerPid = (await execa("pgrep", ["-f", "sparse_sub_worker serve", "-P", String(child.pid)], { reject: false })).stdout.trim().split("\n").map(Number)[0];
+    expect(workerPid).toBeGreaterThan(0);
+    child.kill("SIGKILL");
+    await child;
+    for (const file of ["state.json", "results.json", "plan.resolved.json"]) {
+      expect(() => JSON.parse(readFileSync(join(out, file), "utf8")), file).not.toThrow();
+    }
+    // the orphaned worker notices and exits within seconds
+    for (let i = 0; i < 50 && (await execa("kill", ["-0", String(workerPid)], { reject: false })).exitCode === 0; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect((await execa("kill", ["-0", String(workerPid)], { reject: false })).exitCode).not.toBe(0);
+
+    const rerun = await execa("node", [bin, "run", path, "--out", out], { reject: false, env: { CI: "1" } });
+    expect(rerun.exitCode).toBe(0);
+    const final = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
+    const reused = new Set(final.jobs.filter((j: { reused: boolean }) => j.reused).map((j: { id: string }) => j.id));
+    for (const id of Object.keys(state.jobs)) expect(reused.has(id), id).toBe(true);
+    expect(final.targets[0].steps).toBe(400);
+    // the rerun's training continued from a checkpoint, not from step 1
+    const events = readFileSync(join(out, "events.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const rerunStart = events.map((e) => e.event).lastIndexOf("run_started");
+    const firstStep = events.slice(rerunStart).find((e) => e.event === "progress" && e.job === "train:af:sparse" && e.phase === "train");
+    expect(firstStep.done).toBeGreaterThan(10);
+  }, 240_000);
+});

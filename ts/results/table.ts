@@ -97,12 +97,12 @@ export function resultsTable(results: RunResults): string {
     lines.push(
       "## Training",
       "",
-      "| target | method | neurons | trainable params | share of model | steps | tokens | tok/s | peak memory | best step | wall time |",
-      "|---|---|---|---|---|---|---|---|---|---|---|",
+      "| target | method | neurons | trainable params | share of model | steps | tokens | tok/s | peak memory | best step | wall time | worker |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|",
     );
     for (const t of results.targets) {
       lines.push(
-        `| ${t.language} | ${t.label} | ${t.neuron_count ?? "-"} | ${t.trainable_parameters.toLocaleString("en-US")} | ${(t.parameter_share * 100).toFixed(3)}% | ${t.steps} | ${t.tokens.toLocaleString("en-US")} | ${fmt(t.tokens_per_second, 0)} | ${mib(t.peak_memory_bytes)} | ${t.best_step} | ${fmt(t.seconds, 1)} s |`,
+        `| ${t.language} | ${t.label} | ${t.neuron_count ?? "-"} | ${t.trainable_parameters.toLocaleString("en-US")} | ${(t.parameter_share * 100).toFixed(3)}% | ${t.steps} | ${t.tokens.toLocaleString("en-US")} | ${fmt(t.tokens_per_second, 0)} | ${mib(t.peak_memory_bytes)} | ${t.best_step} | ${fmt(t.seconds, 1)} s | ${t.worker} |`,
       );
     }
   }
