@@ -116,17 +116,15 @@ describe("sparse-sub run, controller killed", () => {
       model: { source: model, device: "cpu" },
       languages: [{ code: "en", udhr: { id: "eng" } }, { code: "af", udhr: { id: "afr" } }],
       identification: { sequence_length: 32, batch_size: 2, top_rate: 0.2 },
-      training: { targets: ["af"], sequence_length: 32, batch_size: 1, epochs: 10_000, max_steps: 400, validate_every: 0, checkpoint_every: 10 },
+      training: { targets: ["af"], sequence_length: 32, batch_size: 1, epochs: 10_000, max_steps: 1500, validate_every: 0, checkpoint_every: 10 },
       evaluation: { sequence_length: 32 },
     });
     const child = execa("node", [bin, "run", path, "--out", out], { reject: false, env: { CI: "1" } });
-    await new Promise<void>((resolve) => {
-      child.stderr!.on("data", (chunk: Buffer) => {
-        const text = chunk.toString();
-        if (text.includes("[train:af:sparse] train") && existsSync(join(out, "checkpoints", "af.sparse.pt"))) resolve();
-      });
-      void child.then(() => resolve());
-    });
+    let exited = false;
+    void child.then(() => (exited = true));
+    // kill once training has written its first checkpoint
+    while (!exited && !existsSync(join(out, "checkpoints", "af.sparse.pt"))) await new Promise((r) => setTimeout(r, 50));
+    expect(exited).toBe(false);
     const state = JSON.parse(readFileSync(join(out, "state.json"), "utf8"));
     const workerPid = (await execa("pgrep", ["-f", "sparse_sub_worker serve", "-P", String(child.pid)], { reject: false })).stdout.trim().split("\n").map(Number)[0];
     expect(workerPid).toBeGreaterThan(0);
@@ -146,7 +144,7 @@ describe("sparse-sub run, controller killed", () => {
     const final = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
     const reused = new Set(final.jobs.filter((j: { reused: boolean }) => j.reused).map((j: { id: string }) => j.id));
     for (const id of Object.keys(state.jobs)) expect(reused.has(id), id).toBe(true);
-    expect(final.targets[0].steps).toBe(400);
+    expect(final.targets[0].steps).toBe(1500);
     // the rerun's training continued from a checkpoint, not from step 1
     const events = readFileSync(join(out, "events.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     const rerunStart = events.map((e) => e.event).lastIndexOf("run_started");
