@@ -1,6 +1,7 @@
 // The job graph's scheduling, resume and failure rules. Jobs here are plain async functions,
 // so the pool holds placeholder workers (no process): only scheduling is under test.
 import { describe, expect, it } from "vitest";
+import { SparseSubError } from "../ts/errors.js";
 import { defineJob, runGraph, validateGraph, type Job, type JobRecord } from "../ts/pipeline/graph.js";
 import { WorkerPool, type PooledWorker } from "../ts/worker/pool.js";
 
@@ -71,5 +72,33 @@ describe("job graph", () => {
   it("refuses cycles and unknown dependencies", () => {
     expect(() => validateGraph([job("a", ["b"], []), job("b", ["a"], [])])).toThrow("job graph has a cycle: a -> b -> a");
     expect(() => validateGraph([job("a", ["nope"], [])])).toThrow("job a depends on unknown job nope");
+  });
+
+  it("retries a job whose worker is lost on another worker, and fails once every worker is gone", async () => {
+    const lost = () => new SparseSubError("WORKER_UNREACHABLE", "connection dropped");
+    const dying = (id: string, deadWorkers: string[], log: string[]) =>
+      defineJob<string>({
+        id,
+        kind: "train",
+        deps: [],
+        key: () => id,
+        run: async ({ worker }) => {
+          log.push(`${id}@${worker.name}`);
+          await tick();
+          if (deadWorkers.includes(worker.name)) throw lost();
+          return "ok";
+        },
+      });
+    const log: string[] = [];
+    const retried: string[] = [];
+    const records = new Map<string, JobRecord>();
+    await runGraph([dying("t", ["w1"], log)], pool(2), records, { hooks: { onRetry: (job, worker) => retried.push(`${job.id}@${worker.name}`) } });
+    expect(log).toEqual(["t@w1", "t@w2"]);
+    expect(retried).toEqual(["t@w1"]);
+    expect(records.get("t")!.worker).toBe("w2");
+
+    const error = await runGraph([dying("u", ["w1", "w2"], [])], pool(2), new Map()).catch((e) => e);
+    expect(error).toBeInstanceOf(SparseSubError);
+    expect(error.code).toBe("WORKER_UNREACHABLE");
   });
 });
