@@ -1,10 +1,12 @@
 // A worker started with a token and a data root, reached through the pool the way a plan's
 // remote worker is: the right token works, a missing or wrong one is refused, and a path
 // outside the data root is refused naming the field. Real worker, real gRPC.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WorkerClient } from "../ts/worker/client.js";
 import { WorkerPool } from "../ts/worker/pool.js";
 import { startLocalWorker, type LocalWorker } from "../ts/worker/launch.js";
 
@@ -45,4 +47,27 @@ describe("a worker with a token and a data root", () => {
       expect(error.message).toMatch(/(missing|wrong) bearer token/);
     }
   });
+});
+
+describe("files between workers", () => {
+  it("copies a file in checksummed chunks between two data roots, once", async () => {
+    const [rootA, rootB] = [mkdtempSync(join(tmpdir(), "sparse-sub-a-")), mkdtempSync(join(tmpdir(), "sparse-sub-b-"))];
+    const content = Buffer.alloc(3_000_000, "sparse-sub ");
+    mkdirSync(join(rootA, "packs"));
+    writeFileSync(join(rootA, "packs", "af.safetensors"), content);
+    const [a, b] = await Promise.all([startLocalWorker({ args: ["--data-root", rootA] }), startLocalWorker({ args: ["--data-root", rootB] })]);
+    const [clientA, clientB] = [new WorkerClient(a.address), new WorkerClient(b.address)];
+    try {
+      const first = await clientA.copyFileTo(clientB, "packs/af.safetensors");
+      expect(first).toEqual({ copied: true, size: content.length, sha256: createHash("sha256").update(content).digest("hex") });
+      expect(readFileSync(join(rootB, "packs", "af.safetensors")).equals(content)).toBe(true);
+      expect((await clientA.copyFileTo(clientB, "packs/af.safetensors")).copied).toBe(false); // already there
+      const missing = await clientA.copyFileTo(clientB, "packs/none.safetensors").catch((e) => e);
+      expect(missing.message).toContain("packs/none.safetensors does not exist");
+    } finally {
+      clientA.close();
+      clientB.close();
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  }, 120_000);
 });

@@ -39,6 +39,7 @@ from .methods.dense import DenseTrainable
 from .methods.subnetwork import SubnetworkTrainable
 from .neuron_sets import NeuronSet, check_fits, draw_random_set, export_reference, import_reference, load_neuron_set, save_neuron_set
 from .packs import OVERLAP_RULES, check_pack_fits, load_pack, merge_to_directory, packs_applied
+from .files import CHUNK_BYTES, read_chunks, sha256_of, write_chunks
 from .security import DataRoot
 from .tasks.runner import TaskSpec, run_task
 from .telemetry import TelemetryPublisher
@@ -439,6 +440,40 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
         return pb.AnalyzeWeightsResponse(layers=[
             pb.LayerChange(layer_index=layer, gate_proj=change(p.get("gate_proj")), up_proj=change(p.get("up_proj")), down_proj=change(p.get("down_proj")))
             for layer, p in sorted(changes.items())])
+
+    @unary
+    def StatFile(self, request, context):
+        if not request.path:
+            raise invalid("path", "is empty")
+        path = Path(request.path)
+        if not path.is_file():
+            return pb.StatFileResponse(exists=False)
+        return pb.StatFileResponse(exists=True, size=path.stat().st_size, sha256=sha256_of(path))
+
+    def PutFile(self, request_iterator, context):
+        try:
+            first = next(request_iterator, None)
+            if first is None or not first.path:
+                raise invalid("path", "the first chunk must name the file")
+            path = self.data_root.resolve(first.path, "path")
+
+            def chunks():
+                chunk = first
+                while chunk is not None:
+                    yield chunk.offset, chunk.data, chunk.sha256 or None
+                    chunk = None if chunk.last else next(request_iterator, None)
+
+            size, checksum = write_chunks(path, chunks())
+            return pb.PutFileResponse(path=path, size=size, sha256=checksum)
+        except Exception as error:  # noqa: BLE001 - translated to a status
+            context.abort_with_status(_status_for(error))
+
+    @streaming
+    def GetFile(self, request, context):
+        if not Path(request.path).is_file():
+            raise not_found("path", request.path, "file")
+        for i, (offset, data, checksum) in enumerate(read_chunks(request.path, request.chunk_bytes or CHUNK_BYTES)):
+            yield pb.FileChunk(path=request.path if i == 0 else "", offset=offset, data=data, sha256=checksum or "", last=checksum is not None)
 
     @unary
     def ConvertNeuronSet(self, request, context):

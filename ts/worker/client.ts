@@ -2,6 +2,11 @@
 // progress events go to a callback; an AbortSignal cancels the call on the worker.
 import { credentials, InterceptingCall, type ClientReadableStream, type Interceptor, type ServiceError } from "@grpc/grpc-js";
 import {
+  type FileChunk,
+  GetFileRequest,
+  type PutFileResponse,
+  StatFileRequest,
+  type StatFileResponse,
   AnalyzeWeightsRequest,
   type AnalyzeWeightsResponse,
   CollectActivationsRequest,
@@ -104,6 +109,32 @@ export class WorkerClient {
 
   analyzeWeights(request: Partial<AnalyzeWeightsRequest>): Promise<AnalyzeWeightsResponse> {
     return this.unary("AnalyzeWeights", (cb) => this.client.analyzeWeights(AnalyzeWeightsRequest.fromPartial(request), cb));
+  }
+
+  statFile(path: string): Promise<StatFileResponse> {
+    return this.unary("StatFile", (cb) => this.client.statFile(StatFileRequest.fromPartial({ path }), cb));
+  }
+
+  /** Copies `path` on this worker to `targetPath` on `target` in chunks; the target writes it
+   * only if the SHA-256 matches. Skipped when the target already holds the same content. */
+  async copyFileTo(target: WorkerClient, path: string, targetPath = path): Promise<{ copied: boolean; size: number; sha256: string }> {
+    const [here, there] = await Promise.all([this.statFile(path), target.statFile(targetPath)]);
+    if (!here.exists) throw new SparseSubError("WORKER_FAILED", `${path} does not exist on ${this.address}`, { field: "path" });
+    if (there.exists && there.sha256 === here.sha256) return { copied: false, size: here.size, sha256: here.sha256 };
+    const response = await new Promise<PutFileResponse>((resolve, reject) => {
+      const upload = target.client.putFile((error, result) => (error ? reject(fromServiceError(error, target.address, `PutFile(${targetPath})`)) : resolve(result)));
+      const download = this.client.getFile(GetFileRequest.fromPartial({ path }));
+      download.on("data", (chunk: FileChunk) => {
+        if (!upload.write({ ...chunk, path: chunk.offset === 0 ? targetPath : "" })) download.pause();
+      });
+      upload.on("drain", () => download.resume());
+      download.on("end", () => upload.end());
+      download.on("error", (error: ServiceError) => {
+        upload.cancel();
+        reject(fromServiceError(error, this.address, `GetFile(${path})`));
+      });
+    });
+    return { copied: true, size: response.size, sha256: response.sha256 };
   }
 
   convertNeuronSet(request: Partial<ConvertNeuronSetRequest>): Promise<ConvertNeuronSetResponse> {

@@ -13,6 +13,8 @@ import {
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
+  type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -674,6 +676,41 @@ export interface ConvertNeuronSetResponse {
   neuronSets: NeuronSet[];
   /** import: languages absent from the file (trailing, no neurons) */
   missingLanguages: string[];
+}
+
+export interface StatFileRequest {
+  path: string;
+}
+
+export interface StatFileResponse {
+  exists: boolean;
+  size: number;
+  /** hex */
+  sha256: string;
+}
+
+/**
+ * A file travels as a stream of chunks: `path` on the first, `sha256` (hex, of the whole file)
+ * and `last` on the last.
+ */
+export interface FileChunk {
+  path: string;
+  offset: number;
+  data: Buffer;
+  sha256: string;
+  last: boolean;
+}
+
+export interface PutFileResponse {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+export interface GetFileRequest {
+  path: string;
+  /** 0: 1 MiB */
+  chunkBytes: number;
 }
 
 function createBaseModelSpec(): ModelSpec {
@@ -6813,6 +6850,497 @@ export const ConvertNeuronSetResponse: MessageFns<ConvertNeuronSetResponse> = {
   },
 };
 
+function createBaseStatFileRequest(): StatFileRequest {
+  return { path: "" };
+}
+
+export const StatFileRequest: MessageFns<StatFileRequest> = {
+  encode(message: StatFileRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatFileRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatFileRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StatFileRequest {
+    return { path: isSet(object.path) ? globalThis.String(object.path) : "" };
+  },
+
+  toJSON(message: StatFileRequest): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StatFileRequest>, I>>(base?: I): StatFileRequest {
+    return StatFileRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StatFileRequest>, I>>(object: I): StatFileRequest {
+    const message = createBaseStatFileRequest();
+    message.path = object.path ?? "";
+    return message;
+  },
+};
+
+function createBaseStatFileResponse(): StatFileResponse {
+  return { exists: false, size: 0, sha256: "" };
+}
+
+export const StatFileResponse: MessageFns<StatFileResponse> = {
+  encode(message: StatFileResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exists !== false) {
+      writer.uint32(8).bool(message.exists);
+    }
+    if (message.size !== 0) {
+      writer.uint32(16).int64(message.size);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(26).string(message.sha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatFileResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatFileResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.exists = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StatFileResponse {
+    return {
+      exists: isSet(object.exists) ? globalThis.Boolean(object.exists) : false,
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+    };
+  },
+
+  toJSON(message: StatFileResponse): unknown {
+    const obj: any = {};
+    if (message.exists !== false) {
+      obj.exists = message.exists;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StatFileResponse>, I>>(base?: I): StatFileResponse {
+    return StatFileResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StatFileResponse>, I>>(object: I): StatFileResponse {
+    const message = createBaseStatFileResponse();
+    message.exists = object.exists ?? false;
+    message.size = object.size ?? 0;
+    message.sha256 = object.sha256 ?? "";
+    return message;
+  },
+};
+
+function createBaseFileChunk(): FileChunk {
+  return { path: "", offset: 0, data: Buffer.alloc(0), sha256: "", last: false };
+}
+
+export const FileChunk: MessageFns<FileChunk> = {
+  encode(message: FileChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(16).int64(message.offset);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(26).bytes(message.data);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(34).string(message.sha256);
+    }
+    if (message.last !== false) {
+      writer.uint32(40).bool(message.last);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FileChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFileChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.last = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FileChunk {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+      last: isSet(object.last) ? globalThis.Boolean(object.last) : false,
+    };
+  },
+
+  toJSON(message: FileChunk): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    if (message.last !== false) {
+      obj.last = message.last;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FileChunk>, I>>(base?: I): FileChunk {
+    return FileChunk.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FileChunk>, I>>(object: I): FileChunk {
+    const message = createBaseFileChunk();
+    message.path = object.path ?? "";
+    message.offset = object.offset ?? 0;
+    message.data = object.data ?? Buffer.alloc(0);
+    message.sha256 = object.sha256 ?? "";
+    message.last = object.last ?? false;
+    return message;
+  },
+};
+
+function createBasePutFileResponse(): PutFileResponse {
+  return { path: "", size: 0, sha256: "" };
+}
+
+export const PutFileResponse: MessageFns<PutFileResponse> = {
+  encode(message: PutFileResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.size !== 0) {
+      writer.uint32(16).int64(message.size);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(26).string(message.sha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutFileResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutFileResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutFileResponse {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+    };
+  },
+
+  toJSON(message: PutFileResponse): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PutFileResponse>, I>>(base?: I): PutFileResponse {
+    return PutFileResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PutFileResponse>, I>>(object: I): PutFileResponse {
+    const message = createBasePutFileResponse();
+    message.path = object.path ?? "";
+    message.size = object.size ?? 0;
+    message.sha256 = object.sha256 ?? "";
+    return message;
+  },
+};
+
+function createBaseGetFileRequest(): GetFileRequest {
+  return { path: "", chunkBytes: 0 };
+}
+
+export const GetFileRequest: MessageFns<GetFileRequest> = {
+  encode(message: GetFileRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.chunkBytes !== 0) {
+      writer.uint32(16).int32(message.chunkBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetFileRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetFileRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.chunkBytes = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetFileRequest {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      chunkBytes: isSet(object.chunkBytes)
+        ? globalThis.Number(object.chunkBytes)
+        : isSet(object.chunk_bytes)
+        ? globalThis.Number(object.chunk_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: GetFileRequest): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.chunkBytes !== 0) {
+      obj.chunkBytes = Math.round(message.chunkBytes);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetFileRequest>, I>>(base?: I): GetFileRequest {
+    return GetFileRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetFileRequest>, I>>(object: I): GetFileRequest {
+    const message = createBaseGetFileRequest();
+    message.path = object.path ?? "";
+    message.chunkBytes = object.chunkBytes ?? 0;
+    return message;
+  },
+};
+
 export type WorkerService = typeof WorkerService;
 export const WorkerService = {
   /** What this worker is: version, device, memory, loaded model, telemetry endpoint, queue. */
@@ -6893,6 +7421,37 @@ export const WorkerService = {
       Buffer.from(AnalyzeWeightsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AnalyzeWeightsResponse => AnalyzeWeightsResponse.decode(value),
   },
+  /**
+   * Files between machines (corpora, counts, neuron sets, packs): size and checksum of a file,
+   * a file sent in chunks (written atomically only when its SHA-256 matches), a file read in chunks.
+   */
+  statFile: {
+    path: "/sparse_sub.v1.Worker/StatFile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StatFileRequest): Buffer => Buffer.from(StatFileRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StatFileRequest => StatFileRequest.decode(value),
+    responseSerialize: (value: StatFileResponse): Buffer => Buffer.from(StatFileResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StatFileResponse => StatFileResponse.decode(value),
+  },
+  putFile: {
+    path: "/sparse_sub.v1.Worker/PutFile" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: FileChunk): Buffer => Buffer.from(FileChunk.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FileChunk => FileChunk.decode(value),
+    responseSerialize: (value: PutFileResponse): Buffer => Buffer.from(PutFileResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PutFileResponse => PutFileResponse.decode(value),
+  },
+  getFile: {
+    path: "/sparse_sub.v1.Worker/GetFile" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: GetFileRequest): Buffer => Buffer.from(GetFileRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetFileRequest => GetFileRequest.decode(value),
+    responseSerialize: (value: FileChunk): Buffer => Buffer.from(FileChunk.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FileChunk => FileChunk.decode(value),
+  },
   /** Converts between the reference torch.save neuron format and sparse-sub's JSON. */
   convertNeuronSet: {
     path: "/sparse_sub.v1.Worker/ConvertNeuronSet" as const,
@@ -6925,6 +7484,13 @@ export interface WorkerServer extends UntypedServiceImplementation {
   mergePack: handleUnaryCall<MergePackRequest, MergePackResponse>;
   /** Where a method moved the MLP weights: per layer and projection, norms of (adapted - base). */
   analyzeWeights: handleUnaryCall<AnalyzeWeightsRequest, AnalyzeWeightsResponse>;
+  /**
+   * Files between machines (corpora, counts, neuron sets, packs): size and checksum of a file,
+   * a file sent in chunks (written atomically only when its SHA-256 matches), a file read in chunks.
+   */
+  statFile: handleUnaryCall<StatFileRequest, StatFileResponse>;
+  putFile: handleClientStreamingCall<FileChunk, PutFileResponse>;
+  getFile: handleServerStreamingCall<GetFileRequest, FileChunk>;
   /** Converts between the reference torch.save neuron format and sparse-sub's JSON. */
   convertNeuronSet: handleUnaryCall<ConvertNeuronSetRequest, ConvertNeuronSetResponse>;
 }
@@ -7017,6 +7583,45 @@ export interface WorkerClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AnalyzeWeightsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Files between machines (corpora, counts, neuron sets, packs): size and checksum of a file,
+   * a file sent in chunks (written atomically only when its SHA-256 matches), a file read in chunks.
+   */
+  statFile(
+    request: StatFileRequest,
+    callback: (error: ServiceError | null, response: StatFileResponse) => void,
+  ): ClientUnaryCall;
+  statFile(
+    request: StatFileRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StatFileResponse) => void,
+  ): ClientUnaryCall;
+  statFile(
+    request: StatFileRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StatFileResponse) => void,
+  ): ClientUnaryCall;
+  putFile(callback: (error: ServiceError | null, response: PutFileResponse) => void): ClientWritableStream<FileChunk>;
+  putFile(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PutFileResponse) => void,
+  ): ClientWritableStream<FileChunk>;
+  putFile(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PutFileResponse) => void,
+  ): ClientWritableStream<FileChunk>;
+  putFile(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PutFileResponse) => void,
+  ): ClientWritableStream<FileChunk>;
+  getFile(request: GetFileRequest, options?: Partial<CallOptions>): ClientReadableStream<FileChunk>;
+  getFile(
+    request: GetFileRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<FileChunk>;
   /** Converts between the reference torch.save neuron format and sparse-sub's JSON. */
   convertNeuronSet(
     request: ConvertNeuronSetRequest,
@@ -7040,6 +7645,14 @@ export const WorkerClient = makeGenericClientConstructor(WorkerService, "sparse_
   service: typeof WorkerService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;

@@ -613,3 +613,51 @@ class ConvertNeuronSetResponse(_message.Message):
     neuron_sets: _containers.RepeatedCompositeFieldContainer[NeuronSet]
     missing_languages: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, neuron_sets: _Optional[_Iterable[_Union[NeuronSet, _Mapping]]] = ..., missing_languages: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class StatFileRequest(_message.Message):
+    __slots__ = ("path",)
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    def __init__(self, path: _Optional[str] = ...) -> None: ...
+
+class StatFileResponse(_message.Message):
+    __slots__ = ("exists", "size", "sha256")
+    EXISTS_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    exists: bool
+    size: int
+    sha256: str
+    def __init__(self, exists: _Optional[bool] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class FileChunk(_message.Message):
+    __slots__ = ("path", "offset", "data", "sha256", "last")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    LAST_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    offset: int
+    data: bytes
+    sha256: str
+    last: bool
+    def __init__(self, path: _Optional[str] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ..., sha256: _Optional[str] = ..., last: _Optional[bool] = ...) -> None: ...
+
+class PutFileResponse(_message.Message):
+    __slots__ = ("path", "size", "sha256")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    size: int
+    sha256: str
+    def __init__(self, path: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class GetFileRequest(_message.Message):
+    __slots__ = ("path", "chunk_bytes")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    chunk_bytes: int
+    def __init__(self, path: _Optional[str] = ..., chunk_bytes: _Optional[int] = ...) -> None: ...

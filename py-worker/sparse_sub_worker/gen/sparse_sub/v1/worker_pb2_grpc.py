@@ -69,6 +69,21 @@ class WorkerStub:
                 request_serializer=sparse__sub_dot_v1_dot_worker__pb2.AnalyzeWeightsRequest.SerializeToString,
                 response_deserializer=sparse__sub_dot_v1_dot_worker__pb2.AnalyzeWeightsResponse.FromString,
                 _registered_method=True)
+        self.StatFile = channel.unary_unary(
+                '/sparse_sub.v1.Worker/StatFile',
+                request_serializer=sparse__sub_dot_v1_dot_worker__pb2.StatFileRequest.SerializeToString,
+                response_deserializer=sparse__sub_dot_v1_dot_worker__pb2.StatFileResponse.FromString,
+                _registered_method=True)
+        self.PutFile = channel.stream_unary(
+                '/sparse_sub.v1.Worker/PutFile',
+                request_serializer=sparse__sub_dot_v1_dot_worker__pb2.FileChunk.SerializeToString,
+                response_deserializer=sparse__sub_dot_v1_dot_worker__pb2.PutFileResponse.FromString,
+                _registered_method=True)
+        self.GetFile = channel.unary_stream(
+                '/sparse_sub.v1.Worker/GetFile',
+                request_serializer=sparse__sub_dot_v1_dot_worker__pb2.GetFileRequest.SerializeToString,
+                response_deserializer=sparse__sub_dot_v1_dot_worker__pb2.FileChunk.FromString,
+                _registered_method=True)
         self.ConvertNeuronSet = channel.unary_unary(
                 '/sparse_sub.v1.Worker/ConvertNeuronSet',
                 request_serializer=sparse__sub_dot_v1_dot_worker__pb2.ConvertNeuronSetRequest.SerializeToString,
@@ -129,6 +144,26 @@ class WorkerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StatFile(self, request, context):
+        """Files between machines (corpora, counts, neuron sets, packs): size and checksum of a file,
+        a file sent in chunks (written atomically only when its SHA-256 matches), a file read in chunks.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutFile(self, request_iterator, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetFile(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ConvertNeuronSet(self, request, context):
         """Converts between the reference torch.save neuron format and sparse-sub's JSON.
         """
@@ -173,6 +208,21 @@ def add_WorkerServicer_to_server(servicer, server):
                     servicer.AnalyzeWeights,
                     request_deserializer=sparse__sub_dot_v1_dot_worker__pb2.AnalyzeWeightsRequest.FromString,
                     response_serializer=sparse__sub_dot_v1_dot_worker__pb2.AnalyzeWeightsResponse.SerializeToString,
+            ),
+            'StatFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.StatFile,
+                    request_deserializer=sparse__sub_dot_v1_dot_worker__pb2.StatFileRequest.FromString,
+                    response_serializer=sparse__sub_dot_v1_dot_worker__pb2.StatFileResponse.SerializeToString,
+            ),
+            'PutFile': grpc.stream_unary_rpc_method_handler(
+                    servicer.PutFile,
+                    request_deserializer=sparse__sub_dot_v1_dot_worker__pb2.FileChunk.FromString,
+                    response_serializer=sparse__sub_dot_v1_dot_worker__pb2.PutFileResponse.SerializeToString,
+            ),
+            'GetFile': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetFile,
+                    request_deserializer=sparse__sub_dot_v1_dot_worker__pb2.GetFileRequest.FromString,
+                    response_serializer=sparse__sub_dot_v1_dot_worker__pb2.FileChunk.SerializeToString,
             ),
             'ConvertNeuronSet': grpc.unary_unary_rpc_method_handler(
                     servicer.ConvertNeuronSet,
@@ -369,6 +419,87 @@ class Worker:
             '/sparse_sub.v1.Worker/AnalyzeWeights',
             sparse__sub_dot_v1_dot_worker__pb2.AnalyzeWeightsRequest.SerializeToString,
             sparse__sub_dot_v1_dot_worker__pb2.AnalyzeWeightsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StatFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sparse_sub.v1.Worker/StatFile',
+            sparse__sub_dot_v1_dot_worker__pb2.StatFileRequest.SerializeToString,
+            sparse__sub_dot_v1_dot_worker__pb2.StatFileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutFile(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/sparse_sub.v1.Worker/PutFile',
+            sparse__sub_dot_v1_dot_worker__pb2.FileChunk.SerializeToString,
+            sparse__sub_dot_v1_dot_worker__pb2.PutFileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/sparse_sub.v1.Worker/GetFile',
+            sparse__sub_dot_v1_dot_worker__pb2.GetFileRequest.SerializeToString,
+            sparse__sub_dot_v1_dot_worker__pb2.FileChunk.FromString,
             options,
             channel_credentials,
             insecure,
