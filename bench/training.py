@@ -61,7 +61,6 @@ def main() -> None:
 
     device = torch.device(args.device)
     dtype = {"auto": torch.bfloat16 if device.type == "cuda" else torch.float32, "float32": torch.float32, "bfloat16": torch.bfloat16}[args.dtype]
-    torch.set_num_threads(torch.get_num_threads())
     loaded, config = build_model(args.shape, device, dtype)
     neurons = random_neurons(config.num_hidden_layers, config.intermediate_size, args.share)
     data = batches(config.vocab_size, args.batch_size, args.sequence_length, args.warmup + args.steps)

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from .errors import precondition
 from .models.architecture import MlpLayer
 from .packs import Pack
+from .tasks.loglik import pad_id, right_pad
 
 PROJECTIONS = ("gate_proj", "up_proj", "down_proj")
 LayerChange = dict[str, dict[str, float]]  # projection -> {"neurons": norm, "matrix": norm}
@@ -95,12 +96,10 @@ def alignment(model, tokenizer, english: list[str], other: list[str], batch_size
     device = next(model.parameters()).device
 
     def pooled(texts: list[str]) -> torch.Tensor:  # [N, L, H]
-        from .tasks.loglik import _right_pad, pad_id
-
         out = []
         for start in range(0, len(texts), batch_size):
             rows = [tokenizer(t).input_ids for t in texts[start : start + batch_size]]
-            ids, mask = _right_pad(rows, pad_id(tokenizer))
+            ids, mask = right_pad(rows, pad_id(tokenizer))
             ids, mask = ids.to(device), mask.to(device)
             states = model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[1:]  # L x [B, S, H]
             weights = (mask / mask.sum(-1, keepdim=True))[..., None].float()                                 # [B, S, 1]

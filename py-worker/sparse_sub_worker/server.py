@@ -41,7 +41,9 @@ from .neuron_sets import NeuronSet, check_fits, draw_random_set, export_referenc
 from .packs import OVERLAP_RULES, check_pack_fits, load_pack, merge_to_directory, packs_applied
 from .files import CHUNK_BYTES, read_chunks, sha256_of, write_chunks
 from .security import DataRoot
-from .tasks.runner import TaskSpec, run_task
+from .tasks.definitions import other_sentence_column
+from .tasks.languages import flores_code
+from .tasks.runner import TaskSpec, load_rows, run_task
 from .telemetry import TelemetryPublisher
 from .training import TrainSettings, run_training
 
@@ -172,10 +174,6 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
                             seconds=outcome.seconds, examples_json=json.dumps(outcome.examples, ensure_ascii=False))
 
     def _alignment(self, ctx: JobContext, loaded: LoadedModel, request: pb.AlignmentRequest, field_name: str, batch_size: int) -> pb.AlignmentResult:
-        from .tasks.definitions import other_sentence_column
-        from .tasks.languages import flores_code
-        from .tasks.runner import load_rows
-
         ctx.check_cancelled()
         code = flores_code(request.language, f"{field_name}.language")
         spec = TaskSpec(name="flores", language=request.language, files=tuple(request.files), split=request.flores_split or "dev",

@@ -56,11 +56,11 @@ def mlp_key(layer: int, name: str) -> str:
     return f"model.layers.{layer}.mlp.{name}.weight"
 
 
-def changed_slices(before, after, layer: int, name: str) -> tuple[list[int], bool]:
-    """(neurons whose slice changed, whether anything outside neuron slices changed)."""
+def changed_slices(before, after, layer: int, name: str) -> list[int]:
+    """Neurons whose slice (gate/up row, down column) changed."""
     diff = before[mlp_key(layer, name)] != after[mlp_key(layer, name)]   # [I, H] or [H, I]
     per_neuron = diff.any(dim=1) if name != "down_proj" else diff.any(dim=0)
-    return per_neuron.nonzero().flatten().tolist(), False
+    return per_neuron.nonzero().flatten().tolist()
 
 
 def test_sparse_and_components_ablation_change_only_their_slices(stub, tiny_model_dir, text_file, tmp_path):
@@ -76,7 +76,7 @@ def test_sparse_and_components_ablation_change_only_their_slices(stub, tiny_mode
         assert changed(base, after) == {mlp_key(l, n) for l in range(LAYERS) for n in trained}
         for layer, neurons in enumerate(LAPE_SET):
             for name in trained:
-                assert changed_slices(base, after, layer, name)[0] == neurons
+                assert changed_slices(base, after, layer, name) == neurons
 
 
 def test_random_draws_the_same_count_reproducibly_and_trains_only_it(stub, tiny_model_dir, text_file, tmp_path):
@@ -96,7 +96,7 @@ def test_random_draws_the_same_count_reproducibly_and_trains_only_it(stub, tiny_
     after = merged_state(stub, tiny_model_dir, tmp_path, [results["r3"].output_path])
     for layer, neurons in enumerate(drawn["r3"].layers):
         for name in MLP:
-            assert changed_slices(base, after, layer, name)[0] == neurons
+            assert changed_slices(base, after, layer, name) == neurons
 
 
 def test_ffn_and_full_write_model_directories_with_the_right_weights_changed(stub, tiny_model_dir, text_file, tmp_path):

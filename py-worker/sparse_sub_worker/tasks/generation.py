@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import torch
 
-from .loglik import pad_id
+from .loglik import left_pad, pad_id
 
 
 @torch.inference_mode()
@@ -21,12 +21,8 @@ def generate(model, tokenizer, prompts: list[str], batch_size: int = 8, max_new_
     done = 0
     for start in range(0, len(order), batch_size):
         batch = order[start : start + batch_size]
-        width = max(len(encoded[i]) for i in batch)
-        ids = torch.full((len(batch), width), pad, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for row, i in enumerate(batch):
-            ids[row, width - len(encoded[i]):] = torch.tensor(encoded[i])
-            mask[row, width - len(encoded[i]):] = 1
+        ids, mask = left_pad([encoded[i] for i in batch], pad)
+        width = ids.shape[1]
         generated = model.generate(
             input_ids=ids.to(device), attention_mask=mask.to(device), do_sample=False, max_new_tokens=max_new_tokens,
             repetition_penalty=repetition_penalty, pad_token_id=pad, stop_strings=["\n"], tokenizer=tokenizer,

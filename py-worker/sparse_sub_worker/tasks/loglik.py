@@ -19,7 +19,8 @@ def _encode(tokenizer, text: str, special: bool) -> list[int]:
     return tokenizer(text, add_special_tokens=special).input_ids
 
 
-def _left_pad(rows: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+def left_pad(rows: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(ids, attention mask) [N, longest], padding on the left: generation continues every row."""
     width = max(len(r) for r in rows)
     ids = torch.full((len(rows), width), pad, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
@@ -29,7 +30,8 @@ def _left_pad(rows: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tens
     return ids, mask
 
 
-def _right_pad(rows: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+def right_pad(rows: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(ids, attention mask) [N, longest], padding on the right."""
     width = max(len(r) for r in rows)
     ids = torch.full((len(rows), width), pad, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
@@ -56,7 +58,7 @@ def score_choices(model, tokenizer, contexts: list[str], choices: list[list[str]
     done = 0
     for start in range(0, len(order), batch_size):
         batch = order[start : start + batch_size]
-        ids, mask = _left_pad([context_ids[i] for i in batch], pad)                     # [B, C]
+        ids, mask = left_pad([context_ids[i] for i in batch], pad)                     # [B, C]
         ids, mask = ids.to(device), mask.to(device)
         positions = (mask.cumsum(-1) - 1).clamp_min(0)
         out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
@@ -69,7 +71,7 @@ def score_choices(model, tokenizer, contexts: list[str], choices: list[list[str]
         else:  # choices per item differ: select rows explicitly
             cache.batch_select_indices(torch.arange(len(batch), device=device).repeat_interleave(repeat))
         rows = [c for i in batch for c in choice_ids[i]]
-        cont, cont_mask = _right_pad(rows, pad)                                         # [N, T]
+        cont, cont_mask = right_pad(rows, pad)                                         # [N, T]
         cont, cont_mask = cont.to(device), cont_mask.to(device)
         ctx_mask = mask.repeat_interleave(repeat, dim=0)                                # [N, C]
         ctx_len = ctx_mask.sum(-1, keepdim=True)
@@ -99,7 +101,7 @@ def score_independent(model, tokenizer, contexts: list[str], choices: list[list[
     scores: list[list[float]] = [[] for _ in contexts]
     for start in range(0, len(requests), batch_size):
         batch = requests[start : start + batch_size]
-        ids, mask = _right_pad([c + t for _, c, t in batch], pad)
+        ids, mask = right_pad([c + t for _, c, t in batch], pad)
         logprobs = F.log_softmax(model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float(), dim=-1)
         for row, (i, ctx, cont) in enumerate(batch):
             positions = torch.arange(len(ctx) - 1, len(ctx) + len(cont) - 1, device=device)
