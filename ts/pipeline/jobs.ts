@@ -16,7 +16,7 @@ import type {
   SelectNeuronsResponse,
   TrainResult,
 } from "../gen/sparse_sub/v1/worker.js";
-import { methodLabel, outputKind, type MethodSpec } from "../plan/methods.js";
+import { methodLabel, outputKind, trainsNeurons, type MethodSpec } from "../plan/methods.js";
 import { analyzeRequest, collectRequest, evaluateRequest, importRequest, selectRequest, trainRequest, type Evaluated } from "../plan/requests.js";
 import type { Plan } from "../plan/schema.js";
 import { defineJob, type Job } from "./graph.js";
@@ -105,7 +105,13 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress }: Pipel
   const wireId = (id: string) => `${runId}/${id}`;
   const progress = (id: string) => (p: Progress) => onProgress(id, p);
   const jobs: Job[] = [];
-  const heldoutFiles = corpusFiles(...corpora.map((c) => c.heldout));
+  // what every evaluation reads from the user: held-out text, task data and alignment files
+  const alignment = plan.evaluation.alignment;
+  const evaluationFiles = [
+    ...corpusFiles(...corpora.map((c) => c.heldout)),
+    ...plan.evaluation.tasks.flatMap((t) => (t.data && "files" in t.data ? t.data.files : [])),
+    ...(typeof alignment === "object" ? Object.values(alignment.files) : []),
+  ];
   const fingerprint = fingerprinter();
 
   const neuronSetPath = identificationJobs(plan, layout, wireId, progress, jobs, corpora, fingerprint);
@@ -114,7 +120,7 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress }: Pipel
     id: BASE,
     kind: "evaluate",
     deps: [],
-    key: () => fingerprint(evaluateRequest(plan, "", corpora, { base: true }), heldoutFiles),
+    key: () => fingerprint(evaluateRequest(plan, "", corpora, { base: true }), evaluationFiles),
     run: ({ worker, signal }) => worker.client.evaluate(evaluateRequest(plan, wireId(BASE), corpora, { base: true }), { signal, onProgress: progress(BASE) }),
   }));
 
@@ -128,7 +134,7 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress }: Pipel
       const trainId = jobIds.train(target, label);
       const output = layout.trained(target, spec);
       const outputs = { outputPath: output, drawnNeuronSetPath: layout.drawnNeurons(target, spec), checkpointPath: layout.checkpoint(target, spec) };
-      const usesNeurons = spec.method === "sparse" || spec.method === "random";
+      const usesNeurons = trainsNeurons(spec.method);
       const request = () => trainRequest(plan, wireId(trainId), language, spec, neuronSetPath.path(target), outputs);
       jobs.push(defineJob<TrainResult>({
         id: trainId,
@@ -157,7 +163,7 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress }: Pipel
         id: evalId,
         kind: "evaluate",
         deps: [trainId],
-        key: () => fingerprint(scoring(""), heldoutFiles),
+        key: () => fingerprint(scoring(""), evaluationFiles),
         run: ({ worker, signal }) => worker.client.evaluate(scoring(wireId(evalId)), { signal, onProgress: progress(evalId) }),
       }));
     }

@@ -69,6 +69,9 @@ export function parsePlan(input: unknown, base: string, path = "<inline>"): Load
     plan.identification ??= Identification.parse({});
   }
   plan.output = { dir: resolve(base, plan.output?.dir ?? `runs/${plan.name}`) };
+  for (const task of plan.evaluation.tasks) if (task.data && "files" in task.data) task.data.files = task.data.files.map(absolute);
+  const alignment = plan.evaluation.alignment;
+  if (typeof alignment === "object") alignment.files = Object.fromEntries(Object.entries(alignment.files).map(([code, file]) => [code, absolute(file)]));
   plan.workers = plan.workers.map((w) =>
     "address" in w ? { ...w, token_file: w.token_file && absolute(w.token_file), ca_file: w.ca_file && absolute(w.ca_file) } : w,
   );

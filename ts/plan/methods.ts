@@ -54,13 +54,16 @@ export const MethodSpec = z.preprocess(
 );
 export type MethodSpec = z.output<typeof MethodSpec>;
 
+/** sparse and random train a neuron set (and write a pack). */
+export const trainsNeurons = (method: MethodName): boolean => method === "sparse" || method === "random";
+
 /** The method's name in job ids, file names and tables: `name`, else derived so that two
  * variants differ (sparse-up-down, random-per-layer). */
 export function methodLabel(spec: MethodSpec): string {
   if (spec.name) return spec.name;
   let label: string = spec.method;
   if (spec.method === "random" && spec.match === "per_layer") label += "-per-layer";
-  if ((spec.method === "sparse" || spec.method === "random") && spec.components.length < COMPONENTS.length) {
+  if ("components" in spec && spec.components.length < COMPONENTS.length) {
     label += `-${COMPONENTS.filter((c) => spec.components.includes(c)).join("-")}`;
   }
   return label;
@@ -69,7 +72,7 @@ export function methodLabel(spec: MethodSpec): string {
 /** What a method's job writes. */
 export type OutputKind = "pack" | "peft_adapter" | "model_directory";
 export function outputKind(method: MethodName): OutputKind {
-  if (method === "sparse" || method === "random") return "pack";
+  if (trainsNeurons(method)) return "pack";
   if (method === "lora" || method === "ia3") return "peft_adapter";
   return "model_directory";
 }

@@ -14,7 +14,7 @@ import {
   type TrainRequest,
 } from "../gen/sparse_sub/v1/worker.js";
 import type { LanguageCorpora } from "../corpora/prepare.js";
-import type { MethodName, MethodSpec } from "./methods.js";
+import { trainsNeurons, type MethodName, type MethodSpec } from "./methods.js";
 import { taskRequests } from "./tasks.js";
 import type { Plan } from "./schema.js";
 
@@ -67,7 +67,7 @@ export function trainRequest(
   outputs: TrainOutputs,
 ): TrainRequest {
   const t = plan.training;
-  const usesNeurons = spec.method === "sparse" || spec.method === "random";
+  const usesNeurons = trainsNeurons(spec.method);
   return {
     jobId,
     model: modelSpec(plan),
@@ -87,7 +87,7 @@ export function trainRequest(
       maxSteps: t.max_steps,
       validateEvery: t.validate_every,
       seed: t.seed,
-      components: usesNeurons ? spec.components : [],
+      components: "components" in spec ? spec.components : [],
       gradientCheckpointing: spec.gradient_checkpointing,
       checkpointEvery: t.checkpoint_every,
     },

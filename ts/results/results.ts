@@ -13,7 +13,7 @@ import type {
 } from "../gen/sparse_sub/v1/worker.js";
 import type { JobRecord } from "../pipeline/graph.js";
 import { jobIds } from "../pipeline/jobs.js";
-import { methodLabel, outputKind, type MethodName, type MethodSpec, type OutputKind } from "../plan/methods.js";
+import { methodLabel, outputKind, trainsNeurons, type MethodName, type MethodSpec, type OutputKind } from "../plan/methods.js";
 import type { Plan } from "../plan/schema.js";
 
 export const RESULTS_SCHEMA = "sparse-sub/results@3";
@@ -157,7 +157,8 @@ export function assembleResults(input: {
       const train = result<TrainResult>(jobIds.train(language, label));
       if (!train) continue;
       const evaluation = result<EvaluateResult>(jobIds.evaluateTrained(language, label));
-      const subnetwork = spec.method === "sparse" || spec.method === "random";
+      const subnetwork = trainsNeurons(spec.method);
+      const analysis = result<AnalyzeWeightsResponse>(jobIds.analyze(language, label));
       targets.push({
         language,
         method: spec.method,
@@ -181,7 +182,7 @@ export function assembleResults(input: {
         scores: evaluation ? scoreRows(evaluation.scores) : null,
         tasks: evaluation ? taskRows(evaluation.tasks) : null,
         alignment: evaluation ? alignmentRows(evaluation.alignment) : null,
-        weight_change: ((r) => (r ? weightChange(r) : null))(result<AnalyzeWeightsResponse>(jobIds.analyze(language, label))),
+        weight_change: analysis ? weightChange(analysis) : null,
         worker: records.get(jobIds.train(language, label))!.worker,
       });
     }
