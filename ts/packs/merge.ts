@@ -1,5 +1,6 @@
 // `sparse-sub pack apply|merge`: base model + one or more packs -> a plain transformers model
 // directory, written by a local worker (it loads the model; the controller does not).
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { MergePackResponse, ModelSpec } from "../gen/sparse_sub/v1/worker.js";
 import { WorkerClient } from "../worker/client.js";
@@ -22,7 +23,8 @@ export async function mergePacks(options: MergePacksOptions): Promise<MergePackR
   const worker = await startLocalWorker({ python: options.python });
   const client = new WorkerClient(worker.address);
   try {
-    const source = options.model.source.includes("://") || !options.model.source.startsWith(".") ? options.model.source : resolve(options.model.source);
+    // a path that exists here is a local model (the local worker runs elsewhere); else a hub id or pkg://
+    const source = existsSync(options.model.source) ? resolve(options.model.source) : options.model.source;
     return await client.mergePack({
       jobId: "pack-merge",
       model: { ggufFile: "", dtype: "auto", device: "auto", revision: "", ...options.model, source },

@@ -122,7 +122,11 @@ export class WorkerClient {
     if (!here.exists) throw new SparseSubError("WORKER_FAILED", `${path} does not exist on ${this.address}`, { field: "path" });
     if (there.exists && there.sha256 === here.sha256) return { copied: false, size: here.size, sha256: here.sha256 };
     const response = await new Promise<PutFileResponse>((resolve, reject) => {
-      const upload = target.client.putFile((error, result) => (error ? reject(fromServiceError(error, target.address, `PutFile(${targetPath})`)) : resolve(result)));
+      const upload = target.client.putFile((error, result) => {
+        if (!error) return resolve(result);
+        download.cancel(); // the target refused: stop reading
+        reject(fromServiceError(error, target.address, `PutFile(${targetPath})`));
+      });
       const download = this.client.getFile(GetFileRequest.fromPartial({ path }));
       download.on("data", (chunk: FileChunk) => {
         if (!upload.write({ ...chunk, path: chunk.offset === 0 ? targetPath : "" })) download.pause();
