@@ -32,7 +32,9 @@ describe("a worker dies during training", () => {
         if (killed || !job.startsWith("train:") || progress.phase !== "train" || progress.done < 8) return;
         killed = "pending";
         void Promise.all(pool.workers.map(async (w) => ({ w, info: await w.client.info().catch(() => undefined) }))).then((infos) => {
-          const victim = infos.find((x) => x.info?.runningJob.includes("/train:"))!.w;
+          // kill the worker running THIS job: it is past step 8, so its step-5 checkpoint exists
+          // (the other training job may still be before its first checkpoint)
+          const victim = infos.find((x) => x.info?.runningJob.endsWith(`/${job}`))!.w;
           killed = victim.name;
           process.kill(victim.pid!, "SIGKILL");
         });
