@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -12,12 +14,48 @@ from .errors import invalid, precondition
 CHUNK_BYTES = 1 << 20
 
 
+# A controller asks for the checksum of the same (possibly multi-GB) model files before every
+# job: remember it while the file's size and modification time stay the same.
+_checksums: dict[str, tuple[int, int, str]] = {}
+_checksums_lock = threading.Lock()
+
+
 def sha256_of(path: str | Path) -> str:
+    stat = os.stat(path)
+    key = os.path.realpath(path)
+    with _checksums_lock:
+        cached = _checksums.get(key)
+    if cached and cached[:2] == (stat.st_size, stat.st_mtime_ns):
+        return cached[2]
     digest = hashlib.sha256()
     with open(path, "rb") as file:
         for block in iter(lambda: file.read(CHUNK_BYTES), b""):
             digest.update(block)
+    with _checksums_lock:
+        _checksums[key] = (stat.st_size, stat.st_mtime_ns, digest.hexdigest())
     return digest.hexdigest()
+
+
+def list_files(directory: str | Path) -> list[tuple[str, int]]:
+    """(relative "/"-separated path, size) of every regular file under `directory` (a link to a
+    file counts, as in a Hugging Face cache snapshot; linked folders are not entered), sorted."""
+    root = Path(directory)
+    found = []
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [d for d in subfolders if not os.path.islink(os.path.join(folder, d))]
+        for name in names:
+            path = Path(folder, name)
+            if path.is_file():
+                found.append((path.relative_to(root).as_posix(), path.stat().st_size))
+    return sorted(found)
+
+
+def staging_dir(data_root: Path | None) -> Path:
+    """Where a controller without a shared filesystem keeps its copies on this worker."""
+    if data_root is not None:
+        return data_root / "staging"
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache, "sparse-sub", "staging")
 
 
 def read_chunks(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[int, bytes, str | None]]:

@@ -39,7 +39,7 @@ from .methods.dense import DenseTrainable
 from .methods.subnetwork import SubnetworkTrainable
 from .neuron_sets import NeuronSet, check_fits, draw_random_set, export_reference, import_reference, load_neuron_set, save_neuron_set
 from .packs import OVERLAP_RULES, check_pack_fits, load_pack, merge_to_directory, packs_applied
-from .files import CHUNK_BYTES, read_chunks, sha256_of, write_chunks
+from .files import CHUNK_BYTES, list_files, read_chunks, sha256_of, staging_dir, write_chunks
 from .security import DataRoot
 from .tasks.definitions import other_sentence_column
 from .tasks.languages import flores_code
@@ -211,6 +211,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             memory_used_bytes=self._memory_used(), loaded_model=self.models.loaded_source,
             telemetry_endpoint=self.telemetry.endpoint, torch_version=torch.__version__,
             transformers_version=transformers.__version__, queued_jobs=self.slot.waiting, running_job=self.slot.running,
+            data_root=str(self.data_root.root or ""), staging_dir=str(staging_dir(self.data_root.root)),
         )
 
     @streaming
@@ -444,9 +445,17 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
         if not request.path:
             raise invalid("path", "is empty")
         path = Path(request.path)
+        if path.is_dir():
+            return pb.StatFileResponse(exists=True, is_directory=True)
         if not path.is_file():
             return pb.StatFileResponse(exists=False)
         return pb.StatFileResponse(exists=True, size=path.stat().st_size, sha256=sha256_of(path))
+
+    @unary
+    def ListFiles(self, request, context):
+        if not Path(request.path).is_dir():
+            raise not_found("path", request.path, "directory")
+        return pb.ListFilesResponse(files=[pb.ListFilesResponse.Entry(path=p, size=size) for p, size in list_files(request.path)])
 
     def PutFile(self, request_iterator, context):
         try:

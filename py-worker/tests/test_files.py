@@ -77,3 +77,28 @@ def test_file_transfers_stay_inside_the_data_root(rooted):
             call()
         assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "outside the worker's data root" in error.value.details()
     assert not (root.parent / "outside.bin").exists()
+
+
+def test_directories_are_listed_for_copying(rooted):
+    stub, root = rooted
+    (root / "adapters" / "af.lora" / "sub").mkdir(parents=True)
+    (root / "adapters" / "af.lora" / "adapter_config.json").write_text("{}")
+    (root / "adapters" / "af.lora" / "sub" / "weights.bin").write_bytes(b"12345")
+    outside = root.parent / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("x")
+    (root / "adapters" / "af.lora" / "linked").symlink_to(outside, target_is_directory=True)  # not entered
+    stat = stub.StatFile(pb.StatFileRequest(path="adapters/af.lora"))
+    assert (stat.exists, stat.is_directory, stat.sha256) == (True, True, "")
+    listing = stub.ListFiles(pb.ListFilesRequest(path="adapters/af.lora"))
+    assert [(f.path, f.size) for f in listing.files] == [("adapter_config.json", 2), ("sub/weights.bin", 5)]
+    with pytest.raises(grpc.RpcError) as error:
+        stub.ListFiles(pb.ListFilesRequest(path="adapters/missing"))
+    assert error.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_worker_info_says_where_copies_go(rooted):
+    stub, root = rooted
+    info = stub.GetWorkerInfo(pb.GetWorkerInfoRequest())
+    assert info.data_root == str(root.resolve())
+    assert info.staging_dir == str(root.resolve() / "staging")

@@ -19,6 +19,7 @@ import type {
 import { methodLabel, outputKind, trainsNeurons, type MethodSpec } from "../plan/methods.js";
 import { analyzeRequest, collectRequest, evaluateRequest, importRequest, selectRequest, trainRequest, type Evaluated } from "../plan/requests.js";
 import type { Plan } from "../plan/schema.js";
+import type { PooledWorker } from "../worker/pool.js";
 import { defineJob, type Job } from "./graph.js";
 
 export interface RunLayout {
@@ -98,9 +99,15 @@ export interface PipelineJobsOptions {
   layout: RunLayout;
   runId: string; // prefixes job ids sent to workers (telemetry topics)
   onProgress: (jobId: string, progress: Progress) => void;
+  /** Makes a request's paths valid on the worker (copying files for one that does not share
+   * this filesystem, see worker/files.ts); default: the same paths. */
+  stage?: Stage;
 }
 
-export function pipelineJobs({ plan, corpora, layout, runId, onProgress }: PipelineJobsOptions): Job[] {
+export type Stage = <Q extends object, R>(worker: PooledWorker, request: Q, call: (request: Q) => Promise<R>, outputFields?: ReadonlySet<string>) => Promise<R>;
+const samePaths: Stage = (_worker, request, call) => call(request);
+
+export function pipelineJobs({ plan, corpora, layout, runId, onProgress, stage = samePaths }: PipelineJobsOptions): Job[] {
   const byCode = new Map(corpora.map((c) => [c.code, c]));
   const wireId = (id: string) => `${runId}/${id}`;
   const progress = (id: string) => (p: Progress) => onProgress(id, p);
@@ -114,14 +121,15 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress }: Pipel
   ];
   const fingerprint = fingerprinter();
 
-  const neuronSetPath = identificationJobs(plan, layout, wireId, progress, jobs, corpora, fingerprint);
+  const neuronSetPath = identificationJobs(plan, layout, wireId, progress, jobs, corpora, fingerprint, stage);
 
   jobs.push(defineJob<EvaluateResult>({
     id: BASE,
     kind: "evaluate",
     deps: [],
     key: () => fingerprint(evaluateRequest(plan, "", corpora, { base: true }), evaluationFiles),
-    run: ({ worker, signal }) => worker.client.evaluate(evaluateRequest(plan, wireId(BASE), corpora, { base: true }), { signal, onProgress: progress(BASE) }),
+    run: ({ worker, signal }) =>
+      stage(worker, evaluateRequest(plan, wireId(BASE), corpora, { base: true }), (r) => worker.client.evaluate(r, { signal, onProgress: progress(BASE) })),
   }));
 
   // Scoring a trained model directory loads another model: those jobs are listed last, so that
@@ -142,7 +150,7 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress }: Pipel
         deps: usesNeurons ? neuronSetPath.deps : [],
         key: () => fingerprint(request(), [...corpusFiles(language.train, language.heldout), ...(usesNeurons ? neuronSetPath.userFiles(target) : [])]),
         reusable: (r) => existsSync(r.outputPath),
-        run: ({ worker, signal }) => worker.client.train(request(), { signal, onProgress: progress(trainId) }),
+        run: ({ worker, signal }) => stage(worker, request(), (r) => worker.client.train(r, { signal, onProgress: progress(trainId) })),
       }));
 
       if (plan.evaluation.weight_change) {
@@ -153,7 +161,7 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress }: Pipel
           kind: "evaluate",
           deps: [trainId, ...neuronSetPath.deps],
           key: () => fingerprint(analysis(""), neuronSetPath.userFiles(target)),
-          run: ({ worker }) => worker.client.analyzeWeights(analysis(wireId(analyzeId))),
+          run: ({ worker }) => stage(worker, analysis(wireId(analyzeId)), (r) => worker.client.analyzeWeights(r)),
         }));
       }
 
@@ -164,13 +172,15 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress }: Pipel
         kind: "evaluate",
         deps: [trainId],
         key: () => fingerprint(scoring(""), evaluationFiles),
-        run: ({ worker, signal }) => worker.client.evaluate(scoring(wireId(evalId)), { signal, onProgress: progress(evalId) }),
+        run: ({ worker, signal }) => stage(worker, scoring(wireId(evalId)), (r) => worker.client.evaluate(r, { signal, onProgress: progress(evalId) })),
       }));
     }
   }
   jobs.push(...modelDirectoryEvaluations);
   return jobs;
 }
+
+const IMPORT_OUTPUTS: ReadonlySet<string> = new Set(["neuronSetPaths"]);
 
 /** The jobs that produce neuron sets: collect + LAPE select, or an import of a reference file,
  * or none (JSON files given). Returns where each language's set will be and what to wait for. */
@@ -182,6 +192,7 @@ function identificationJobs(
   jobs: Job[],
   corpora: LanguageCorpora[],
   fingerprint: Fingerprint,
+  stage: Stage,
 ): { path: (language: string) => string; deps: string[]; userFiles: (language: string) => string[] } {
   const inRunDir = (language: string) => join(layout.neurons, `${language}.json`);
   const given = plan.neuron_sets;
@@ -195,7 +206,7 @@ function identificationJobs(
       key: () => fingerprint(request, [given.reference_file]),
       reusable: (r) => r.neuronSets.every((s) => existsSync(s.path)),
       run: async ({ worker }) => {
-        const response = await worker.client.convertNeuronSet(request);
+        const response = await stage(worker, request, (r) => worker.client.convertNeuronSet(r), IMPORT_OUTPUTS);
         const missing = plan.training.targets.filter((t) => response.missingLanguages.includes(t));
         if (missing.length > 0) {
           throw new SparseSubError("PLAN_INVALID", `${given.reference_file} holds no neurons for ${missing.join(", ")}`, {
@@ -217,7 +228,7 @@ function identificationJobs(
       deps: [],
       key: () => fingerprint(request(), corpusFiles(language.train)),
       reusable: (r) => existsSync(r.outputPath),
-      run: ({ worker, signal }) => worker.client.collectActivations(request(), { signal, onProgress: progress(id) }),
+      run: ({ worker, signal }) => stage(worker, request(), (r) => worker.client.collectActivations(r, { signal, onProgress: progress(id) })),
     }));
   }
   const countsFiles = corpora.map((c) => ({ language: c.code, path: layout.activations(c.code) }));
@@ -228,7 +239,7 @@ function identificationJobs(
     deps: corpora.map((c) => jobIds.collect(c.code)),
     key: () => fingerprint(selection()),
     reusable: (r) => r.neuronSets.every((s) => existsSync(s.path)),
-    run: ({ worker }) => worker.client.selectNeurons(selection()),
+    run: ({ worker }) => stage(worker, selection(), (r) => worker.client.selectNeurons(r)),
   }));
   return { path: inRunDir, deps: [jobIds.select], userFiles: () => [] };
 }

@@ -1,7 +1,7 @@
 // runPlan: plan -> corpora -> workers -> job graph -> run directory. Reads top to bottom:
 // check inputs, set up, run, and always record what finished and shut workers down.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { prepareCorpora } from "../corpora/prepare.js";
 import type { Progress } from "../gen/sparse_sub/v1/worker.js";
 import { SparseSubError } from "../errors.js";
@@ -11,9 +11,10 @@ import { writeFileAtomic, writeJsonAtomic } from "../results/files.js";
 import { resultsTable } from "../results/table.js";
 import { silentDisplay, type ProgressDisplay } from "../telemetry/progress.js";
 import { subscribeTelemetry, type TelemetrySubscription } from "../telemetry/subscriber.js";
-import { WorkerPool } from "../worker/pool.js";
+import { WorkerFiles } from "../worker/files.js";
+import { WorkerPool, type PooledWorker } from "../worker/pool.js";
 import { MAX_ATTEMPTS, runGraph, type JobRecord } from "./graph.js";
-import { pipelineJobs, runLayout } from "./jobs.js";
+import { pipelineJobs, runLayout, type Stage } from "./jobs.js";
 
 export interface RunOptions {
   outDir?: string; // run directory; default plan.output.dir (runs/<name>)
@@ -56,12 +57,43 @@ function checkLocalPaths(loaded: LoadedPlan): void {
   }
 }
 
+/** Per worker, how its jobs see the run's files: the same paths, or copies moved over gRPC. */
+function fileStaging(dir: string, logEvent: (event: Record<string, unknown>) => void): Stage {
+  const views = new Map<PooledWorker, Promise<WorkerFiles>>();
+  const viewOf = (worker: PooledWorker) => {
+    let view = views.get(worker);
+    if (!view) {
+      view = (async () => {
+        const wanted = worker.files ?? "shared";
+        const sharing = wanted === "auto" ? await WorkerFiles.detect(worker.client, join(dir, "plan.resolved.json")) : wanted;
+        if (sharing === "copy" && !worker.info.stagingDir) {
+          throw new SparseSubError("WORKER_FAILED", `worker ${worker.name} does not share this machine's files and is too old to receive copies (no staging_dir in its info): update it`);
+        }
+        logEvent({ event: "worker_files", worker: worker.name, sharing, staging_dir: sharing === "copy" ? worker.info.stagingDir : undefined });
+        return new WorkerFiles(worker.client, sharing, worker.info.stagingDir, dir);
+      })();
+      views.set(worker, view);
+    }
+    return view;
+  };
+  return async (worker, request, call, outputFields) => {
+    const view = await viewOf(worker);
+    const before = { ...view.stats };
+    try {
+      return await view.call(request, call, outputFields);
+    } finally {
+      const moved = Object.fromEntries(Object.entries(view.stats).map(([k, v]) => [k, v - before[k as keyof typeof before]]));
+      if (moved.sent || moved.received) logEvent({ event: "files_moved", job: (request as { jobId?: string }).jobId, worker: worker.name, ...moved });
+    }
+  };
+}
+
 export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptions = {}): Promise<RunOutcome> {
   const loaded = typeof planOrPath === "string" ? loadPlan(planOrPath) : planOrPath;
   const { plan } = loaded;
   const display = options.display ?? silentDisplay;
   checkLocalPaths(loaded);
-  const dir = options.outDir ?? plan.output!.dir;
+  const dir = resolve(options.outDir ?? plan.output!.dir);
   const layout = runLayout(dir);
   const prepared = prepareCorpora(plan.languages, layout.corpora); // input problems surface here, before anything starts
   const corpora = prepared.corpora;
@@ -137,7 +169,7 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
       const onProgress = (jobId: string, progress: Progress) => {
         if (!telemetrySeen.has(jobId)) display.update(jobId, progress);
       };
-      const jobs = pipelineJobs({ plan, corpora, layout, runId, onProgress });
+      const jobs = pipelineJobs({ plan, corpora, layout, runId, onProgress, stage: fileStaging(dir, logEvent) });
       await runGraph(jobs, pool, records, {
         signal: options.signal,
         hooks: {

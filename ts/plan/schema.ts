@@ -128,6 +128,9 @@ export const WorkerSpec = z.union([
     token_env: z.string().default("SPARSE_SUB_WORKER_TOKEN"),
     tls: z.boolean().default(false), // the worker serves TLS (--tls-cert / --tls-key)
     ca_file: z.string().min(1).optional(), // PEM CA of the worker's certificate; default: system roots
+    // Does it see this machine's files at the same paths? "copy": send inputs to its staging
+    // folder and fetch outputs back over gRPC; "auto": probe with a file of the run directory.
+    files: z.enum(["auto", "shared", "copy"]).default("auto"),
   }),
 ]);
 

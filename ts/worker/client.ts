@@ -1,9 +1,14 @@
 // A promise-based client for one worker. Streaming RPCs resolve with their result event;
 // progress events go to a callback; an AbortSignal cancels the call on the worker.
 import { credentials, InterceptingCall, type ClientReadableStream, type Interceptor, type ServiceError } from "@grpc/grpc-js";
+import { createHash } from "node:crypto";
+import { createReadStream, mkdirSync, openSync, closeSync, renameSync, rmSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import {
   type FileChunk,
   GetFileRequest,
+  ListFilesRequest,
+  type ListFilesResponse,
   type PutFileResponse,
   StatFileRequest,
   type StatFileResponse,
@@ -139,6 +144,79 @@ export class WorkerClient {
       });
     });
     return { copied: true, size: response.size, sha256: response.sha256 };
+  }
+
+  listFiles(path: string): Promise<ListFilesResponse> {
+    return this.unary("ListFiles", (cb) => this.client.listFiles(ListFilesRequest.fromPartial({ path }), cb));
+  }
+
+  /** Sends a file of this machine to `workerPath` in 1 MiB chunks; the worker writes it
+   * (atomically) only if the SHA-256 of what arrived is `sha256`. */
+  uploadFile(localPath: string, workerPath: string, sha256: string): Promise<PutFileResponse> {
+    return new Promise<PutFileResponse>((resolve, reject) => {
+      const upload = this.client.putFile((error, result) => {
+        if (!error) return resolve(result);
+        source.destroy(); // the worker refused: stop reading
+        reject(fromServiceError(error, this.address, `PutFile(${workerPath})`));
+      });
+      const source = createReadStream(localPath, { highWaterMark: 1 << 20 });
+      let offset = 0;
+      let pending: Buffer | undefined; // held back so the last chunk can carry the checksum
+      const send = (data: Buffer, last: boolean) => {
+        const written = upload.write({ path: offset === 0 ? workerPath : "", offset, data, sha256: last ? sha256 : "", last });
+        offset += data.length;
+        if (!written) source.pause();
+      };
+      upload.on("drain", () => source.resume());
+      source.on("data", (data) => {
+        if (pending) send(pending, false);
+        pending = data as Buffer;
+      });
+      source.on("end", () => {
+        send(pending ?? Buffer.alloc(0), true);
+        upload.end();
+      });
+      source.on("error", (error) => {
+        upload.cancel();
+        reject(new SparseSubError("WORKER_FAILED", `cannot read ${localPath}: ${error.message}`));
+      });
+    });
+  }
+
+  /** Fetches `workerPath` into `localPath`, which appears (atomically) only if the content's
+   * SHA-256 is the worker's. */
+  downloadFile(workerPath: string, localPath: string): Promise<{ size: number; sha256: string }> {
+    mkdirSync(dirname(localPath), { recursive: true });
+    const tmp = join(dirname(localPath), `.${basename(localPath)}.${process.pid}.${Date.now()}.part`);
+    const fd = openSync(tmp, "w");
+    const digest = createHash("sha256");
+    let size = 0;
+    let expected = "";
+    return new Promise<{ size: number; sha256: string }>((resolve, reject) => {
+      const fail = (error: Error) => {
+        closeSync(fd);
+        rmSync(tmp, { force: true });
+        reject(error);
+      };
+      const download = this.client.getFile(GetFileRequest.fromPartial({ path: workerPath }));
+      download.on("data", (chunk: FileChunk) => {
+        writeSync(fd, chunk.data);
+        digest.update(chunk.data);
+        size += chunk.data.length;
+        if (chunk.last) expected = chunk.sha256;
+      });
+      download.on("error", (error: ServiceError) => fail(fromServiceError(error, this.address, `GetFile(${workerPath})`)));
+      download.on("end", () => {
+        const actual = digest.digest("hex");
+        if (actual !== expected) {
+          const message = `${workerPath} from ${this.address}: received data has SHA-256 ${actual}, the worker's is ${expected || "missing"}; nothing written`;
+          return fail(new SparseSubError("WORKER_FAILED", message, { reason: "CHECKSUM_MISMATCH" }));
+        }
+        closeSync(fd);
+        renameSync(tmp, localPath);
+        resolve({ size, sha256: actual });
+      });
+    });
   }
 
   convertNeuronSet(request: Partial<ConvertNeuronSetRequest>): Promise<ConvertNeuronSetResponse> {

@@ -13,6 +13,7 @@ export interface PooledWorker {
   info: WorkerInfo;
   local?: boolean; // started by this pool on this machine (its telemetry endpoint is reachable here)
   pid?: number; // local workers: the process
+  files?: "auto" | "shared" | "copy"; // whether it sees this machine's files (worker/files.ts); default shared
 }
 
 /** The credentials a remote worker spec names; a token file that cannot be read is an error. */
@@ -61,14 +62,13 @@ export class WorkerPool {
             workers.push({ name: localName, client, info: await client.info(), local: true, pid: local.pid });
           }
           continue;
-        } else {
-          address = spec.address;
-          name = address;
-          security = securityOf(spec);
         }
+        address = spec.address;
+        name = address;
+        security = securityOf(spec);
         const client = new WorkerClient(address, security);
         await client.waitForReady();
-        workers.push({ name, client, info: await client.info(), local: "local" in spec });
+        workers.push({ name, client, info: await client.info(), local: false, files: spec.files });
       }
     } catch (error) {
       for (const worker of workers) worker.client.close();

@@ -220,6 +220,13 @@ export interface WorkerInfo {
   queuedJobs: number;
   /** job id running now, empty if idle */
   runningJob: string;
+  /** --data-root (every request path must lie under it); empty: unrestricted */
+  dataRoot: string;
+  /**
+   * Where a controller that does not share this worker's filesystem keeps its copies of files
+   * (corpora, counts, packs...): <data root>/staging, else a folder in the worker's cache.
+   */
+  stagingDir: string;
 }
 
 /** One progress report. Streamed on the RPC and published on the telemetry socket. */
@@ -687,6 +694,8 @@ export interface StatFileResponse {
   size: number;
   /** hex */
   sha256: string;
+  /** exists is then true; size and sha256 are unset */
+  isDirectory: boolean;
 }
 
 /**
@@ -711,6 +720,22 @@ export interface GetFileRequest {
   path: string;
   /** 0: 1 MiB */
   chunkBytes: number;
+}
+
+export interface ListFilesRequest {
+  /** a directory */
+  path: string;
+}
+
+export interface ListFilesResponse {
+  /** sorted by path; symlinks and special files are left out */
+  files: ListFilesResponse_Entry[];
+}
+
+export interface ListFilesResponse_Entry {
+  /** relative to the directory, "/"-separated */
+  path: string;
+  size: number;
 }
 
 function createBaseModelSpec(): ModelSpec {
@@ -1208,6 +1233,8 @@ function createBaseWorkerInfo(): WorkerInfo {
     transformersVersion: "",
     queuedJobs: 0,
     runningJob: "",
+    dataRoot: "",
+    stagingDir: "",
   };
 }
 
@@ -1245,6 +1272,12 @@ export const WorkerInfo: MessageFns<WorkerInfo> = {
     }
     if (message.runningJob !== "") {
       writer.uint32(90).string(message.runningJob);
+    }
+    if (message.dataRoot !== "") {
+      writer.uint32(98).string(message.dataRoot);
+    }
+    if (message.stagingDir !== "") {
+      writer.uint32(106).string(message.stagingDir);
     }
     return writer;
   },
@@ -1350,6 +1383,22 @@ export const WorkerInfo: MessageFns<WorkerInfo> = {
             message.runningJob = reader.string();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.dataRoot = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.stagingDir = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1407,6 +1456,16 @@ export const WorkerInfo: MessageFns<WorkerInfo> = {
         : isSet(object.running_job)
         ? globalThis.String(object.running_job)
         : "",
+      dataRoot: isSet(object.dataRoot)
+        ? globalThis.String(object.dataRoot)
+        : isSet(object.data_root)
+        ? globalThis.String(object.data_root)
+        : "",
+      stagingDir: isSet(object.stagingDir)
+        ? globalThis.String(object.stagingDir)
+        : isSet(object.staging_dir)
+        ? globalThis.String(object.staging_dir)
+        : "",
     };
   },
 
@@ -1445,6 +1504,12 @@ export const WorkerInfo: MessageFns<WorkerInfo> = {
     if (message.runningJob !== "") {
       obj.runningJob = message.runningJob;
     }
+    if (message.dataRoot !== "") {
+      obj.dataRoot = message.dataRoot;
+    }
+    if (message.stagingDir !== "") {
+      obj.stagingDir = message.stagingDir;
+    }
     return obj;
   },
 
@@ -1464,6 +1529,8 @@ export const WorkerInfo: MessageFns<WorkerInfo> = {
     message.transformersVersion = object.transformersVersion ?? "";
     message.queuedJobs = object.queuedJobs ?? 0;
     message.runningJob = object.runningJob ?? "";
+    message.dataRoot = object.dataRoot ?? "";
+    message.stagingDir = object.stagingDir ?? "";
     return message;
   },
 };
@@ -6918,7 +6985,7 @@ export const StatFileRequest: MessageFns<StatFileRequest> = {
 };
 
 function createBaseStatFileResponse(): StatFileResponse {
-  return { exists: false, size: 0, sha256: "" };
+  return { exists: false, size: 0, sha256: "", isDirectory: false };
 }
 
 export const StatFileResponse: MessageFns<StatFileResponse> = {
@@ -6931,6 +6998,9 @@ export const StatFileResponse: MessageFns<StatFileResponse> = {
     }
     if (message.sha256 !== "") {
       writer.uint32(26).string(message.sha256);
+    }
+    if (message.isDirectory !== false) {
+      writer.uint32(32).bool(message.isDirectory);
     }
     return writer;
   },
@@ -6972,6 +7042,14 @@ export const StatFileResponse: MessageFns<StatFileResponse> = {
             message.sha256 = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.isDirectory = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6989,6 +7067,11 @@ export const StatFileResponse: MessageFns<StatFileResponse> = {
       exists: isSet(object.exists) ? globalThis.Boolean(object.exists) : false,
       size: isSet(object.size) ? globalThis.Number(object.size) : 0,
       sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+      isDirectory: isSet(object.isDirectory)
+        ? globalThis.Boolean(object.isDirectory)
+        : isSet(object.is_directory)
+        ? globalThis.Boolean(object.is_directory)
+        : false,
     };
   },
 
@@ -7003,6 +7086,9 @@ export const StatFileResponse: MessageFns<StatFileResponse> = {
     if (message.sha256 !== "") {
       obj.sha256 = message.sha256;
     }
+    if (message.isDirectory !== false) {
+      obj.isDirectory = message.isDirectory;
+    }
     return obj;
   },
 
@@ -7014,6 +7100,7 @@ export const StatFileResponse: MessageFns<StatFileResponse> = {
     message.exists = object.exists ?? false;
     message.size = object.size ?? 0;
     message.sha256 = object.sha256 ?? "";
+    message.isDirectory = object.isDirectory ?? false;
     return message;
   },
 };
@@ -7341,6 +7428,229 @@ export const GetFileRequest: MessageFns<GetFileRequest> = {
   },
 };
 
+function createBaseListFilesRequest(): ListFilesRequest {
+  return { path: "" };
+}
+
+export const ListFilesRequest: MessageFns<ListFilesRequest> = {
+  encode(message: ListFilesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListFilesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListFilesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListFilesRequest {
+    return { path: isSet(object.path) ? globalThis.String(object.path) : "" };
+  },
+
+  toJSON(message: ListFilesRequest): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListFilesRequest>, I>>(base?: I): ListFilesRequest {
+    return ListFilesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListFilesRequest>, I>>(object: I): ListFilesRequest {
+    const message = createBaseListFilesRequest();
+    message.path = object.path ?? "";
+    return message;
+  },
+};
+
+function createBaseListFilesResponse(): ListFilesResponse {
+  return { files: [] };
+}
+
+export const ListFilesResponse: MessageFns<ListFilesResponse> = {
+  encode(message: ListFilesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.files) {
+      ListFilesResponse_Entry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListFilesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListFilesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.files.push(ListFilesResponse_Entry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListFilesResponse {
+    return {
+      files: globalThis.Array.isArray(object?.files)
+        ? object.files.map((e: any) => ListFilesResponse_Entry.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListFilesResponse): unknown {
+    const obj: any = {};
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => ListFilesResponse_Entry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListFilesResponse>, I>>(base?: I): ListFilesResponse {
+    return ListFilesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListFilesResponse>, I>>(object: I): ListFilesResponse {
+    const message = createBaseListFilesResponse();
+    message.files = object.files?.map((e) => ListFilesResponse_Entry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseListFilesResponse_Entry(): ListFilesResponse_Entry {
+  return { path: "", size: 0 };
+}
+
+export const ListFilesResponse_Entry: MessageFns<ListFilesResponse_Entry> = {
+  encode(message: ListFilesResponse_Entry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.size !== 0) {
+      writer.uint32(16).int64(message.size);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListFilesResponse_Entry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListFilesResponse_Entry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListFilesResponse_Entry {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+    };
+  },
+
+  toJSON(message: ListFilesResponse_Entry): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListFilesResponse_Entry>, I>>(base?: I): ListFilesResponse_Entry {
+    return ListFilesResponse_Entry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListFilesResponse_Entry>, I>>(object: I): ListFilesResponse_Entry {
+    const message = createBaseListFilesResponse_Entry();
+    message.path = object.path ?? "";
+    message.size = object.size ?? 0;
+    return message;
+  },
+};
+
 export type WorkerService = typeof WorkerService;
 export const WorkerService = {
   /** What this worker is: version, device, memory, loaded model, telemetry endpoint, queue. */
@@ -7452,6 +7762,16 @@ export const WorkerService = {
     responseSerialize: (value: FileChunk): Buffer => Buffer.from(FileChunk.encode(value).finish()),
     responseDeserialize: (value: Buffer): FileChunk => FileChunk.decode(value),
   },
+  /** The regular files under a directory (recursively), for copying a directory artifact. */
+  listFiles: {
+    path: "/sparse_sub.v1.Worker/ListFiles" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListFilesRequest): Buffer => Buffer.from(ListFilesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListFilesRequest => ListFilesRequest.decode(value),
+    responseSerialize: (value: ListFilesResponse): Buffer => Buffer.from(ListFilesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListFilesResponse => ListFilesResponse.decode(value),
+  },
   /** Converts between the reference torch.save neuron format and sparse-sub's JSON. */
   convertNeuronSet: {
     path: "/sparse_sub.v1.Worker/ConvertNeuronSet" as const,
@@ -7491,6 +7811,8 @@ export interface WorkerServer extends UntypedServiceImplementation {
   statFile: handleUnaryCall<StatFileRequest, StatFileResponse>;
   putFile: handleClientStreamingCall<FileChunk, PutFileResponse>;
   getFile: handleServerStreamingCall<GetFileRequest, FileChunk>;
+  /** The regular files under a directory (recursively), for copying a directory artifact. */
+  listFiles: handleUnaryCall<ListFilesRequest, ListFilesResponse>;
   /** Converts between the reference torch.save neuron format and sparse-sub's JSON. */
   convertNeuronSet: handleUnaryCall<ConvertNeuronSetRequest, ConvertNeuronSetResponse>;
 }
@@ -7622,6 +7944,22 @@ export interface WorkerClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<FileChunk>;
+  /** The regular files under a directory (recursively), for copying a directory artifact. */
+  listFiles(
+    request: ListFilesRequest,
+    callback: (error: ServiceError | null, response: ListFilesResponse) => void,
+  ): ClientUnaryCall;
+  listFiles(
+    request: ListFilesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListFilesResponse) => void,
+  ): ClientUnaryCall;
+  listFiles(
+    request: ListFilesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListFilesResponse) => void,
+  ): ClientUnaryCall;
   /** Converts between the reference torch.save neuron format and sparse-sub's JSON. */
   convertNeuronSet(
     request: ConvertNeuronSetRequest,

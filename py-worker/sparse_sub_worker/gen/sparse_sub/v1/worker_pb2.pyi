@@ -80,7 +80,7 @@ class GetWorkerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class WorkerInfo(_message.Message):
-    __slots__ = ("version", "protocol", "device", "memory_total_bytes", "memory_used_bytes", "loaded_model", "telemetry_endpoint", "torch_version", "transformers_version", "queued_jobs", "running_job")
+    __slots__ = ("version", "protocol", "device", "memory_total_bytes", "memory_used_bytes", "loaded_model", "telemetry_endpoint", "torch_version", "transformers_version", "queued_jobs", "running_job", "data_root", "staging_dir")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_FIELD_NUMBER: _ClassVar[int]
     DEVICE_FIELD_NUMBER: _ClassVar[int]
@@ -92,6 +92,8 @@ class WorkerInfo(_message.Message):
     TRANSFORMERS_VERSION_FIELD_NUMBER: _ClassVar[int]
     QUEUED_JOBS_FIELD_NUMBER: _ClassVar[int]
     RUNNING_JOB_FIELD_NUMBER: _ClassVar[int]
+    DATA_ROOT_FIELD_NUMBER: _ClassVar[int]
+    STAGING_DIR_FIELD_NUMBER: _ClassVar[int]
     version: str
     protocol: str
     device: str
@@ -103,7 +105,9 @@ class WorkerInfo(_message.Message):
     transformers_version: str
     queued_jobs: int
     running_job: str
-    def __init__(self, version: _Optional[str] = ..., protocol: _Optional[str] = ..., device: _Optional[str] = ..., memory_total_bytes: _Optional[int] = ..., memory_used_bytes: _Optional[int] = ..., loaded_model: _Optional[str] = ..., telemetry_endpoint: _Optional[str] = ..., torch_version: _Optional[str] = ..., transformers_version: _Optional[str] = ..., queued_jobs: _Optional[int] = ..., running_job: _Optional[str] = ...) -> None: ...
+    data_root: str
+    staging_dir: str
+    def __init__(self, version: _Optional[str] = ..., protocol: _Optional[str] = ..., device: _Optional[str] = ..., memory_total_bytes: _Optional[int] = ..., memory_used_bytes: _Optional[int] = ..., loaded_model: _Optional[str] = ..., telemetry_endpoint: _Optional[str] = ..., torch_version: _Optional[str] = ..., transformers_version: _Optional[str] = ..., queued_jobs: _Optional[int] = ..., running_job: _Optional[str] = ..., data_root: _Optional[str] = ..., staging_dir: _Optional[str] = ...) -> None: ...
 
 class Progress(_message.Message):
     __slots__ = ("job_id", "phase", "done", "total", "unit", "tokens_per_second", "loss", "elapsed_seconds", "message")
@@ -621,14 +625,16 @@ class StatFileRequest(_message.Message):
     def __init__(self, path: _Optional[str] = ...) -> None: ...
 
 class StatFileResponse(_message.Message):
-    __slots__ = ("exists", "size", "sha256")
+    __slots__ = ("exists", "size", "sha256", "is_directory")
     EXISTS_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
+    IS_DIRECTORY_FIELD_NUMBER: _ClassVar[int]
     exists: bool
     size: int
     sha256: str
-    def __init__(self, exists: _Optional[bool] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+    is_directory: bool
+    def __init__(self, exists: _Optional[bool] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., is_directory: _Optional[bool] = ...) -> None: ...
 
 class FileChunk(_message.Message):
     __slots__ = ("path", "offset", "data", "sha256", "last")
@@ -661,3 +667,22 @@ class GetFileRequest(_message.Message):
     path: str
     chunk_bytes: int
     def __init__(self, path: _Optional[str] = ..., chunk_bytes: _Optional[int] = ...) -> None: ...
+
+class ListFilesRequest(_message.Message):
+    __slots__ = ("path",)
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    def __init__(self, path: _Optional[str] = ...) -> None: ...
+
+class ListFilesResponse(_message.Message):
+    __slots__ = ("files",)
+    class Entry(_message.Message):
+        __slots__ = ("path", "size")
+        PATH_FIELD_NUMBER: _ClassVar[int]
+        SIZE_FIELD_NUMBER: _ClassVar[int]
+        path: str
+        size: int
+        def __init__(self, path: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    files: _containers.RepeatedCompositeFieldContainer[ListFilesResponse.Entry]
+    def __init__(self, files: _Optional[_Iterable[_Union[ListFilesResponse.Entry, _Mapping]]] = ...) -> None: ...

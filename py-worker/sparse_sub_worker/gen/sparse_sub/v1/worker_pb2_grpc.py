@@ -84,6 +84,11 @@ class WorkerStub:
                 request_serializer=sparse__sub_dot_v1_dot_worker__pb2.GetFileRequest.SerializeToString,
                 response_deserializer=sparse__sub_dot_v1_dot_worker__pb2.FileChunk.FromString,
                 _registered_method=True)
+        self.ListFiles = channel.unary_unary(
+                '/sparse_sub.v1.Worker/ListFiles',
+                request_serializer=sparse__sub_dot_v1_dot_worker__pb2.ListFilesRequest.SerializeToString,
+                response_deserializer=sparse__sub_dot_v1_dot_worker__pb2.ListFilesResponse.FromString,
+                _registered_method=True)
         self.ConvertNeuronSet = channel.unary_unary(
                 '/sparse_sub.v1.Worker/ConvertNeuronSet',
                 request_serializer=sparse__sub_dot_v1_dot_worker__pb2.ConvertNeuronSetRequest.SerializeToString,
@@ -164,6 +169,13 @@ class WorkerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListFiles(self, request, context):
+        """The regular files under a directory (recursively), for copying a directory artifact.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ConvertNeuronSet(self, request, context):
         """Converts between the reference torch.save neuron format and sparse-sub's JSON.
         """
@@ -223,6 +235,11 @@ def add_WorkerServicer_to_server(servicer, server):
                     servicer.GetFile,
                     request_deserializer=sparse__sub_dot_v1_dot_worker__pb2.GetFileRequest.FromString,
                     response_serializer=sparse__sub_dot_v1_dot_worker__pb2.FileChunk.SerializeToString,
+            ),
+            'ListFiles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFiles,
+                    request_deserializer=sparse__sub_dot_v1_dot_worker__pb2.ListFilesRequest.FromString,
+                    response_serializer=sparse__sub_dot_v1_dot_worker__pb2.ListFilesResponse.SerializeToString,
             ),
             'ConvertNeuronSet': grpc.unary_unary_rpc_method_handler(
                     servicer.ConvertNeuronSet,
@@ -500,6 +517,33 @@ class Worker:
             '/sparse_sub.v1.Worker/GetFile',
             sparse__sub_dot_v1_dot_worker__pb2.GetFileRequest.SerializeToString,
             sparse__sub_dot_v1_dot_worker__pb2.FileChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFiles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sparse_sub.v1.Worker/ListFiles',
+            sparse__sub_dot_v1_dot_worker__pb2.ListFilesRequest.SerializeToString,
+            sparse__sub_dot_v1_dot_worker__pb2.ListFilesResponse.FromString,
             options,
             channel_credentials,
             insecure,
