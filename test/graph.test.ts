@@ -101,4 +101,36 @@ describe("job graph", () => {
     expect(error).toBeInstanceOf(SparseSubError);
     expect(error.code).toBe("WORKER_UNREACHABLE");
   });
+
+  it("retries on the same worker once it has restarted, and fails when it cannot come back", async () => {
+    let kills = 0;
+    const flaky = defineJob<string>({
+      id: "t",
+      kind: "train",
+      deps: [],
+      key: () => "t",
+      run: async () => {
+        if (kills++ === 0) throw new SparseSubError("WORKER_UNREACHABLE", "killed");
+        return "ok";
+      },
+    });
+    const restarting = (recover: () => Promise<void>) =>
+      WorkerPool.fromWorkers([{ name: "w1", client: { address: "w1" }, info: null, recover } as unknown as PooledWorker]);
+    const records = new Map<string, JobRecord>();
+    const comeback = restarting(() => tick(20));
+    const seen: string[] = [];
+    comeback.onLifecycle((event) => seen.push(event.event));
+    await runGraph([flaky], comeback, records);
+    expect(records.get("t")!.result).toBe("ok");
+    expect(seen).toEqual(["worker_lost", "worker_rejoined"]);
+
+    kills = 0;
+    const broken = restarting(async () => {
+      await tick(20);
+      throw new Error("no GPU left");
+    });
+    const error = await runGraph([flaky], broken, new Map()).catch((e) => e);
+    expect(error.code).toBe("WORKER_UNREACHABLE");
+    expect(error.message).toBe("every worker of the run is gone");
+  });
 });

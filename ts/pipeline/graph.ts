@@ -137,7 +137,7 @@ export async function runGraph(
         if (worker && workerLost(error) && !internal.signal.aborted) {
           const attempt = (attempts.get(job.id) ?? 0) + 1;
           attempts.set(job.id, attempt);
-          pool.retire(worker); // not released: no job goes to it again
+          pool.retire(worker); // not released: the pool puts it back if it restarts or reconnects
           hooks.onRetry?.(job, worker, error, attempt);
           worker = undefined;
           if (attempt < MAX_ATTEMPTS && pool.liveCount > 0) {

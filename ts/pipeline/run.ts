@@ -70,7 +70,7 @@ function fileStaging(dir: string, logEvent: (event: Record<string, unknown>) => 
           throw new SparseSubError("WORKER_FAILED", `worker ${worker.name} does not share this machine's files and is too old to receive copies (no staging_dir in its info): update it`);
         }
         logEvent({ event: "worker_files", worker: worker.name, sharing, staging_dir: sharing === "copy" ? worker.info.stagingDir : undefined });
-        return new WorkerFiles(worker.client, sharing, worker.info.stagingDir, dir);
+        return new WorkerFiles(worker, sharing, worker.info.stagingDir, dir);
       })();
       views.set(worker, view);
     }
@@ -125,14 +125,15 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
     const runId = `${plan.name}-${startedAt.getTime().toString(36)}`;
     logEvent({ event: "run_started", run: plan.name, run_id: runId, resumed_jobs: records.size });
 
-    const subscriptions: TelemetrySubscription[] = [];
+    const subscriptions = new Map<PooledWorker, TelemetrySubscription>();
     const telemetrySeen = new Set<string>(); // jobs whose live events arrive over ZeroMQ
-    for (const worker of pool.workers) {
-      display.log(`worker ${worker.name} at ${worker.client.address}: ${worker.info.device}, sparse-sub worker ${worker.info.version}`);
+    const follow = (worker: PooledWorker) => {
       // Telemetry is not authenticated, so a worker publishes it on its own loopback only: a remote
       // worker's progress arrives over the (authenticated) gRPC stream instead.
-      if (worker.local === false) continue;
-      subscriptions.push(
+      if (worker.local === false) return;
+      subscriptions.get(worker)?.close();
+      subscriptions.set(
+        worker,
         subscribeTelemetry(worker.info.telemetryEndpoint, (topic, event) => {
           if (!topic.startsWith(`${runId}/`) || !event.progress) return;
           const jobId = topic.slice(runId.length + 1);
@@ -141,7 +142,20 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
           logEvent({ event: "progress", job: jobId, worker: worker.name, memory_used_bytes: event.memoryUsedBytes, ...event.progress });
         }),
       );
+    };
+    for (const worker of pool.workers) {
+      display.log(`worker ${worker.name} at ${worker.client.address}: ${worker.info.device}, sparse-sub worker ${worker.info.version}`);
+      follow(worker);
     }
+    const stopFollowingLifecycle = pool.onLifecycle((event, worker) => {
+      logEvent(event);
+      if (event.event === "worker_rejoined") follow(worker); // a restarted local worker has a new endpoint
+      const said =
+        event.event === "worker_lost" ? (event.recovering ? "was lost; bringing it back" : "was lost")
+        : event.event === "worker_rejoined" ? "is back"
+        : `is gone for good: ${event.error}`;
+      display.log(`worker ${worker.name} ${said}`);
+    });
 
     let status: RunResults["status"] = "complete";
     let failure: unknown;
@@ -183,7 +197,7 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
           onRetry: (job, worker, error, attempt) => {
             const message = error instanceof Error ? error.message : String(error);
             logEvent({ event: "job_retried", job: job.id, worker: worker.name, attempt, error: message });
-            display.log(`[${job.id}] worker ${worker.name} is gone (${message}); ${attempt < MAX_ATTEMPTS ? "retrying on another worker" : "giving up"}`);
+            display.log(`[${job.id}] worker ${worker.name} was lost (${message}); ${attempt < MAX_ATTEMPTS ? "retrying" : "giving up"}`);
           },
           onFail: (job, error) => logEvent({ event: "job_failed", job: job.id, error: error instanceof Error ? error.message : String(error) }),
         },
@@ -192,7 +206,8 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
       failure = error;
       status = error instanceof SparseSubError && error.code === "CANCELLED" ? "cancelled" : "failed";
     } finally {
-      for (const subscription of subscriptions) subscription.close();
+      stopFollowingLifecycle();
+      for (const subscription of subscriptions.values()) subscription.close();
       display.stop();
     }
     const { results, table } = save();

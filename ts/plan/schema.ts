@@ -121,6 +121,7 @@ export const WorkerSpec = z.union([
     python: z.string().optional(),
     count: positiveInt.default(1), // worker processes (CPU); one job each at a time
     gpus: z.array(z.number().int().nonnegative()).min(1).optional(), // one process per GPU, pinned with CUDA_VISIBLE_DEVICES
+    restarts: z.number().int().nonnegative().default(2), // times a process that died is restarted (its job retried on it)
   }),
   z.strictObject({
     address: z.string().regex(/^[^:\s]+:\d+$/, "expected HOST:PORT"), // already running
@@ -131,6 +132,7 @@ export const WorkerSpec = z.union([
     // Does it see this machine's files at the same paths? "copy": send inputs to its staging
     // folder and fetch outputs back over gRPC; "auto": probe with a file of the run directory.
     files: z.enum(["auto", "shared", "copy"]).default("auto"),
+    reconnect_seconds: z.number().nonnegative().default(300), // how long a lost worker may take to answer again
   }),
 ]);
 

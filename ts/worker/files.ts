@@ -63,7 +63,7 @@ export class WorkerFiles {
   private readonly root: string;
 
   constructor(
-    private readonly client: WorkerClient,
+    private readonly worker: { readonly client: WorkerClient }, // its client changes when it restarts
     readonly sharing: FileSharing,
     stagingDir: string,
     private readonly runDir: string,
@@ -114,9 +114,9 @@ export class WorkerFiles {
       const target = this.workerPath(file);
       const sha256 = await sha256Of(file);
       if (this.confirmed.get(target) === sha256) continue;
-      const there = await this.client.statFile(target);
+      const there = await this.worker.client.statFile(target);
       if (!(there.exists && there.sha256 === sha256)) {
-        const written = await this.client.uploadFile(file, target, sha256);
+        const written = await this.worker.client.uploadFile(file, target, sha256);
         this.stats.sent += 1;
         this.stats.sentBytes += written.size;
       }
@@ -127,22 +127,22 @@ export class WorkerFiles {
   /** Copies what the worker wrote at (its copy of) `localPath` back here, if anything. */
   async fetch(localPath: string): Promise<void> {
     const source = this.workerPath(localPath);
-    const there = await this.client.statFile(source);
+    const there = await this.worker.client.statFile(source);
     if (!there.exists) return;
     const files = there.isDirectory
-      ? (await this.client.listFiles(source)).files.map((f) => f.path)
+      ? (await this.worker.client.listFiles(source)).files.map((f) => f.path)
       : [""];
     for (const rel of files) {
       const local = rel ? join(localPath, ...rel.split("/")) : localPath;
       const remote = rel ? posix.join(source, rel) : source;
       if (existsSync(local) && statSync(local).isFile()) {
-        const stat = rel ? await this.client.statFile(remote) : there;
+        const stat = rel ? await this.worker.client.statFile(remote) : there;
         if (stat.sha256 === (await sha256Of(local))) {
           this.confirmed.set(remote, stat.sha256);
           continue;
         }
       }
-      const got = await this.client.downloadFile(remote, local);
+      const got = await this.worker.client.downloadFile(remote, local);
       this.stats.received += 1;
       this.stats.receivedBytes += got.size;
       this.confirmed.set(remote, got.sha256);

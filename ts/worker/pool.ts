@@ -9,11 +9,17 @@ import { startLocalWorker, type LocalWorker } from "./launch.js";
 
 export interface PooledWorker {
   name: string; // "local-1" or the address
-  client: WorkerClient;
+  client: WorkerClient; // replaced when a restarted local worker rejoins
   info: WorkerInfo;
   local?: boolean; // started by this pool on this machine (its telemetry endpoint is reachable here)
   pid?: number; // local workers: the process
   files?: "auto" | "shared" | "copy"; // whether it sees this machine's files (worker/files.ts); default shared
+  /** Brings a lost worker back: restarts a local process, or waits for a remote one to answer. */
+  recover?: () => Promise<void>;
+}
+
+export interface PoolOptions {
+  onStderr?: (worker: string, line: string) => void;
 }
 
 /** The credentials a remote worker spec names; a token file that cannot be read is an error. */
@@ -29,76 +35,148 @@ function securityOf(spec: Extract<WorkerSpec, { address: string }>): WorkerSecur
   return { token, tls: spec.tls, rootCert: spec.ca_file ? read(spec.ca_file, "ca_file") : undefined };
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export type WorkerLifecycleEvent =
+  | { event: "worker_lost"; worker: string; recovering: boolean }
+  | { event: "worker_rejoined"; worker: string; address: string }
+  | { event: "worker_gone"; worker: string; error: string };
+
 export class WorkerPool {
   private readonly idle: PooledWorker[];
   private readonly waiters: ((worker: PooledWorker) => void)[] = [];
+  private readonly down = new Set<PooledWorker>(); // lost, and not (yet) back
+  private readonly recovering = new Set<PooledWorker>();
+  private readonly rejecters = new Map<(worker: PooledWorker) => void, (error: Error) => void>();
+  private readonly listeners = new Set<(event: WorkerLifecycleEvent, worker: PooledWorker) => void>();
+  private closed = false;
 
   private constructor(
     readonly workers: PooledWorker[],
-    private readonly processes: LocalWorker[],
+    private readonly processes: Set<LocalWorker>,
   ) {
     this.idle = [...workers];
   }
 
   /** Starts local workers and connects to remote ones; on any failure, stops what it started. */
-  static async start(specs: WorkerSpec[], options: { onStderr?: (worker: string, line: string) => void } = {}): Promise<WorkerPool> {
-    const processes: LocalWorker[] = [];
+  static async start(specs: WorkerSpec[], options: PoolOptions = {}): Promise<WorkerPool> {
+    const processes = new Set<LocalWorker>();
     const workers: PooledWorker[] = [];
+    let pool: WorkerPool | undefined;
     try {
       for (const [i, spec] of specs.entries()) {
-        let address: string;
-        let name: string;
-        let security: WorkerSecurity = {};
         if ("local" in spec) {
           // one process per GPU (pinned with CUDA_VISIBLE_DEVICES), else `count` processes
           const devices: (number | undefined)[] = spec.gpus ?? Array.from({ length: spec.count }, () => undefined);
           for (const [k, gpu] of devices.entries()) {
-            const localName = `local-${i + 1}${devices.length > 1 ? `.${k + 1}` : ""}${gpu === undefined ? "" : `-gpu${gpu}`}`;
+            const name = `local-${i + 1}${devices.length > 1 ? `.${k + 1}` : ""}${gpu === undefined ? "" : `-gpu${gpu}`}`;
             const env = gpu === undefined ? undefined : { CUDA_VISIBLE_DEVICES: String(gpu) };
-            const local = await startLocalWorker({ python: spec.python, env, onStderr: (line) => options.onStderr?.(localName, line) });
-            processes.push(local);
-            const client = new WorkerClient(local.address);
-            await client.waitForReady();
-            workers.push({ name: localName, client, info: await client.info(), local: true, pid: local.pid });
+            const launch = async () => {
+              const proc = await startLocalWorker({ python: spec.python, env, onStderr: (line) => options.onStderr?.(name, line) });
+              processes.add(proc);
+              const client = new WorkerClient(proc.address);
+              await client.waitForReady();
+              return { proc, client, info: await client.info() };
+            };
+            let { proc, client, info } = await launch();
+            const worker: PooledWorker = { name, client, info, local: true, pid: proc.pid };
+            let restarts = 0;
+            worker.recover = async () => {
+              if (restarts++ >= spec.restarts) throw new SparseSubError("WORKER_UNREACHABLE", `worker ${name} died ${restarts} times; not restarted again`);
+              processes.delete(proc);
+              await proc.stop(); // already dead, or hung: it goes
+              ({ proc, client, info } = await launch());
+              if (pool?.closed) {
+                await proc.stop();
+                throw new SparseSubError("CANCELLED", "the pool closed while the worker restarted");
+              }
+              worker.client.close();
+              Object.assign(worker, { client, info, pid: proc.pid });
+            };
+            workers.push(worker);
           }
           continue;
         }
-        address = spec.address;
-        name = address;
-        security = securityOf(spec);
-        const client = new WorkerClient(address, security);
+        const client = new WorkerClient(spec.address, securityOf(spec));
         await client.waitForReady();
-        workers.push({ name, client, info: await client.info(), local: false, files: spec.files });
+        const worker: PooledWorker = { name: spec.address, client, info: await client.info(), local: false, files: spec.files };
+        worker.recover = async () => {
+          // a rebooting box or a dropped connection: wait (bounded) for it to answer again
+          const deadline = Date.now() + spec.reconnect_seconds * 1000;
+          for (;;) {
+            if (pool?.closed) throw new SparseSubError("CANCELLED", "the pool closed while waiting for the worker");
+            try {
+              await worker.client.waitForReady(Math.max(1, Math.min(10_000, deadline - Date.now())));
+              worker.info = await worker.client.info();
+              return;
+            } catch (error) {
+              if (Date.now() >= deadline) throw error;
+              await sleep(1_000);
+            }
+          }
+        };
+        workers.push(worker);
       }
     } catch (error) {
       for (const worker of workers) worker.client.close();
-      await Promise.allSettled(processes.map((p) => p.stop()));
+      await Promise.allSettled([...processes].map((p) => p.stop()));
       throw error;
     }
-    return new WorkerPool(workers, processes);
+    pool = new WorkerPool(workers, processes);
+    return pool;
   }
 
   /** A pool over workers that are already connected (the caller owns their lifetime). */
   static fromWorkers(workers: PooledWorker[]): WorkerPool {
-    return new WorkerPool(workers, []);
+    return new WorkerPool(workers, new Set());
   }
 
-  private readonly retired = new Set<PooledWorker>();
-  private readonly rejecters = new Map<(worker: PooledWorker) => void, (error: Error) => void>();
-
-  /** Workers not retired. */
+  /** Workers in service or on their way back. */
   get liveCount(): number {
-    return this.workers.length - this.retired.size;
+    return this.workers.length - this.down.size + this.recovering.size;
   }
 
-  /** Takes a worker that died out of service; when none is left, waiting jobs fail. */
+  /** Follows workers being lost, coming back, or given up on; returns an unsubscribe. */
+  onLifecycle(listener: (event: WorkerLifecycleEvent, worker: PooledWorker) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Takes a worker that died or disconnected out of service. It comes back (restarted, or
+   * reconnected) if it can; when no worker is left or coming, waiting jobs fail. */
   retire(worker: PooledWorker): void {
-    this.retired.add(worker);
+    if (this.down.has(worker)) return;
+    this.down.add(worker);
     const index = this.idle.indexOf(worker);
     if (index >= 0) this.idle.splice(index, 1);
-    if (this.liveCount === 0) {
-      for (const waiter of this.waiters.splice(0)) this.rejecters.get(waiter)?.(new SparseSubError("WORKER_UNREACHABLE", "every worker of the run is gone"));
+    const recover = worker.recover;
+    this.emit({ event: "worker_lost", worker: worker.name, recovering: recover !== undefined && !this.closed }, worker);
+    if (recover && !this.closed) {
+      this.recovering.add(worker);
+      recover().then(
+        () => {
+          this.recovering.delete(worker);
+          this.down.delete(worker);
+          this.emit({ event: "worker_rejoined", worker: worker.name, address: worker.client.address }, worker);
+          this.release(worker);
+        },
+        (error: unknown) => {
+          this.recovering.delete(worker);
+          this.emit({ event: "worker_gone", worker: worker.name, error: error instanceof Error ? error.message : String(error) }, worker);
+          this.failWaitersIfNoneLeft();
+        },
+      );
     }
+    this.failWaitersIfNoneLeft();
+  }
+
+  private emit(event: WorkerLifecycleEvent, worker: PooledWorker): void {
+    for (const listener of this.listeners) listener(event, worker);
+  }
+
+  private failWaitersIfNoneLeft(): void {
+    if (this.liveCount > 0) return;
+    for (const waiter of this.waiters.splice(0)) this.rejecters.get(waiter)?.(new SparseSubError("WORKER_UNREACHABLE", "every worker of the run is gone"));
   }
 
   /** Waits for a free worker. */
@@ -127,15 +205,16 @@ export class WorkerPool {
   }
 
   release(worker: PooledWorker): void {
-    if (this.retired.has(worker)) return;
+    if (this.down.has(worker)) return;
     const waiter = this.waiters.shift();
     if (waiter) waiter(worker);
     else this.idle.push(worker);
   }
 
-  /** Closes connections and stops every local worker process. */
+  /** Closes connections and stops every local worker process (and any restart under way). */
   async close(): Promise<void> {
+    this.closed = true;
     for (const worker of this.workers) worker.client.close();
-    await Promise.allSettled(this.processes.map((p) => p.stop()));
+    await Promise.allSettled([...this.processes].map((p) => p.stop()));
   }
 }
