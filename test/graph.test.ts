@@ -133,4 +133,20 @@ describe("job graph", () => {
     expect(error.code).toBe("WORKER_UNREACHABLE");
     expect(error.message).toBe("every worker of the run is gone");
   });
+
+  it("gives a multi-GPU job to a worker that sees enough GPUs, and refuses one no worker can run", async () => {
+    const gpus = WorkerPool.fromWorkers([
+      { name: "one-gpu", client: null, info: { accelerators: 1 } },
+      { name: "four-gpus", client: null, info: { accelerators: 4 } },
+    ] as unknown as PooledWorker[]);
+    const log: string[] = [];
+    const spread = (id: string, processes: number) => ({ ...job(id, [], log, { ms: 20 }), processes });
+    const records = new Map<string, JobRecord>();
+    await runGraph([spread("full", 4), job("small-1", [], log), job("small-2", [], log)], gpus, records);
+    expect(records.get("full")!.worker).toBe("four-gpus");
+    expect(log[0]).toBe("start full@four-gpus");
+    const error = await runGraph([spread("huge", 8)], gpus, new Map()).catch((e) => e);
+    expect(error.code).toBe("PLAN_INVALID");
+    expect(error.message).toContain("a job needs 8 GPUs on one worker");
+  });
 });

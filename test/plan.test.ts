@@ -40,7 +40,7 @@ describe("plan loading", () => {
       { method: "sparse", learning_rate: 1e-4, weight_decay: 0.01, max_grad_norm: 1, gradient_checkpointing: false, components: ["gate", "up", "down"] },
     ]);
     expect(plan.languages[0].udhr!.heldout_articles).toEqual([26, 27, 28, 29, 30]);
-    expect(plan.workers).toEqual([{ local: true, count: 1 }]);
+    expect(plan.workers).toEqual([{ local: true, count: 1, restarts: 2, gpus_per_worker: 1 }]);
   });
 
   it("resolves task and alignment files against the plan folder", () => {
@@ -126,6 +126,9 @@ describe("plan loading", () => {
     Object.assign(plan.training, { learning_rate: undefined, methods: ["sparse", { method: "sparse", name: "sparse" }] });
     delete (plan.training as Record<string, unknown>).learning_rate;
     expect(issues(plan)).toEqual([{ path: "training.methods[1].name", message: "two methods are both named 'sparse': give one a distinct \"name\"" }]);
+    // several GPUs are for whole-matrix methods only
+    plan.training.methods = [{ method: "full", processes: 4 }, { method: "sparse", processes: 2 }] as never;
+    expect(issues(plan)).toEqual([{ path: "training.methods[1]", message: expect.stringContaining("processes") }]);
   });
 
   it("checks evaluation tasks against the plan's languages", () => {

@@ -35,7 +35,9 @@ def score_sequences(
     was_training = model.training
     model.eval()
     try:
-        with torch.inference_mode():
+        # no_grad, not inference_mode: validation runs between training steps, and FSDP's
+        # gathered weights made under inference_mode could not be updated afterwards
+        with torch.no_grad():
             for start in range(0, len(sequences), batch_size):
                 ids = sequences.input_ids[start : start + batch_size].to(device)        # [B, S]
                 mask = sequences.attention_mask[start : start + batch_size].to(device)  # [B, S]

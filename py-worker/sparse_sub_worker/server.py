@@ -25,7 +25,7 @@ from grpc_status import rpc_status
 from . import PROTOCOL, __version__
 from .activations import Throughput, count_activations, load_counts, save_counts
 from .analysis import adapter_deltas, alignment, model_directory_deltas, pack_deltas, weight_change
-from .corpus import HubDatasetCorpus, TextFilesCorpus, load_sequences
+from .corpus import load_sequences
 from .errors import WorkerError, invalid, not_found, precondition
 from .evaluation import score_sequences
 from .gen.sparse_sub.v1 import worker_pb2 as pb
@@ -33,26 +33,21 @@ from .gen.sparse_sub.v1 import worker_pb2_grpc
 from .jobs import JobContext, JobSlot, stream_job
 from .lape import select_language_neurons
 from .models.loading import LoadedModel, ModelCache, ModelRequest
-from .methods import Trainable
-from .methods.adapters import AdapterSettings, AdapterTrainable, adapter_applied
-from .methods.dense import DenseTrainable
-from .methods.subnetwork import SubnetworkTrainable
-from .neuron_sets import NeuronSet, check_fits, draw_random_set, export_reference, import_reference, load_neuron_set, save_neuron_set
+from .methods.adapters import adapter_applied
+from .neuron_sets import NeuronSet, check_fits, export_reference, import_reference, load_neuron_set, save_neuron_set
 from .packs import OVERLAP_RULES, check_pack_fits, load_pack, merge_to_directory, packs_applied
+from .distributed import run_distributed
 from .files import CHUNK_BYTES, list_files, read_chunks, sha256_of, staging_dir, write_chunks
 from .security import DataRoot
 from .tasks.definitions import other_sentence_column
 from .tasks.languages import flores_code
 from .tasks.runner import TaskSpec, load_rows, run_task
 from .telemetry import TelemetryPublisher
-from .training import TrainSettings, run_training
+from .train_job import TrainJob, corpus_from_request
 
 log = logging.getLogger(__name__)
 ERROR_DOMAIN = "sparse-sub"
 PROGRESS_INTERVAL = 0.25  # seconds between progress reports of one phase (the last always goes out)
-METHOD_NAMES = {pb.METHOD_SPARSE: "sparse", pb.METHOD_RANDOM: "random", pb.METHOD_FFN: "ffn", pb.METHOD_FULL: "full",
-                pb.METHOD_LORA: "lora", pb.METHOD_IA3: "ia3"}
-OUTPUT_KINDS = {"pack": pb.OUTPUT_KIND_PACK, "peft_adapter": pb.OUTPUT_KIND_PEFT_ADAPTER, "model_directory": pb.OUTPUT_KIND_MODEL_DIRECTORY}
 
 
 def _status_for(error: BaseException) -> grpc.Status:
@@ -94,20 +89,6 @@ def streaming(method):
 
 def _model_request(spec: pb.ModelSpec) -> ModelRequest:
     return ModelRequest(spec.source, spec.gguf_file, spec.dtype or "auto", spec.device or "auto", spec.revision)
-
-
-def _corpus(corpus: pb.Corpus, field_name: str):
-    kind = corpus.WhichOneof("source")
-    if kind == "text_files":
-        if not corpus.text_files.paths:
-            raise invalid(f"{field_name}.text_files.paths", "is empty")
-        return TextFilesCorpus(tuple(corpus.text_files.paths))
-    if kind == "hub_dataset":
-        ds = corpus.hub_dataset
-        if not ds.name:
-            raise invalid(f"{field_name}.hub_dataset.name", "is empty")
-        return HubDatasetCorpus(ds.name, ds.config, ds.split or "train", ds.text_field or "text")
-    raise invalid(field_name, "no corpus source given (text_files or hub_dataset)")
 
 
 def _positive(value: int, field_name: str) -> int:
@@ -212,6 +193,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             telemetry_endpoint=self.telemetry.endpoint, torch_version=torch.__version__,
             transformers_version=transformers.__version__, queued_jobs=self.slot.waiting, running_job=self.slot.running,
             data_root=str(self.data_root.root or ""), staging_dir=str(staging_dir(self.data_root.root)),
+            accelerators=torch.cuda.device_count(),
         )
 
     @streaming
@@ -221,7 +203,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
         batch_size = _positive(request.batch_size, "batch_size")
         if not request.output_path:
             raise invalid("output_path", "is empty")
-        corpus = _corpus(request.corpus, "corpus")
+        corpus = corpus_from_request(request.corpus, "corpus")
 
         def job(ctx: JobContext):
             loaded = self._load(ctx, wrap, request.model)
@@ -273,79 +255,25 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
     @streaming
     def Train(self, request, context):
         wrap = lambda progress: pb.TrainEvent(progress=progress)
-        c = request.config
-        method = METHOD_NAMES.get(request.method or pb.METHOD_SPARSE)
-        if method is None:
-            raise invalid("method", f"unknown method {request.method}")
-        settings = TrainSettings(
-            learning_rate=c.learning_rate, weight_decay=c.weight_decay, max_grad_norm=c.max_grad_norm,
-            batch_size=c.batch_size, gradient_accumulation_steps=c.gradient_accumulation_steps or 1,
-            sequence_length=c.sequence_length, max_tokens=c.max_tokens, epochs=c.epochs or 1, max_steps=c.max_steps,
-            validate_every=c.validate_every, seed=c.seed, components=tuple(c.components),
-            gradient_checkpointing=c.gradient_checkpointing, checkpoint_every=c.checkpoint_every)
-        if not request.output_path:
-            raise invalid("output_path", "is empty")
-        train_corpus = _corpus(request.train_corpus, "train_corpus")
-        validation_corpus = _corpus(request.validation_corpus, "validation_corpus") if request.HasField("validation_corpus") else None
-        neuron_set = None
-        if method in ("sparse", "random"):
-            neuron_set = load_neuron_set(request.neuron_set_path, "neuron_set_path")
-            if request.language:
-                neuron_set.language = request.language
-        adapter = AdapterSettings(
-            target_modules=tuple(request.adapter.target_modules) or AdapterSettings.target_modules,
-            r=request.adapter.r or AdapterSettings.r, alpha=request.adapter.alpha or AdapterSettings.alpha,
-            dropout=request.adapter.dropout,
-            feedforward_modules=tuple(request.adapter.feedforward_modules) or AdapterSettings.feedforward_modules)
-        if method in ("lora", "ia3"):
-            adapter.peft_config(method)  # validates before any work
+        train_job = TrainJob.parse(request)  # every field checked before any work
 
         def job(ctx: JobContext):
-            loaded = self._load(ctx, wrap, request.model)
-            trainable: Trainable
-            drawn_path = ""
-            if neuron_set is not None:
-                check_fits(neuron_set, loaded.shape.num_layers, loaded.shape.intermediate_size, "neuron_set_path")
-                trained_set = neuron_set
-                if method == "random":
-                    trained_set = draw_random_set(neuron_set, loaded.shape.num_layers, loaded.shape.intermediate_size,
-                                                  request.random.seed, request.random.per_layer)
-                    if request.drawn_neuron_set_path:
-                        drawn_path = request.drawn_neuron_set_path
-                        save_neuron_set(drawn_path, trained_set)
-                trainable = SubnetworkTrainable(loaded, trained_set, settings.components, method)
-            elif method in ("ffn", "full"):
-                trainable = DenseTrainable(loaded, method)
-            else:
-                trainable = AdapterTrainable(loaded, method, adapter)
-            train = load_sequences(train_corpus, loaded.tokenizer, "train_corpus", settings.sequence_length, settings.max_tokens,
-                                   separate_documents=True, keep_tail=True)
-            validation = None
-            if validation_corpus is not None:
-                validation = load_sequences(validation_corpus, loaded.tokenizer, "validation_corpus", settings.sequence_length,
-                                            separate_documents=True, keep_tail=True)
+            on_step = lambda r: self._progress(ctx, wrap, "train", r.step, r.total_steps, "steps", r.elapsed, r.tokens_per_second, r.loss)
             clock = Throughput()
-            try:
-                outcome = run_training(
-                    loaded, trainable, train, validation, settings, request.output_path, request.checkpoint_path or None,
-                    on_step=lambda r: self._progress(ctx, wrap, "train", r.step, r.total_steps, "steps", r.elapsed, r.tokens_per_second, r.loss),
-                    on_validation=lambda step, loss: self._progress(ctx, wrap, "validate", step, 0, "steps", clock.elapsed(), loss=loss,
-                                                                    message=f"validation loss {loss:.4f} at step {step}"),
-                    should_stop=ctx.check_cancelled)
-            finally:
-                if trainable.modifies_base:
-                    self.models.evict()  # trained in place: the next job must reload the base
-            return pb.TrainEvent(result=pb.TrainResult(
-                language=request.language or (neuron_set.language if neuron_set else ""), output_path=request.output_path,
-                trainable_parameters=outcome.trainable_parameters, total_parameters=outcome.total_parameters,
-                steps=outcome.steps, tokens=outcome.tokens,
-                train_loss=[pb.LossPoint(step=s, loss=l) for s, l in outcome.train_loss],
-                validation_loss=[pb.LossPoint(step=s, loss=l) for s, l in outcome.validation_loss],
-                best_step=outcome.best_step, seconds=outcome.seconds,
-                tokens_per_second=outcome.tokens / outcome.seconds if outcome.seconds else 0.0,
-                peak_memory_bytes=outcome.peak_memory_bytes, optimizer_state_bytes=outcome.optimizer_state_bytes,
-                neuron_count=trainable.neuron_count, method=request.method or pb.METHOD_SPARSE,
-                output_kind=OUTPUT_KINDS[trainable.output_kind], drawn_neuron_set_path=drawn_path))
+            on_validation = lambda step, loss: self._progress(ctx, wrap, "validate", step, 0, "steps", clock.elapsed(), loss=loss,
+                                                              message=f"validation loss {loss:.4f} at step {step}")
+            if train_job.processes > 1:
+                self.models.evict()  # the GPUs go to torchrun's processes
+                result = run_distributed(request, on_step, on_validation, ctx.check_cancelled,
+                                         lambda message: self._progress(ctx, wrap, "load", 0, 0, "", clock.elapsed(), message=message))
+            else:
+                loaded = self._load(ctx, wrap, request.model)
+                try:
+                    result = train_job.run(loaded, on_step, on_validation, ctx.check_cancelled)
+                finally:
+                    if train_job.modifies_base:
+                        self.models.evict()  # trained in place: the next job must reload the base
+            return pb.TrainEvent(result=result)
 
         yield from stream_job(self.slot, request.job_id, context, job)
 
@@ -356,7 +284,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
         batch_size = _positive(request.batch_size, "batch_size")
         if not request.sets and not request.tasks and not request.alignment:
             raise invalid("sets", "nothing to evaluate: give sets, tasks or alignment")
-        corpora = [(s.language, _corpus(s.corpus, f"sets[{i}].corpus")) for i, s in enumerate(request.sets)]
+        corpora = [(s.language, corpus_from_request(s.corpus, f"sets[{i}].corpus")) for i, s in enumerate(request.sets)]
         if request.pack_path and request.adapter_path:
             raise invalid("adapter_path", "give pack_path or adapter_path, not both")
         pack_file = load_pack(request.pack_path, "pack_path") if request.pack_path else None

@@ -12,7 +12,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -27,6 +27,7 @@ from .methods.subnetwork import SubnetworkTrainable
 from .models.loading import LoadedModel
 from .neuron_sets import NeuronSet
 from .packs import Pack
+from .parallel import Parallel, local_tensor
 from .sparse_mlp import COMPONENTS
 
 
@@ -88,7 +89,8 @@ class TrainOutcome:
 
 
 def optimizer_state_bytes(optimizer: torch.optim.Optimizer) -> int:
-    return sum(t.numel() * t.element_size() for state in optimizer.state.values() for t in state.values() if torch.is_tensor(t))
+    """Bytes this process holds (its shard, under FSDP)."""
+    return sum(local_tensor(t).numel() * t.element_size() for state in optimizer.state.values() for t in state.values() if torch.is_tensor(t))
 
 
 def run_training(
@@ -102,13 +104,18 @@ def run_training(
     on_step: Callable[[StepReport], None] = lambda report: None,
     on_validation: Callable[[int, float], None] = lambda step, loss: None,
     should_stop: Callable[[], None] = lambda: None,
+    parallel: Parallel | None = None,
 ) -> TrainOutcome:
     """Trains `trainable`, keeps the weights of the best validation (or the last step), and
     writes its artifact to `output_path`. `should_stop` raises to cancel between micro-batches.
     With `checkpoint_path` and settings.checkpoint_every, the state (trained tensors, AdamW
     moments, step, losses, best weights, RNG) is saved every N steps; a run started again with
     the same settings continues from the last checkpoint, and the file is removed at the end.
-    The model is back to its base state afterwards unless `trainable.modifies_base`."""
+    The model is back to its base state afterwards unless `trainable.modifies_base`.
+
+    Under `parallel` (one of torchrun's processes) every process runs this with the same
+    arguments: each takes its share of every step's micro-batches, FSDP or DDP exchanges the
+    gradients, and the first process writes the artifact. No resumable checkpoints then."""
     model, device = loaded.model, loaded.device
     torch.manual_seed(settings.seed)
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(settings.seed))
@@ -118,8 +125,12 @@ def run_training(
     if settings.max_steps:
         total_steps = min(total_steps, settings.max_steps)
     total_parameters = sum(p.numel() for p in model.parameters())
+    if parallel is not None:
+        parallel.shard(model)  # FSDP replaces the parameters: before the trainable collects them
+        checkpoint_path = None
 
     with PeakMemory(device) as peak, trainable.installed() as params, _checkpointing(model, settings.gradient_checkpointing):
+        forward = parallel.wrap(model) if parallel is not None else model
         optimizer = torch.optim.AdamW(params, lr=settings.learning_rate, weight_decay=settings.weight_decay)
         best: dict[str, torch.Tensor] | None = None
         best_loss, best_step = math.inf, 0
@@ -162,19 +173,22 @@ def run_training(
                     if position <= resumed_at:
                         continue  # done before the checkpoint: same order, skipped
                     step_loss = torch.zeros((), device=device)  # summed on the device: one sync per step
-                    step_tokens = 0
                     chunk = order[first : first + per_step]
+                    step_tokens = int(train.attention_mask[chunk].sum())  # counted on the host: no device sync
                     micro_batches = chunk.split(settings.batch_size)
-                    for micro in micro_batches:
+                    mine = parallel.share(micro_batches) if parallel is not None else [(micro, 1.0) for micro in micro_batches]
+                    for i, (micro, factor) in enumerate(mine):
                         should_stop()
-                        mask_cpu = train.attention_mask[micro]             # [B, S]
                         ids = train.input_ids[micro].to(device)            # [B, S]
-                        mask = mask_cpu.to(device)
+                        mask = train.attention_mask[micro].to(device)
                         labels = ids.masked_fill(mask == 0, -100)
-                        loss = model(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss
-                        (loss / len(micro_batches)).backward()
-                        step_loss += loss.detach() / len(micro_batches)
-                        step_tokens += int(mask_cpu.sum())  # counted on the host: no device sync
+                        with parallel.gradient_sync(forward, i == len(mine) - 1) if parallel is not None else nullcontext():
+                            loss = forward(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss
+                            (loss * factor / len(micro_batches)).backward()
+                        if factor:
+                            step_loss += loss.detach() / len(micro_batches)
+                    if parallel is not None:
+                        step_loss = parallel.all_sum(step_loss)
                     if settings.max_grad_norm > 0:
                         torch.nn.utils.clip_grad_norm_(params, settings.max_grad_norm)
                     optimizer.step()
@@ -203,7 +217,12 @@ def run_training(
         state_bytes = optimizer_state_bytes(optimizer)
         trainable_count = sum(p.numel() for p in params)
         pack = trainable.pack() if isinstance(trainable, SubnetworkTrainable) else None
-        if output_path:
+        if output_path and parallel is not None:
+            state_dict = parallel.full_state_dict(model)  # every process takes part; the first gets it
+            if parallel.rank == 0:
+                trainable.save(output_path, state_dict)
+            parallel.barrier()
+        elif output_path:
             trainable.save(output_path)
         if checkpoint_path and os.path.exists(checkpoint_path):
             os.unlink(checkpoint_path)  # the job is done: nothing to resume

@@ -14,6 +14,8 @@ export interface Job<T = unknown> {
   /** Identifies the job's inputs; a recorded result is reused only when the key matches. */
   key: () => string;
   run: (context: JobContext) => Promise<T>;
+  /** Processes (GPUs of one worker) the job needs; default 1. */
+  processes?: number;
   /** Whether a recorded result is still usable (e.g. its output files exist). */
   reusable?: (result: T) => boolean;
 }
@@ -118,7 +120,7 @@ export async function runGraph(
     const task = (async () => {
       let worker: PooledWorker | undefined;
       try {
-        worker = await pool.acquire(internal.signal);
+        worker = await pool.acquire(internal.signal, job.processes);
         if (internal.signal.aborted) return;
         hooks.onStart?.(job, worker);
         const begin = performance.now();

@@ -16,9 +16,10 @@ import type {
   SelectNeuronsResponse,
   TrainResult,
 } from "../gen/sparse_sub/v1/worker.js";
-import { methodLabel, outputKind, trainsNeurons, type MethodSpec } from "../plan/methods.js";
+import { methodLabel, outputKind, processesOf, trainsNeurons, type MethodSpec } from "../plan/methods.js";
 import { analyzeRequest, collectRequest, evaluateRequest, importRequest, selectRequest, trainRequest, type Evaluated } from "../plan/requests.js";
 import type { Plan } from "../plan/schema.js";
+import { PACKAGE_ROOT } from "../worker/launch.js";
 import type { PooledWorker } from "../worker/pool.js";
 import { defineJob, type Job } from "./graph.js";
 
@@ -66,9 +67,12 @@ export const jobIds = {
   analyze: (language: string, label: string) => `weights:${language}:${label}`,
 };
 
-/** A stable fingerprint of a request (job id excluded) and of the content of the user's input
- * files it names, for resume. Files made by earlier jobs are covered by chaining their keys. */
+/** A stable fingerprint of the code version, a request (job id excluded) and the content of the
+ * user's input files it names, for resume. Files made by earlier jobs are covered by chaining their keys. */
 type Fingerprint = (request: object, inputFiles?: string[]) => string;
+
+/** Results of another release of sparse-sub are not reused: its code may compute differently. */
+const CODE_VERSION = `sparse-sub ${JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")).version}`;
 
 function fingerprinter(): Fingerprint {
   const contentHashes = new Map<string, string>(); // read each input once per run
@@ -82,7 +86,7 @@ function fingerprinter(): Fingerprint {
   };
   return (request, inputFiles = []) => {
     const { jobId: _ignored, ...rest } = request as { jobId?: string };
-    const hash = createHash("sha256").update(JSON.stringify(rest));
+    const hash = createHash("sha256").update(CODE_VERSION).update(JSON.stringify(rest));
     for (const file of inputFiles) hash.update(`\0${file}\0${contentHash(file)}`);
     return hash.digest("hex").slice(0, 16);
   };
@@ -147,6 +151,7 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress, stage =
       jobs.push(defineJob<TrainResult>({
         id: trainId,
         kind: "train",
+        processes: processesOf(spec),
         deps: usesNeurons ? neuronSetPath.deps : [],
         key: () => fingerprint(request(), [...corpusFiles(language.train, language.heldout), ...(usesNeurons ? neuronSetPath.userFiles(target) : [])]),
         reusable: (r) => existsSync(r.outputPath),

@@ -30,8 +30,13 @@ const Random = z.strictObject({
   match: z.enum(["total", "per_layer"]).default("total"),
   seed: z.number().int().nonnegative().optional(), // default: training.seed
 });
-const Ffn = z.strictObject({ method: z.literal("ffn"), ...common(1e-5, 1.0) });
-const Full = z.strictObject({ method: z.literal("full"), ...common(1e-5, 0.5, true) });
+/** Whole-matrix methods may span several GPUs of one worker (torchrun: FSDP2 or DDP). */
+const spread = {
+  processes: z.number().int().positive().default(1), // one per GPU; the job goes to a worker that sees this many
+  parallel: z.enum(["fsdp", "ddp"]).default("fsdp"), // fsdp shards weights, gradients and AdamW state
+};
+const Ffn = z.strictObject({ method: z.literal("ffn"), ...common(1e-5, 1.0), ...spread });
+const Full = z.strictObject({ method: z.literal("full"), ...common(1e-5, 0.5, true), ...spread });
 const Lora = z.strictObject({
   method: z.literal("lora"),
   ...common(1e-4, 1.0),
@@ -53,6 +58,9 @@ export const MethodSpec = z.preprocess(
   z.discriminatedUnion("method", [Sparse, Random, Ffn, Full, Lora, Ia3]),
 );
 export type MethodSpec = z.output<typeof MethodSpec>;
+
+/** Processes a method's training job runs (several only for ffn / full). */
+export const processesOf = (spec: MethodSpec): number => ("processes" in spec ? spec.processes : 1);
 
 /** sparse and random train a neuron set (and write a pack). */
 export const trainsNeurons = (method: MethodName): boolean => method === "sparse" || method === "random";

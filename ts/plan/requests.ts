@@ -90,6 +90,8 @@ export function trainRequest(
       components: "components" in spec ? spec.components : [],
       gradientCheckpointing: spec.gradient_checkpointing,
       checkpointEvery: t.checkpoint_every,
+      processes: "processes" in spec ? spec.processes : 1,
+      parallel: "parallel" in spec ? spec.parallel : "",
     },
     outputPath: outputs.outputPath,
     method: METHODS[spec.method],

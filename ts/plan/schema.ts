@@ -121,6 +121,7 @@ export const WorkerSpec = z.union([
     python: z.string().optional(),
     count: positiveInt.default(1), // worker processes (CPU); one job each at a time
     gpus: z.array(z.number().int().nonnegative()).min(1).optional(), // one process per GPU, pinned with CUDA_VISIBLE_DEVICES
+    gpus_per_worker: positiveInt.default(1), // >1: each process owns that many GPUs, for multi-GPU jobs (methods' "processes")
     restarts: z.number().int().nonnegative().default(2), // times a process that died is restarted (its job retried on it)
   }),
   z.strictObject({
@@ -160,6 +161,12 @@ export const Plan = z
     plan.training.targets.forEach((target, i) => {
       if (covered && !covered.includes(target)) {
         ctx.addIssue({ code: "custom", message: `'${target}' has no neuron set in neuron_sets`, path: ["training", "targets", i] });
+      }
+    });
+    plan.workers.forEach((worker, i) => {
+      if ("local" in worker && worker.gpus && worker.gpus.length % worker.gpus_per_worker !== 0) {
+        const message = `${worker.gpus.length} GPUs do not split into workers of ${worker.gpus_per_worker}`;
+        ctx.addIssue({ code: "custom", message, path: ["workers", i, "gpus_per_worker"] });
       }
     });
     const codes = plan.languages.map((l) => l.code);

@@ -44,7 +44,7 @@ export type WorkerLifecycleEvent =
 
 export class WorkerPool {
   private readonly idle: PooledWorker[];
-  private readonly waiters: ((worker: PooledWorker) => void)[] = [];
+  private readonly waiters: { take: (worker: PooledWorker) => void; fits: (worker: PooledWorker) => boolean }[] = [];
   private readonly down = new Set<PooledWorker>(); // lost, and not (yet) back
   private readonly recovering = new Set<PooledWorker>();
   private readonly rejecters = new Map<(worker: PooledWorker) => void, (error: Error) => void>();
@@ -66,11 +66,15 @@ export class WorkerPool {
     try {
       for (const [i, spec] of specs.entries()) {
         if ("local" in spec) {
-          // one process per GPU (pinned with CUDA_VISIBLE_DEVICES), else `count` processes
-          const devices: (number | undefined)[] = spec.gpus ?? Array.from({ length: spec.count }, () => undefined);
-          for (const [k, gpu] of devices.entries()) {
-            const name = `local-${i + 1}${devices.length > 1 ? `.${k + 1}` : ""}${gpu === undefined ? "" : `-gpu${gpu}`}`;
-            const env = gpu === undefined ? undefined : { CUDA_VISIBLE_DEVICES: String(gpu) };
+          // one process per GPU, or per group of gpus_per_worker GPUs (pinned with
+          // CUDA_VISIBLE_DEVICES), else `count` processes
+          const size = spec.gpus_per_worker;
+          const groups: (number[] | undefined)[] = spec.gpus
+            ? Array.from({ length: spec.gpus.length / size }, (_, g) => spec.gpus!.slice(g * size, (g + 1) * size))
+            : Array.from({ length: spec.count }, () => undefined);
+          for (const [k, gpus] of groups.entries()) {
+            const name = `local-${i + 1}${groups.length > 1 ? `.${k + 1}` : ""}${gpus === undefined ? "" : `-gpu${gpus.join("+")}`}`;
+            const env = gpus === undefined ? undefined : { CUDA_VISIBLE_DEVICES: gpus.join(",") };
             const launch = async () => {
               const proc = await startLocalWorker({ python: spec.python, env, onStderr: (line) => options.onStderr?.(name, line) });
               processes.add(proc);
@@ -176,18 +180,26 @@ export class WorkerPool {
 
   private failWaitersIfNoneLeft(): void {
     if (this.liveCount > 0) return;
-    for (const waiter of this.waiters.splice(0)) this.rejecters.get(waiter)?.(new SparseSubError("WORKER_UNREACHABLE", "every worker of the run is gone"));
+    for (const waiter of this.waiters.splice(0)) this.rejecters.get(waiter.take)?.(new SparseSubError("WORKER_UNREACHABLE", "every worker of the run is gone"));
   }
 
-  /** Waits for a free worker. */
-  acquire(signal?: AbortSignal): Promise<PooledWorker> {
+  /** Waits for a free worker; with `processes` > 1, one that sees that many GPUs (a CPU worker
+   * runs any number of gloo processes). */
+  acquire(signal?: AbortSignal, processes = 1): Promise<PooledWorker> {
+    const fits = (worker: PooledWorker) => processes <= 1 || !worker.info.accelerators || worker.info.accelerators >= processes;
     if (this.liveCount === 0) return Promise.reject(new SparseSubError("WORKER_UNREACHABLE", "every worker of the run is gone"));
-    const free = this.idle.shift();
-    if (free) return Promise.resolve(free);
+    if (!this.workers.some(fits)) {
+      const seen = this.workers.map((w) => `${w.name}: ${w.info.accelerators}`).join(", ");
+      return Promise.reject(new SparseSubError("PLAN_INVALID", `a job needs ${processes} GPUs on one worker, and no worker of the run sees that many (${seen})`, {
+        issues: [{ path: "training.methods[].processes", message: `${processes} is more GPUs than any worker has` }],
+      }));
+    }
+    const index = this.idle.findIndex(fits);
+    if (index >= 0) return Promise.resolve(this.idle.splice(index, 1)[0]);
     return new Promise((resolve, reject) => {
       const onAbort = () => {
-        const index = this.waiters.indexOf(waiter);
-        if (index >= 0) this.waiters.splice(index, 1);
+        const at = this.waiters.findIndex((w) => w.take === waiter);
+        if (at >= 0) this.waiters.splice(at, 1);
         reject(new SparseSubError("CANCELLED", "cancelled while waiting for a worker"));
       };
       const waiter = (worker: PooledWorker) => {
@@ -200,14 +212,14 @@ export class WorkerPool {
         signal?.removeEventListener("abort", onAbort);
         reject(error);
       });
-      this.waiters.push(waiter);
+      this.waiters.push({ take: waiter, fits });
     });
   }
 
   release(worker: PooledWorker): void {
     if (this.down.has(worker)) return;
-    const waiter = this.waiters.shift();
-    if (waiter) waiter(worker);
+    const at = this.waiters.findIndex((w) => w.fits(worker));
+    if (at >= 0) this.waiters.splice(at, 1)[0].take(worker);
     else this.idle.push(worker);
   }
 

@@ -11,6 +11,7 @@ import torch
 
 from ..atomic import atomic_dir
 from ..models.loading import LoadedModel
+from ..parallel import local_tensor
 from . import Trainable
 
 
@@ -46,14 +47,16 @@ class DenseTrainable(Trainable):
 
     def snapshot(self) -> dict[str, torch.Tensor]:
         # kept on the host: a second copy of an 8B model does not fit beside it on the GPU
-        return {name: p.detach().to("cpu", copy=True) for name, p in self._named.items()}
+        # (under FSDP, each process keeps its own shard)
+        return {name: local_tensor(p.detach()).to("cpu", copy=True) for name, p in self._named.items()}
 
     def restore(self, snapshot: dict[str, torch.Tensor]) -> None:
         with torch.no_grad():
             for name, p in self._named.items():
-                p.copy_(snapshot[name])
+                local_tensor(p).copy_(snapshot[name])
 
-    def save(self, path: str | Path) -> None:
+    def save(self, path: str | Path, state_dict: dict[str, torch.Tensor] | None = None) -> None:
+        """`state_dict`: the full weights, gathered from the processes of a sharded job."""
         with atomic_dir(path) as tmp:
-            self.loaded.model.save_pretrained(tmp)
+            self.loaded.model.save_pretrained(tmp, state_dict=state_dict)
             self.loaded.tokenizer.save_pretrained(tmp)

@@ -227,6 +227,8 @@ export interface WorkerInfo {
    * (corpora, counts, packs...): <data root>/staging, else a folder in the worker's cache.
    */
   stagingDir: string;
+  /** CUDA devices this worker sees (0 on CPU): the most processes a job may ask for */
+  accelerators: number;
 }
 
 /** One progress report. Streamed on the RPC and published on the telemetry socket. */
@@ -426,6 +428,14 @@ export interface TrainConfig {
   gradientCheckpointing: boolean;
   /** optimizer steps between resumable checkpoints; 0 = none */
   checkpointEvery: number;
+  /**
+   * FFN/FULL on several GPUs of the worker: torchrun starts this many processes (one per
+   * visible GPU; gloo processes on a CPU worker), each taking its share of every step's
+   * micro-batches. 0 or 1: in the worker's own process.
+   */
+  processes: number;
+  /** with processes > 1: "fsdp" (default; shards weights, grads, AdamW) or "ddp" */
+  parallel: string;
 }
 
 export interface LossPoint {
@@ -1235,6 +1245,7 @@ function createBaseWorkerInfo(): WorkerInfo {
     runningJob: "",
     dataRoot: "",
     stagingDir: "",
+    accelerators: 0,
   };
 }
 
@@ -1278,6 +1289,9 @@ export const WorkerInfo: MessageFns<WorkerInfo> = {
     }
     if (message.stagingDir !== "") {
       writer.uint32(106).string(message.stagingDir);
+    }
+    if (message.accelerators !== 0) {
+      writer.uint32(112).int32(message.accelerators);
     }
     return writer;
   },
@@ -1399,6 +1413,14 @@ export const WorkerInfo: MessageFns<WorkerInfo> = {
             message.stagingDir = reader.string();
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.accelerators = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1466,6 +1488,7 @@ export const WorkerInfo: MessageFns<WorkerInfo> = {
         : isSet(object.staging_dir)
         ? globalThis.String(object.staging_dir)
         : "",
+      accelerators: isSet(object.accelerators) ? globalThis.Number(object.accelerators) : 0,
     };
   },
 
@@ -1510,6 +1533,9 @@ export const WorkerInfo: MessageFns<WorkerInfo> = {
     if (message.stagingDir !== "") {
       obj.stagingDir = message.stagingDir;
     }
+    if (message.accelerators !== 0) {
+      obj.accelerators = Math.round(message.accelerators);
+    }
     return obj;
   },
 
@@ -1531,6 +1557,7 @@ export const WorkerInfo: MessageFns<WorkerInfo> = {
     message.runningJob = object.runningJob ?? "";
     message.dataRoot = object.dataRoot ?? "";
     message.stagingDir = object.stagingDir ?? "";
+    message.accelerators = object.accelerators ?? 0;
     return message;
   },
 };
@@ -3523,6 +3550,8 @@ function createBaseTrainConfig(): TrainConfig {
     components: [],
     gradientCheckpointing: false,
     checkpointEvery: 0,
+    processes: 0,
+    parallel: "",
   };
 }
 
@@ -3569,6 +3598,12 @@ export const TrainConfig: MessageFns<TrainConfig> = {
     }
     if (message.checkpointEvery !== 0) {
       writer.uint32(112).int32(message.checkpointEvery);
+    }
+    if (message.processes !== 0) {
+      writer.uint32(120).int32(message.processes);
+    }
+    if (message.parallel !== "") {
+      writer.uint32(130).string(message.parallel);
     }
     return writer;
   },
@@ -3698,6 +3733,22 @@ export const TrainConfig: MessageFns<TrainConfig> = {
             message.checkpointEvery = reader.int32();
             continue;
           }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.processes = reader.int32();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.parallel = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3772,6 +3823,8 @@ export const TrainConfig: MessageFns<TrainConfig> = {
         : isSet(object.checkpoint_every)
         ? globalThis.Number(object.checkpoint_every)
         : 0,
+      processes: isSet(object.processes) ? globalThis.Number(object.processes) : 0,
+      parallel: isSet(object.parallel) ? globalThis.String(object.parallel) : "",
     };
   },
 
@@ -3819,6 +3872,12 @@ export const TrainConfig: MessageFns<TrainConfig> = {
     if (message.checkpointEvery !== 0) {
       obj.checkpointEvery = Math.round(message.checkpointEvery);
     }
+    if (message.processes !== 0) {
+      obj.processes = Math.round(message.processes);
+    }
+    if (message.parallel !== "") {
+      obj.parallel = message.parallel;
+    }
     return obj;
   },
 
@@ -3841,6 +3900,8 @@ export const TrainConfig: MessageFns<TrainConfig> = {
     message.components = object.components?.map((e) => e) || [];
     message.gradientCheckpointing = object.gradientCheckpointing ?? false;
     message.checkpointEvery = object.checkpointEvery ?? 0;
+    message.processes = object.processes ?? 0;
+    message.parallel = object.parallel ?? "";
     return message;
   },
 };

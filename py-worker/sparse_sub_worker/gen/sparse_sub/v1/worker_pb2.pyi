@@ -80,7 +80,7 @@ class GetWorkerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class WorkerInfo(_message.Message):
-    __slots__ = ("version", "protocol", "device", "memory_total_bytes", "memory_used_bytes", "loaded_model", "telemetry_endpoint", "torch_version", "transformers_version", "queued_jobs", "running_job", "data_root", "staging_dir")
+    __slots__ = ("version", "protocol", "device", "memory_total_bytes", "memory_used_bytes", "loaded_model", "telemetry_endpoint", "torch_version", "transformers_version", "queued_jobs", "running_job", "data_root", "staging_dir", "accelerators")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_FIELD_NUMBER: _ClassVar[int]
     DEVICE_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +94,7 @@ class WorkerInfo(_message.Message):
     RUNNING_JOB_FIELD_NUMBER: _ClassVar[int]
     DATA_ROOT_FIELD_NUMBER: _ClassVar[int]
     STAGING_DIR_FIELD_NUMBER: _ClassVar[int]
+    ACCELERATORS_FIELD_NUMBER: _ClassVar[int]
     version: str
     protocol: str
     device: str
@@ -107,7 +108,8 @@ class WorkerInfo(_message.Message):
     running_job: str
     data_root: str
     staging_dir: str
-    def __init__(self, version: _Optional[str] = ..., protocol: _Optional[str] = ..., device: _Optional[str] = ..., memory_total_bytes: _Optional[int] = ..., memory_used_bytes: _Optional[int] = ..., loaded_model: _Optional[str] = ..., telemetry_endpoint: _Optional[str] = ..., torch_version: _Optional[str] = ..., transformers_version: _Optional[str] = ..., queued_jobs: _Optional[int] = ..., running_job: _Optional[str] = ..., data_root: _Optional[str] = ..., staging_dir: _Optional[str] = ...) -> None: ...
+    accelerators: int
+    def __init__(self, version: _Optional[str] = ..., protocol: _Optional[str] = ..., device: _Optional[str] = ..., memory_total_bytes: _Optional[int] = ..., memory_used_bytes: _Optional[int] = ..., loaded_model: _Optional[str] = ..., telemetry_endpoint: _Optional[str] = ..., torch_version: _Optional[str] = ..., transformers_version: _Optional[str] = ..., queued_jobs: _Optional[int] = ..., running_job: _Optional[str] = ..., data_root: _Optional[str] = ..., staging_dir: _Optional[str] = ..., accelerators: _Optional[int] = ...) -> None: ...
 
 class Progress(_message.Message):
     __slots__ = ("job_id", "phase", "done", "total", "unit", "tokens_per_second", "loss", "elapsed_seconds", "message")
@@ -294,7 +296,7 @@ class AdapterConfig(_message.Message):
     def __init__(self, target_modules: _Optional[_Iterable[str]] = ..., r: _Optional[int] = ..., alpha: _Optional[float] = ..., dropout: _Optional[float] = ..., feedforward_modules: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class TrainConfig(_message.Message):
-    __slots__ = ("learning_rate", "weight_decay", "max_grad_norm", "batch_size", "gradient_accumulation_steps", "sequence_length", "max_tokens", "epochs", "max_steps", "validate_every", "seed", "components", "gradient_checkpointing", "checkpoint_every")
+    __slots__ = ("learning_rate", "weight_decay", "max_grad_norm", "batch_size", "gradient_accumulation_steps", "sequence_length", "max_tokens", "epochs", "max_steps", "validate_every", "seed", "components", "gradient_checkpointing", "checkpoint_every", "processes", "parallel")
     LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
     WEIGHT_DECAY_FIELD_NUMBER: _ClassVar[int]
     MAX_GRAD_NORM_FIELD_NUMBER: _ClassVar[int]
@@ -309,6 +311,8 @@ class TrainConfig(_message.Message):
     COMPONENTS_FIELD_NUMBER: _ClassVar[int]
     GRADIENT_CHECKPOINTING_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_EVERY_FIELD_NUMBER: _ClassVar[int]
+    PROCESSES_FIELD_NUMBER: _ClassVar[int]
+    PARALLEL_FIELD_NUMBER: _ClassVar[int]
     learning_rate: float
     weight_decay: float
     max_grad_norm: float
@@ -323,7 +327,9 @@ class TrainConfig(_message.Message):
     components: _containers.RepeatedScalarFieldContainer[str]
     gradient_checkpointing: bool
     checkpoint_every: int
-    def __init__(self, learning_rate: _Optional[float] = ..., weight_decay: _Optional[float] = ..., max_grad_norm: _Optional[float] = ..., batch_size: _Optional[int] = ..., gradient_accumulation_steps: _Optional[int] = ..., sequence_length: _Optional[int] = ..., max_tokens: _Optional[int] = ..., epochs: _Optional[int] = ..., max_steps: _Optional[int] = ..., validate_every: _Optional[int] = ..., seed: _Optional[int] = ..., components: _Optional[_Iterable[str]] = ..., gradient_checkpointing: _Optional[bool] = ..., checkpoint_every: _Optional[int] = ...) -> None: ...
+    processes: int
+    parallel: str
+    def __init__(self, learning_rate: _Optional[float] = ..., weight_decay: _Optional[float] = ..., max_grad_norm: _Optional[float] = ..., batch_size: _Optional[int] = ..., gradient_accumulation_steps: _Optional[int] = ..., sequence_length: _Optional[int] = ..., max_tokens: _Optional[int] = ..., epochs: _Optional[int] = ..., max_steps: _Optional[int] = ..., validate_every: _Optional[int] = ..., seed: _Optional[int] = ..., components: _Optional[_Iterable[str]] = ..., gradient_checkpointing: _Optional[bool] = ..., checkpoint_every: _Optional[int] = ..., processes: _Optional[int] = ..., parallel: _Optional[str] = ...) -> None: ...
 
 class LossPoint(_message.Message):
     __slots__ = ("step", "loss")
