@@ -68,20 +68,20 @@ function expectResumed(events: Record<string, any>[], dir: string, killed: strin
 
 describe("a worker dies during training", () => {
   it("with two workers: the job is retried and the run finishes with every result", async () => {
-    const { results, events, dir, killed } = await runKillingOneWorker(2, ["sparse", "random"], 150);
+    const { results, events, dir, killed } = await runKillingOneWorker(2, ["sparse", "random"], 600);
     expect(killed).toMatch(/^local-1\.[12]$/);
     expect(results.status).toBe("complete");
-    expect(results.targets.map((t) => [t.label, t.steps, t.scores !== null])).toEqual([["sparse", 150, true], ["random", 150, true]]);
+    expect(results.targets.map((t) => [t.label, t.steps, t.scores !== null])).toEqual([["sparse", 600, true], ["random", 600, true]]);
     const job = expectResumed(events, dir, killed);
     expect(results.jobs.find((j) => j.id === job)).toBeDefined();
     expect(new Set(results.jobs.map((j) => j.worker))).toEqual(new Set(["local-1.1", "local-1.2"])); // the work was spread
   }, 240_000);
 
   it("with one worker: the pool restarts it and the job goes on there", async () => {
-    const { results, events, dir, killed } = await runKillingOneWorker(1, ["sparse"], 60);
+    const { results, events, dir, killed } = await runKillingOneWorker(1, ["sparse"], 1000);
     expect(killed).toBe("local-1");
     expect(results.status).toBe("complete");
-    expect(results.targets.map((t) => [t.label, t.steps, t.scores !== null])).toEqual([["sparse", 60, true]]);
+    expect(results.targets.map((t) => [t.label, t.steps, t.scores !== null])).toEqual([["sparse", 1000, true]]);
     const lifecycle = ["worker_lost", "worker_rejoined", "worker_gone"];
     expect(events.filter((e) => lifecycle.includes(e.event)).map((e) => [e.event, e.worker])).toEqual([
       ["worker_lost", "local-1"],
