@@ -52,6 +52,14 @@ describe("sparse-sub CLI", () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it("takes remote workers from --worker flags, checked like the plan's", async () => {
+    const out = mkdtempSync(join(tmpdir(), "sparse-sub-cli-"));
+    const result = await cli("run", join(import.meta.dirname, "../configs/demo.plan.json"), "--worker", "gpu-box", "--out", join(out, "run"));
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain("workers[0].address: expected HOST:PORT");
+    expect(existsSync(join(out, "run"))).toBe(false);
+  });
+
   it("names a missing plan file", async () => {
     const result = await cli("run", "/nonexistent/plan.json");
     expect(result.exitCode).toBe(2);

@@ -1,6 +1,6 @@
 // The `sparse-sub` command line: parses arguments and delegates; nothing else lives here.
 import { execa } from "execa";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { SparseSubError, formatError } from "./errors.js";
@@ -25,7 +25,24 @@ function exitCodeFor(error: unknown): number {
   return EXIT.failed;
 }
 
-async function runCommand(args: { plan: string; out?: string; fresh: boolean; verbose: boolean }): Promise<number> {
+interface RunArgs {
+  plan: string;
+  out?: string;
+  fresh: boolean;
+  verbose: boolean;
+  worker?: string[];
+  workerTokenFile?: string;
+  workerTls: boolean;
+}
+
+/** `--worker HOST:PORT` flags: remote workers that replace the plan's. */
+function workerFlags(args: RunArgs): unknown[] | undefined {
+  if (!args.worker?.length) return undefined;
+  const tokenFile = args.workerTokenFile ? resolve(args.workerTokenFile) : undefined;
+  return args.worker.map((address) => ({ address, token_file: tokenFile, tls: args.workerTls }));
+}
+
+async function runCommand(args: RunArgs): Promise<number> {
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = () => {
@@ -37,7 +54,7 @@ async function runCommand(args: { plan: string; out?: string; fresh: boolean; ve
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    const { table, dir } = await runPlan(args.plan, {
+    const { table, dir } = await runPlan(loadPlan(args.plan, { workers: workerFlags(args) }), {
       outDir: args.out,
       fresh: args.fresh,
       signal: controller.signal,
@@ -174,9 +191,12 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
         y
           .positional("plan", { type: "string", demandOption: true, describe: "plan.json" })
           .option("out", { type: "string", describe: "run directory (default: the plan's output.dir, else runs/<name>)" })
-          .option("fresh", { type: "boolean", default: false, describe: "ignore finished jobs of an earlier run in the same directory" }),
+          .option("fresh", { type: "boolean", default: false, describe: "ignore finished jobs of an earlier run in the same directory" })
+          .option("worker", { type: "string", array: true, describe: "HOST:PORT of a running worker (repeatable); replaces the plan's workers" })
+          .option("worker-token-file", { type: "string", describe: "bearer token for --worker (default: $SPARSE_SUB_WORKER_TOKEN)" })
+          .option("worker-tls", { type: "boolean", default: false, describe: "--worker serves TLS (system roots)" }),
       async (args) => {
-        exitCode = await runCommand(args as { plan: string; out?: string; fresh: boolean; verbose: boolean });
+        exitCode = await runCommand(args as unknown as RunArgs);
       },
     )
     .command(

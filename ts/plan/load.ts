@@ -79,7 +79,8 @@ export function parsePlan(input: unknown, base: string, path = "<inline>"): Load
 }
 
 /** Reads and validates a plan file. */
-export function loadPlan(file: string): LoadedPlan {
+/** `workers`: replaces the plan's (e.g. from `--worker` flags), validated like the plan's own. */
+export function loadPlan(file: string, overrides: { workers?: unknown[] } = {}): LoadedPlan {
   const path = resolve(file);
   let text: string;
   try {
@@ -93,5 +94,6 @@ export function loadPlan(file: string): LoadedPlan {
   } catch (error) {
     throw new SparseSubError("PLAN_INVALID", `${path}: not valid JSON (${(error as Error).message})`);
   }
+  if (overrides.workers && json && typeof json === "object") json = { ...json, workers: overrides.workers };
   return parsePlan(json, dirname(path), path);
 }
