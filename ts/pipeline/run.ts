@@ -70,22 +70,16 @@ function fileStaging(dir: string, logEvent: (event: Record<string, unknown>) => 
           throw new SparseSubError("WORKER_FAILED", `worker ${worker.name} does not share this machine's files and is too old to receive copies (no staging_dir in its info): update it`);
         }
         logEvent({ event: "worker_files", worker: worker.name, sharing, staging_dir: sharing === "copy" ? worker.info.stagingDir : undefined });
-        return new WorkerFiles(worker, sharing, worker.info.stagingDir, dir);
+        return new WorkerFiles(worker, sharing, worker.info.stagingDir, dir, (moved, request) => {
+          const wireId = (request as { jobId?: string }).jobId ?? "";
+          logEvent({ event: "files_moved", job: wireId.slice(wireId.indexOf("/") + 1), worker: worker.name, ...moved }); // job id without the run id
+        });
       })();
       views.set(worker, view);
     }
     return view;
   };
-  return async (worker, request, call, outputFields) => {
-    const view = await viewOf(worker);
-    const before = { ...view.stats };
-    try {
-      return await view.call(request, call, outputFields);
-    } finally {
-      const moved = Object.fromEntries(Object.entries(view.stats).map(([k, v]) => [k, v - before[k as keyof typeof before]]));
-      if (moved.sent || moved.received) logEvent({ event: "files_moved", job: (request as { jobId?: string }).jobId, worker: worker.name, ...moved });
-    }
-  };
+  return async (worker, request, call, outputFields) => (await viewOf(worker)).call(request, call, outputFields);
 }
 
 export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptions = {}): Promise<RunOutcome> {

@@ -78,8 +78,8 @@ export function parsePlan(input: unknown, base: string, path = "<inline>"): Load
   return { plan, path };
 }
 
-/** Reads and validates a plan file. */
-/** `workers`: replaces the plan's (e.g. from `--worker` flags), validated like the plan's own. */
+/** Reads and validates a plan file. `overrides.workers` replaces the plan's workers (e.g. from
+ * `--worker` flags) and is validated like the plan's own. */
 export function loadPlan(file: string, overrides: { workers?: unknown[] } = {}): LoadedPlan {
   const path = resolve(file);
   let text: string;

@@ -14,7 +14,7 @@ import {
   type TrainRequest,
 } from "../gen/sparse_sub/v1/worker.js";
 import type { LanguageCorpora } from "../corpora/prepare.js";
-import { trainsNeurons, type MethodName, type MethodSpec } from "./methods.js";
+import { processesOf, trainsNeurons, type MethodName, type MethodSpec } from "./methods.js";
 import { taskRequests } from "./tasks.js";
 import type { Plan } from "./schema.js";
 
@@ -90,7 +90,7 @@ export function trainRequest(
       components: "components" in spec ? spec.components : [],
       gradientCheckpointing: spec.gradient_checkpointing,
       checkpointEvery: t.checkpoint_every,
-      processes: "processes" in spec ? spec.processes : 1,
+      processes: processesOf(spec),
       parallel: "parallel" in spec ? spec.parallel : "",
     },
     outputPath: outputs.outputPath,

@@ -47,6 +47,18 @@ function filesUnder(dir: string): string[] {
     .sort();
 }
 
+/** `value` with every string replaced by `map(field, text)`, `field` being the name of the
+ * field that holds it (a oneof member `{ $case: "adapterPath", value }` counts as its $case). */
+function mapStrings(value: unknown, map: (field: string, text: string) => string, field = ""): unknown {
+  if (typeof value === "string") return map(field, value);
+  if (Array.isArray(value)) return value.map((item) => mapStrings(item, map, field));
+  if (value && typeof value === "object" && !(value instanceof Uint8Array)) {
+    const oneof = "$case" in value ? String(value.$case) : undefined;
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, mapStrings(item, map, oneof && key === "value" ? oneof : key)]));
+  }
+  return value;
+}
+
 const inside = (dir: string, path: string) => {
   const rel = relative(dir, path);
   return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
@@ -58,7 +70,6 @@ const inside = (dir: string, path: string) => {
  * worker's own (e.g. data that lives only on the GPU box) and is passed unchanged.
  */
 export class WorkerFiles {
-  readonly stats: TransferStats = { sent: 0, sentBytes: 0, received: 0, receivedBytes: 0 };
   private readonly confirmed = new Map<string, string>(); // worker path -> sha256 known to be there
   private readonly root: string;
 
@@ -67,6 +78,7 @@ export class WorkerFiles {
     readonly sharing: FileSharing,
     stagingDir: string,
     private readonly runDir: string,
+    private readonly onMoved: (moved: TransferStats, request: object) => void = () => {},
   ) {
     // one folder per controller machine, mirroring its absolute paths: no two files collide
     this.root = posix.join(stagingDir, hostname() || "controller");
@@ -93,22 +105,30 @@ export class WorkerFiles {
     if (this.sharing === "shared") return call(request);
     const inputs = new Set<string>();
     const outputs = new Set<string>();
-    const mapped = this.mapPaths(request, (field, path) => {
-      if (!isAbsolute(path)) return path;
+    // ModelSpec.source names a path too when it is one (hub ids do not exist here)
+    const mapped = mapStrings(request, (field, path) => {
+      if (!(PATH_FIELDS.has(field) || field === "source") || !isAbsolute(path)) return path;
       const here = existsSync(path);
       if (outputFields.has(field) || (!here && inside(this.runDir, path))) outputs.add(path);
       else if (here) inputs.add(path);
       else return path; // the worker's own
       return this.workerPath(path);
     }) as Q;
-    for (const path of inputs) await this.send(path);
-    const result = await call(mapped);
-    for (const path of outputs) await this.fetch(path);
-    return this.unmapResult(result);
+    const moved: TransferStats = { sent: 0, sentBytes: 0, received: 0, receivedBytes: 0 };
+    try {
+      for (const path of inputs) await this.send(path, moved);
+      const result = await call(mapped);
+      for (const path of outputs) await this.fetch(path, moved);
+      // every string that names a staged copy names the local file instead
+      const prefix = this.root + "/";
+      return mapStrings(result, (_field, text) => (text.startsWith(prefix) ? sep + text.slice(prefix.length).split("/").join(sep) : text)) as R;
+    } finally {
+      if (moved.sent || moved.received) this.onMoved(moved, request);
+    }
   }
 
   /** Copies a local file or folder to the worker, skipping files it already holds. */
-  async send(localPath: string): Promise<void> {
+  private async send(localPath: string, moved: TransferStats): Promise<void> {
     const files = statSync(localPath).isDirectory() ? filesUnder(localPath).map((rel) => join(localPath, rel)) : [localPath];
     for (const file of files) {
       const target = this.workerPath(file);
@@ -117,15 +137,15 @@ export class WorkerFiles {
       const there = await this.worker.client.statFile(target);
       if (!(there.exists && there.sha256 === sha256)) {
         const written = await this.worker.client.uploadFile(file, target, sha256);
-        this.stats.sent += 1;
-        this.stats.sentBytes += written.size;
+        moved.sent += 1;
+        moved.sentBytes += written.size;
       }
       this.confirmed.set(target, sha256);
     }
   }
 
   /** Copies what the worker wrote at (its copy of) `localPath` back here, if anything. */
-  async fetch(localPath: string): Promise<void> {
+  private async fetch(localPath: string, moved: TransferStats): Promise<void> {
     const source = this.workerPath(localPath);
     const there = await this.worker.client.statFile(source);
     if (!there.exists) return;
@@ -143,34 +163,9 @@ export class WorkerFiles {
         }
       }
       const got = await this.worker.client.downloadFile(remote, local);
-      this.stats.received += 1;
-      this.stats.receivedBytes += got.size;
+      moved.received += 1;
+      moved.receivedBytes += got.size;
       this.confirmed.set(remote, got.sha256);
     }
-  }
-
-  private mapPaths(value: unknown, map: (field: string, path: string) => string, field = ""): unknown {
-    if (typeof value === "string") return PATH_FIELDS.has(field) || field === "source" ? map(field, value) : value;
-    if (Array.isArray(value)) return value.map((item) => this.mapPaths(item, map, field));
-    if (value && typeof value === "object" && !(value instanceof Uint8Array)) {
-      // a oneof member is { $case: "adapterPath", value: ... }: its field name is the $case
-      const oneof = "$case" in value ? String(value.$case) : undefined;
-      return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, this.mapPaths(item, map, oneof && key === "value" ? oneof : key)]));
-    }
-    return value;
-  }
-
-  /** Every string in a result that names a staged copy names the local file instead. */
-  private unmapResult<R>(value: R): R {
-    const prefix = this.root + "/";
-    const unmap = (item: unknown): unknown => {
-      if (typeof item === "string") return item.startsWith(prefix) ? sep + item.slice(prefix.length).split("/").join(sep) : item;
-      if (Array.isArray(item)) return item.map(unmap);
-      if (item && typeof item === "object" && !(item instanceof Uint8Array)) {
-        return Object.fromEntries(Object.entries(item).map(([key, v]) => [key, unmap(v)]));
-      }
-      return item;
-    };
-    return unmap(value) as R;
   }
 }

@@ -44,10 +44,9 @@ export type WorkerLifecycleEvent =
 
 export class WorkerPool {
   private readonly idle: PooledWorker[];
-  private readonly waiters: { take: (worker: PooledWorker) => void; fits: (worker: PooledWorker) => boolean }[] = [];
+  private readonly waiters: { take: (worker: PooledWorker) => void; fail: (error: Error) => void; fits: (worker: PooledWorker) => boolean }[] = [];
   private readonly down = new Set<PooledWorker>(); // lost, and not (yet) back
   private readonly recovering = new Set<PooledWorker>();
-  private readonly rejecters = new Map<(worker: PooledWorker) => void, (error: Error) => void>();
   private readonly listeners = new Set<(event: WorkerLifecycleEvent, worker: PooledWorker) => void>();
   private closed = false;
 
@@ -180,7 +179,7 @@ export class WorkerPool {
 
   private failWaitersIfNoneLeft(): void {
     if (this.liveCount > 0) return;
-    for (const waiter of this.waiters.splice(0)) this.rejecters.get(waiter.take)?.(new SparseSubError("WORKER_UNREACHABLE", "every worker of the run is gone"));
+    for (const waiter of this.waiters.splice(0)) waiter.fail(new SparseSubError("WORKER_UNREACHABLE", "every worker of the run is gone"));
   }
 
   /** Waits for a free worker; with `processes` > 1, one that sees that many GPUs (a CPU worker
@@ -198,21 +197,17 @@ export class WorkerPool {
     if (index >= 0) return Promise.resolve(this.idle.splice(index, 1)[0]);
     return new Promise((resolve, reject) => {
       const onAbort = () => {
-        const at = this.waiters.findIndex((w) => w.take === waiter);
+        const at = this.waiters.indexOf(waiter);
         if (at >= 0) this.waiters.splice(at, 1);
         reject(new SparseSubError("CANCELLED", "cancelled while waiting for a worker"));
       };
-      const waiter = (worker: PooledWorker) => {
+      const settled = <T>(settle: (value: T) => void) => (value: T) => {
         signal?.removeEventListener("abort", onAbort);
-        this.rejecters.delete(waiter);
-        resolve(worker);
+        settle(value);
       };
+      const waiter = { take: settled(resolve), fail: settled(reject), fits };
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.rejecters.set(waiter, (error) => {
-        signal?.removeEventListener("abort", onAbort);
-        reject(error);
-      });
-      this.waiters.push({ take: waiter, fits });
+      this.waiters.push(waiter);
     });
   }
 
