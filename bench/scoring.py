@@ -18,6 +18,7 @@ import torch
 sys.path.insert(0, os.path.dirname(__file__))
 from shapes import build_model  # noqa: E402
 
+from sparse_sub_worker.models.text_encoding import TextEncoder  # noqa: E402
 from sparse_sub_worker.tasks.loglik import forward_tokens, score_choices, score_independent  # noqa: E402
 
 
@@ -28,10 +29,11 @@ class WordTokenizer:
         self.vocab_size = vocab_size
         self.pad_token_id = 0
         self.eos_token_id = 0
+        self.bos_token_id = 1
 
     def __call__(self, text: str, add_special_tokens: bool = True):
         ids = [1 + (sum(map(ord, w)) * 2654435761) % (self.vocab_size - 1) for w in text.split()]
-        return type("Encoding", (), {"input_ids": ([1] if add_special_tokens else []) + ids})()
+        return {"input_ids": ([1] if add_special_tokens else []) + ids}
 
 
 def main() -> None:
@@ -44,7 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     device = torch.device(args.device)
     loaded, config = build_model(args.shape, device, torch.bfloat16 if device.type == "cuda" else torch.float32)
-    tokenizer = WordTokenizer(config.vocab_size)
+    tokenizer = TextEncoder(WordTokenizer(config.vocab_size), add_bos=True, reason="benchmark")
     rng = random.Random(0)
     word = lambda: "".join(rng.choice("abcdefghij") for _ in range(5))
     contexts = [" ".join(word() for _ in range(args.passage_words)) + " Question: " + " ".join(word() for _ in range(15)) + " Answer:" for _ in range(args.items)]

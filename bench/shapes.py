@@ -20,6 +20,7 @@ def build_model(shape: str, device: torch.device, dtype: torch.dtype, seed: int 
 
     from sparse_sub_worker.models.architecture import mlp_layers, model_shape
     from sparse_sub_worker.models.loading import LoadedModel, ModelRequest
+    from sparse_sub_worker.models.text_encoding import TextEncoder
 
     config = LlamaConfig(max_position_embeddings=4096, tie_word_embeddings=False, **SHAPES[shape])
     torch.manual_seed(seed)
@@ -27,7 +28,8 @@ def build_model(shape: str, device: torch.device, dtype: torch.dtype, seed: int 
         model = LlamaForCausalLM(config).to(dtype)
     model.eval().requires_grad_(False)
     layers = mlp_layers(model)
-    loaded = LoadedModel(ModelRequest(f"random-init:{shape}"), model, None, layers, model_shape(layers), device, dtype)
+    loaded = LoadedModel(ModelRequest(f"random-init:{shape}"), model, None, layers, model_shape(layers), device, dtype,
+                         TextEncoder(None, add_bos=False, reason="random-init model, no tokenizer"))
     return loaded, config
 
 

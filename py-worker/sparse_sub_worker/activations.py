@@ -38,13 +38,17 @@ def count_activations(
     on_batch: Callable[[int, int], None] = lambda tokens_done, tokens_total: None,
 ) -> ActivationCounts:
     """Runs the decoder (no LM head: logits are not needed) over packed sequences with one
-    forward hook per layer's gate projection. Counters stay on the device as int64."""
+    forward hook per layer's gate projection. Counters stay on the device as int64. A BOS
+    column is fed to the model but not counted: it is the same token in every language, so it
+    carries no language signal, and n counts text tokens only."""
     device = layers[0].gate_proj.weight.device
     intermediate = layers[0].gate_proj.out_features
     over_zero = torch.zeros(len(layers), intermediate, dtype=torch.int64, device=device)
+    first = 1 if sequences.bos_first else 0  # first counted position
 
     def hook_for(layer_index: int):
         def hook(_module, _inputs, gate_out):  # gate_out: [B, S, I]
+            gate_out = gate_out[:, first:]
             # act_fn(g) > 0 <=> g > 0 for SiLU/GELU (architecture.py checks the activation).
             # int32 per batch (a batch holds < 2^31 tokens) sums twice as fast as int64 on CPU
             over_zero[layer_index] += (gate_out > 0).reshape(-1, intermediate).sum(dim=0, dtype=torch.int32)
@@ -58,7 +62,7 @@ def count_activations(
             for start in range(0, len(sequences), batch_size):
                 batch = sequences.input_ids[start : start + batch_size].to(device)  # [B, S]
                 decoder(input_ids=batch, use_cache=False)
-                done += batch.numel()
+                done += batch[:, first:].numel()
                 on_batch(done, total_tokens)
     finally:
         for handle in handles:

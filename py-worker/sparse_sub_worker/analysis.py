@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from .errors import precondition
 from .models.architecture import MlpLayer
 from .packs import Pack
-from .tasks.loglik import pad_id, right_pad
+from .models.text_encoding import TextEncoder
+from .tasks.loglik import right_pad
 
 PROJECTIONS = ("gate_proj", "up_proj", "down_proj")
 LayerChange = dict[str, dict[str, float]]  # projection -> {"neurons": norm, "matrix": norm}
@@ -90,19 +91,24 @@ def weight_change(deltas: Iterator[tuple[int, str, torch.Tensor]], neurons: list
 
 
 @torch.inference_mode()
-def alignment(model, tokenizer, english: list[str], other: list[str], batch_size: int = 8) -> list[float]:
+def alignment(model, encoder: TextEncoder, english: list[str], other: list[str], batch_size: int = 8) -> list[float]:
     """Mean over pairs of cos(mean-pooled hidden state of the English sentence, of its
-    translation), per decoder layer (index 0 = first layer's output)."""
+    translation), per decoder layer (index 0 = first layer's output). The model sees BOS
+    first when it expects one, but the pool covers the sentence's own tokens only: a BOS state
+    is the same in both languages and would inflate every similarity."""
     device = next(model.parameters()).device
 
     def pooled(texts: list[str]) -> torch.Tensor:  # [N, L, H]
         out = []
         for start in range(0, len(texts), batch_size):
-            rows = [tokenizer(t).input_ids for t in texts[start : start + batch_size]]
-            ids, mask = right_pad(rows, pad_id(tokenizer))
+            rows = [encoder.encode(t) for t in texts[start : start + batch_size]]
+            ids, mask = right_pad(rows, encoder.pad_id)
             ids, mask = ids.to(device), mask.to(device)
             states = model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[1:]  # L x [B, S, H]
-            weights = (mask / mask.sum(-1, keepdim=True))[..., None].float()                                 # [B, S, 1]
+            pooled_mask = mask.clone()
+            if encoder.add_bos:
+                pooled_mask[:, 0] = 0
+            weights = (pooled_mask / pooled_mask.sum(-1, keepdim=True).clamp_min(1))[..., None].float()      # [B, S, 1]
             out.append(torch.stack([(h.float() * weights).sum(1) for h in states], dim=1))
         return torch.cat(out)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from .errors import WorkerError, invalid, not_found, precondition
+from .models.text_encoding import TextEncoder
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,8 @@ Corpus = TextFilesCorpus | HubDatasetCorpus
 class PackedSequences:
     input_ids: torch.Tensor       # [N, S] int64
     attention_mask: torch.Tensor  # [N, S] int64; 0 only in the padded tail of the last sequence
-    token_count: int              # real (unpadded) tokens
+    token_count: int              # real (unpadded) text tokens, BOS not counted
+    bos_first: bool = False       # column 0 holds BOS in every row (not text: never counted)
 
     def __len__(self) -> int:
         return self.input_ids.shape[0]
@@ -98,63 +100,62 @@ def _read_hub_dataset(corpus: HubDatasetCorpus, field_name: str, char_budget: in
         raise precondition("DATASET_LOAD_FAILED", f"{field_name}: cannot load dataset '{corpus.name}': {error}", field_name) from None
 
 
-def token_stream(tokenizer, documents: list[str], separator_token_id: int | None, max_tokens: int = 0) -> list[int]:
-    """Documents tokenized WITHOUT special tokens and concatenated (REFERENCE §1); an optional
+def token_stream(encoder: TextEncoder, documents: list[str], separator_token_id: int | None, max_tokens: int = 0) -> list[int]:
+    """Documents tokenized without special tokens and concatenated (REFERENCE §1); an optional
     separator (EOS) between documents marks boundaries for training. Stops tokenizing once
-    max_tokens (> 0) are reached."""
+    max_tokens (> 0) are reached. BOS, when the model wants it, is added per row by pack()."""
     stream: list[int] = []
     for document in documents:
         if max_tokens and len(stream) >= max_tokens:
             break
-        ids = tokenizer(document, add_special_tokens=False)["input_ids"]
+        ids = encoder.encode(document, bos=False)
         if stream and separator_token_id is not None:
             stream.append(separator_token_id)
         stream.extend(ids)
     return stream
 
 
-def pack(stream: list[int], sequence_length: int, max_tokens: int, keep_tail: bool, pad_token_id: int, field_name: str) -> PackedSequences:
+def pack(stream: list[int], sequence_length: int, max_tokens: int, keep_tail: bool, pad_token_id: int, field_name: str,
+         bos_token_id: int | None = None) -> PackedSequences:
     """[-1, sequence_length] chunks of the stream, cut at max_tokens (0 = all).
 
-    keep_tail=False drops the remainder like the reference; keep_tail=True pads it and masks
-    the padding (evaluation must not silently drop held-out text)."""
-    if sequence_length <= 1:
-        raise invalid("sequence_length", f"must be > 1, got {sequence_length}")
+    bos_token_id: every row starts with it and carries sequence_length - 1 text tokens (the
+    model sees BOS first, as in its pretraining; docs/method.md). keep_tail=False drops the
+    remainder like the reference; keep_tail=True pads it and masks the padding (evaluation
+    must not silently drop held-out text)."""
+    if sequence_length <= 1 or (bos_token_id is not None and sequence_length <= 2):
+        raise invalid("sequence_length", f"must be > {1 if bos_token_id is None else 2}, got {sequence_length}")
     if max_tokens > 0:
         stream = stream[:max_tokens]
-    full = len(stream) // sequence_length
-    tail = len(stream) - full * sequence_length
+    width = sequence_length - (bos_token_id is not None)  # text tokens per row
+    full = len(stream) // width
+    tail = len(stream) - full * width
     if full == 0 and not (keep_tail and tail > 1):
         raise precondition(
             "CORPUS_TOO_SHORT",
             f"{field_name}: {len(stream)} tokens is fewer than one sequence of {sequence_length}",
             field_name,
         )
-    ids = torch.tensor(stream[: full * sequence_length], dtype=torch.long).view(full, sequence_length)
+    ids = torch.tensor(stream[: full * width], dtype=torch.long).view(full, width)
     mask = torch.ones_like(ids)
-    real = full * sequence_length
+    real = full * width
     if keep_tail and tail > 1:
-        last = torch.full((1, sequence_length), pad_token_id, dtype=torch.long)
+        last = torch.full((1, width), pad_token_id, dtype=torch.long)
         last[0, :tail] = torch.tensor(stream[real:], dtype=torch.long)
         last_mask = torch.zeros_like(last)
         last_mask[0, :tail] = 1
         ids, mask, real = torch.cat([ids, last]), torch.cat([mask, last_mask]), real + tail
-    return PackedSequences(ids, mask, real)
+    if bos_token_id is not None:
+        ids = torch.cat([torch.full((len(ids), 1), bos_token_id, dtype=torch.long), ids], dim=1)
+        mask = torch.cat([torch.ones((len(mask), 1), dtype=torch.long), mask], dim=1)
+    return PackedSequences(ids, mask, real, bos_token_id is not None)
 
 
-def special_ids(tokenizer) -> tuple[int | None, int]:
-    """(document separator, padding id): EOS separates documents; padding reuses EOS (it is masked)."""
-    eos = tokenizer.eos_token_id
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (eos if eos is not None else 0)
-    return eos, pad
-
-
-def load_sequences(corpus: Corpus, tokenizer, field_name: str, sequence_length: int, max_tokens: int = 0, *,
+def load_sequences(corpus: Corpus, encoder: TextEncoder, field_name: str, sequence_length: int, max_tokens: int = 0, *,
                    separate_documents: bool, keep_tail: bool) -> PackedSequences:
-    """read_documents -> token_stream -> pack, with the tokenizer's EOS/padding ids.
+    """read_documents -> token_stream -> pack, with the model's BOS rule and EOS/padding ids.
     Activation counting uses the reference's plain concatenation (no separator, tail dropped);
     training and evaluation separate documents with EOS and keep the masked tail."""
-    separator, pad = special_ids(tokenizer)
     documents = read_documents(corpus, field_name, max_tokens * CHARS_PER_TOKEN_BOUND)
-    stream = token_stream(tokenizer, documents, separator if separate_documents else None, max_tokens)
-    return pack(stream, sequence_length, max_tokens, keep_tail, pad, field_name)
+    stream = token_stream(encoder, documents, encoder.eos_id if separate_documents else None, max_tokens)
+    return pack(stream, sequence_length, max_tokens, keep_tail, encoder.pad_id, field_name, encoder.bos_id if encoder.add_bos else None)

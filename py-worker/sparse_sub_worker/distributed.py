@@ -138,7 +138,7 @@ def main(request_path: str, result_path: str, work: str) -> int:
         job = TrainJob.parse(request)
         spec = request.model
         device = str(parallel.device) if parallel.device.type == "cuda" else (spec.device or "cpu")
-        loaded = load_model(ModelRequest(spec.source, spec.gguf_file, spec.dtype or "auto", device, spec.revision))
+        loaded = load_model(ModelRequest(spec.source, spec.gguf_file, spec.dtype or "auto", device, spec.revision, spec.add_bos or "auto"))
         emit("message", message=f"process {parallel.rank}/{parallel.world} loaded {loaded.description}")
         result = job.run(loaded, lambda report: emit("step", **dataclasses.asdict(report)),
                          lambda step, loss: emit("validation", step=step, loss=loss), lambda: None, parallel)

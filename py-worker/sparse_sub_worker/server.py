@@ -32,6 +32,7 @@ from .gen.sparse_sub.v1 import worker_pb2 as pb
 from .gen.sparse_sub.v1 import worker_pb2_grpc
 from .jobs import JobContext, JobSlot, stream_job
 from .lape import select_language_neurons
+from .models.architecture import model_max_length
 from .models.loading import LoadedModel, ModelCache, ModelRequest
 from .methods.adapters import adapter_applied
 from .neuron_sets import NeuronSet, check_fits, export_reference, import_reference, load_neuron_set, save_neuron_set
@@ -88,7 +89,7 @@ def streaming(method):
 
 
 def _model_request(spec: pb.ModelSpec) -> ModelRequest:
-    return ModelRequest(spec.source, spec.gguf_file, spec.dtype or "auto", spec.device or "auto", spec.revision)
+    return ModelRequest(spec.source, spec.gguf_file, spec.dtype or "auto", spec.device or "auto", spec.revision, spec.add_bos or "auto")
 
 
 def _positive(value: int, field_name: str) -> int:
@@ -149,7 +150,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             ctx.check_cancelled()
             self._progress(ctx, wrap, "task", done, total, "items", clock.elapsed(), message="" if done < total else f"{what}: done")
 
-        outcome = run_task(loaded.model, loaded.tokenizer, spec, batch_size, on_progress)
+        outcome = run_task(loaded.model, loaded.encoder, spec, batch_size, on_progress)
         return pb.TaskScore(label=label, name=spec.name, language=spec.language, direction=spec.direction if spec.name == "flores" else "",
                             mode=spec.mode if spec.name != "flores" else "", metrics=outcome.metrics, items=outcome.items,
                             seconds=outcome.seconds, examples_json=json.dumps(outcome.examples, ensure_ascii=False))
@@ -167,7 +168,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             raise precondition("TASK_DATA_SCHEMA", f"{field_name}: rows need sentence_eng_Latn and sentence_{code} ({error} missing)", field_name) from None
         if not rows:
             raise precondition("TASK_DATA_EMPTY", f"{field_name}: no parallel sentences", field_name)
-        per_layer = alignment(loaded.model, loaded.tokenizer, english, other, batch_size)
+        per_layer = alignment(loaded.model, loaded.encoder, english, other, batch_size)
         return pb.AlignmentResult(language=request.language, per_layer=per_layer, mean=sum(per_layer) / len(per_layer), pairs=len(rows))
 
     @staticmethod
@@ -199,7 +200,8 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
     @streaming
     def CollectActivations(self, request, context):
         wrap = lambda progress: pb.CollectActivationsEvent(progress=progress)
-        sequence_length = _positive(request.sequence_length, "sequence_length")
+        if request.sequence_length < 0:
+            raise invalid("sequence_length", f"must be > 0 (or 0 for the model's maximum), got {request.sequence_length}")
         batch_size = _positive(request.batch_size, "batch_size")
         if not request.output_path:
             raise invalid("output_path", "is empty")
@@ -207,7 +209,8 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
 
         def job(ctx: JobContext):
             loaded = self._load(ctx, wrap, request.model)
-            sequences = load_sequences(corpus, loaded.tokenizer, "corpus", sequence_length, request.max_tokens,
+            sequence_length = request.sequence_length or model_max_length(loaded.model)
+            sequences = load_sequences(corpus, loaded.encoder, "corpus", sequence_length, request.max_tokens,
                                        separate_documents=False, keep_tail=False)
             clock = Throughput()
 
@@ -219,7 +222,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             counts = count_activations(decoder, loaded.layers, sequences, batch_size, on_batch)
             save_counts(request.output_path, counts, request.language, request.model.source)
             return pb.CollectActivationsEvent(result=pb.CollectActivationsResult(
-                language=request.language, output_path=request.output_path, token_count=counts.token_count,
+                language=request.language, output_path=request.output_path, token_count=counts.token_count, sequence_length=sequence_length,
                 num_layers=loaded.shape.num_layers, intermediate_size=loaded.shape.intermediate_size, seconds=clock.elapsed()))
 
         yield from stream_job(self.slot, request.job_id, context, job)
@@ -305,7 +308,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
                 for i, (language, corpus) in enumerate(corpora):
                     ctx.check_cancelled()
                     field_name = f"sets[{i}].corpus"
-                    sequences = load_sequences(corpus, loaded.tokenizer, field_name, sequence_length,
+                    sequences = load_sequences(corpus, loaded.encoder, field_name, sequence_length,
                                                separate_documents=True, keep_tail=True)
                     score = score_sequences(loaded.model, sequences, batch_size)
                     scores.append(pb.LanguageScore(language=language, perplexity=score.perplexity, mean_loss=score.mean_loss, tokens=score.tokens))

@@ -109,11 +109,11 @@ class TrainJob:
             trainable = DenseTrainable(loaded, self.method)
         else:
             trainable = AdapterTrainable(loaded, self.method, self.adapter)
-        train = load_sequences(self.train_corpus, loaded.tokenizer, "train_corpus", settings.sequence_length, settings.max_tokens,
+        train = load_sequences(self.train_corpus, loaded.encoder, "train_corpus", settings.sequence_length, settings.max_tokens,
                                separate_documents=True, keep_tail=True)
         validation = None
         if self.validation_corpus is not None:
-            validation = load_sequences(self.validation_corpus, loaded.tokenizer, "validation_corpus", settings.sequence_length,
+            validation = load_sequences(self.validation_corpus, loaded.encoder, "validation_corpus", settings.sequence_length,
                                         separate_documents=True, keep_tail=True)
         outcome = run_training(loaded, trainable, train, validation, settings, request.output_path, request.checkpoint_path or None,
                                on_step=on_step, on_validation=on_validation, should_stop=should_stop, parallel=parallel)

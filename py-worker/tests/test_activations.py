@@ -42,7 +42,7 @@ def independent_counts(tiny, ids):
 
 
 def test_counts_match_activation_hook_and_do_not_depend_on_batch_size(tiny, text_file, tmp_path):
-    stream = token_stream(tiny.tokenizer, [text_file.read_text()], None)
+    stream = token_stream(tiny.encoder, [text_file.read_text()], None)
     sequences = pack(stream, 16, 0, keep_tail=False, pad_token_id=0, field_name="corpus")
     decoder = tiny.model.get_decoder()
     one = count_activations(decoder, tiny.layers, sequences, batch_size=1)

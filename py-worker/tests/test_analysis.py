@@ -59,7 +59,7 @@ def test_model_directory_change(tiny, tiny_model_dir, tmp_path):
 
 
 def test_alignment_of_a_sentence_with_itself_is_one(tiny):
-    same = alignment(tiny.model, tiny.tokenizer, ["All human beings are born free."] * 2, ["All human beings are born free."] * 2)
+    same = alignment(tiny.model, tiny.encoder, ["All human beings are born free."] * 2, ["All human beings are born free."] * 2)
     assert len(same) == 3 and all(v == pytest.approx(1.0, abs=1e-5) for v in same)
-    different = alignment(tiny.model, tiny.tokenizer, ["All human beings are born free."], ["Il-bnedmin kollha jitwieldu ħielsa."])
+    different = alignment(tiny.model, tiny.encoder, ["All human beings are born free."], ["Il-bnedmin kollha jitwieldu ħielsa."])
     assert all(-1 <= v < 0.9999 for v in different)

@@ -132,7 +132,7 @@ def _base_loss_fresh(tiny_model_dir, text_file) -> float:
     from sparse_sub_worker.models.loading import ModelRequest, load_model
 
     loaded = load_model(ModelRequest(str(tiny_model_dir), device="cpu", dtype="float32"))
-    sequences = load_sequences(TextFilesCorpus((str(text_file),)), loaded.tokenizer, "x", 16, separate_documents=True, keep_tail=True)
+    sequences = load_sequences(TextFilesCorpus((str(text_file),)), loaded.encoder, "x", 16, separate_documents=True, keep_tail=True)
     return score_sequences(loaded.model, sequences, 4).mean_loss
 
 

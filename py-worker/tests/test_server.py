@@ -31,7 +31,7 @@ def test_missing_model_is_not_found_naming_the_field(stub, tmp_path):
 
 
 def test_invalid_argument_before_any_work(stub, tmp_path):
-    request = pb.CollectActivationsRequest(job_id="j2", model=pb.ModelSpec(source="x"), sequence_length=0, batch_size=1, output_path="o")
+    request = pb.CollectActivationsRequest(job_id="j2", model=pb.ModelSpec(source="x"), sequence_length=-1, batch_size=1, output_path="o")
     with pytest.raises(grpc.RpcError) as error:
         list(stub.CollectActivations(request))
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -17,7 +17,7 @@ NEURONS = [[1, 5, 17, 40], [], [0, 2, 63]]  # 3 layers x 64 neurons; layer 1 unt
 
 
 def batches(tiny, text_file, sequence_length=16):
-    stream = token_stream(tiny.tokenizer, [text_file.read_text()], None)
+    stream = token_stream(tiny.encoder, [text_file.read_text()], None)
     return pack(stream, sequence_length, 0, keep_tail=False, pad_token_id=0, field_name="corpus")
 
 

@@ -40,8 +40,8 @@ CHOICES = [[" and equal", " in dignity", " forever and ever"], [" liberty", " an
 
 
 def test_shared_context_scores_equal_independent_scoring(tiny):
-    shared = score_choices(tiny.model, tiny.tokenizer, CONTEXTS, CHOICES, batch_size=2)
-    independent = score_independent(tiny.model, tiny.tokenizer, CONTEXTS, CHOICES, batch_size=3)
+    shared = score_choices(tiny.model, tiny.encoder, CONTEXTS, CHOICES, batch_size=2)
+    independent = score_independent(tiny.model, tiny.encoder, CONTEXTS, CHOICES, batch_size=3)
     for a, b in zip(shared, independent):
         assert a == pytest.approx(b, rel=1e-4, abs=1e-4)
     # by hand for one choice: sum of log-softmax of the full sequence at the continuation
@@ -51,13 +51,13 @@ def test_shared_context_scores_equal_independent_scoring(tiny):
         logprobs = torch.log_softmax(tiny.model(input_ids=torch.tensor([ctx + cont])).logits[0], -1)
     by_hand = sum(float(logprobs[len(ctx) - 1 + i, t]) for i, t in enumerate(cont))
     assert shared[1][1] == pytest.approx(by_hand, rel=1e-4)
-    assert forward_tokens(tiny.tokenizer, CONTEXTS, CHOICES, shared=True) < forward_tokens(tiny.tokenizer, CONTEXTS, CHOICES, shared=False)
+    assert forward_tokens(tiny.encoder, CONTEXTS, CHOICES, shared=True) < forward_tokens(tiny.encoder, CONTEXTS, CHOICES, shared=False)
 
 
 def test_batched_left_padded_generation_equals_one_at_a_time(tiny):
     prompts = ["All human beings", "Everyone has the right to life, liberty and", "No"]
-    batched = generate(tiny.model, tiny.tokenizer, prompts, batch_size=3, max_new_tokens=6)
-    alone = [generate(tiny.model, tiny.tokenizer, [p], batch_size=1, max_new_tokens=6)[0] for p in prompts]
+    batched = generate(tiny.model, tiny.encoder, prompts, batch_size=3, max_new_tokens=6)
+    alone = [generate(tiny.model, tiny.encoder, [p], batch_size=1, max_new_tokens=6)[0] for p in prompts]
     assert batched == alone
     assert all("\n" not in out for out in batched)
 
@@ -88,7 +88,7 @@ def test_every_task_runs_on_local_files_in_its_schema(tiny, tmp_path, name, mode
     if name == "flores" and mode == "loglik":
         pytest.skip("translation is generated")
     spec = TaskSpec(name=name, language="af", mode=mode, files=(rows_file(tmp_path, name, SCHEMAS[name]),), max_new_tokens=4)
-    outcome = run_task(tiny.model, tiny.tokenizer, spec, batch_size=2)
+    outcome = run_task(tiny.model, tiny.encoder, spec, batch_size=2)
     assert outcome.items == 2 and len(outcome.examples) == 2
     if name == "flores":
         assert set(outcome.metrics) == {"bleu", "chrf", "chrf_pp"}
@@ -98,7 +98,7 @@ def test_every_task_runs_on_local_files_in_its_schema(tiny, tmp_path, name, mode
         from sparse_sub_worker.tasks.definitions import task
 
         items = [task(name).item(r, "afr_Latn", "eng-x") for r in SCHEMAS[name]]
-        scores = score_independent(tiny.model, tiny.tokenizer, [i.context for i in items], [[" " + o for o in i.options] for i in items])
+        scores = score_independent(tiny.model, tiny.encoder, [i.context for i in items], [[" " + o for o in i.options] for i in items])
         expected = accuracy([max(range(len(s)), key=s.__getitem__) for s in scores], [i.answer for i in items])
         assert outcome.metrics == {"accuracy": expected}
     else:
@@ -109,7 +109,7 @@ def test_every_task_runs_on_local_files_in_its_schema(tiny, tmp_path, name, mode
 def test_task_rows_missing_a_field_name_the_task(tiny, tmp_path):
     spec = TaskSpec(name="mmlu", files=(rows_file(tmp_path, "bad", [{"question": "q"}]),), field="tasks[3]")
     with pytest.raises(WorkerError) as error:
-        run_task(tiny.model, tiny.tokenizer, spec, batch_size=2)
+        run_task(tiny.model, tiny.encoder, spec, batch_size=2)
     assert error.value.reason == "TASK_DATA_SCHEMA" and "tasks[3]" in error.value.message
     with pytest.raises(WorkerError) as error:
         TaskSpec(name="squad")

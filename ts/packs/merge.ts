@@ -27,7 +27,7 @@ export async function mergePacks(options: MergePacksOptions): Promise<MergePackR
     const source = existsSync(options.model.source) ? resolve(options.model.source) : options.model.source;
     return await client.mergePack({
       jobId: "pack-merge",
-      model: { ggufFile: "", dtype: "auto", device: "auto", revision: "", ...options.model, source },
+      model: { ggufFile: "", dtype: "auto", device: "auto", revision: "", addBos: "auto", ...options.model, source },
       packPaths: packs,
       outputDir: resolve(options.outputDir),
       overlap: options.overlap ?? "mean",

@@ -19,8 +19,8 @@ import { taskRequests } from "./tasks.js";
 import type { Plan } from "./schema.js";
 
 export function modelSpec(plan: Plan): ModelSpec {
-  const { source, gguf_file, dtype, device, revision } = plan.model;
-  return { source, ggufFile: gguf_file, dtype, device, revision };
+  const { source, gguf_file, dtype, device, revision, add_bos } = plan.model;
+  return { source, ggufFile: gguf_file, dtype, device, revision, addBos: String(add_bos) };
 }
 
 export function collectRequest(plan: Plan, jobId: string, corpora: LanguageCorpora, outputPath: string): CollectActivationsRequest {
@@ -31,7 +31,7 @@ export function collectRequest(plan: Plan, jobId: string, corpora: LanguageCorpo
     language: corpora.code,
     corpus: corpora.train,
     maxTokens: id.max_tokens,
-    sequenceLength: id.sequence_length,
+    sequenceLength: id.sequence_length === "model_max" ? 0 : id.sequence_length, // 0: the worker uses the model's maximum
     batchSize: id.batch_size,
     outputPath,
   };

@@ -51,11 +51,16 @@ export const Model = z.strictObject({
   dtype: z.enum(["auto", "float32", "bfloat16", "float16"]).default("auto"),
   device: z.string().default("auto"), // auto | cpu | cuda | cuda:N
   revision: z.string().default(""),
+  // BOS first in every sequence, context and prompt: "auto" follows the model's convention (the
+  // GGUF flag, the Gemma family, else its tokenizer); false reproduces the reference's counting
+  add_bos: z.union([z.literal("auto"), z.boolean()]).default("auto"),
 });
 
 export const Identification = z.strictObject({
   max_tokens: nonNegativeInt.default(0), // tokens per language; 0 = whole corpus
-  sequence_length: positiveInt.default(512), // packed sequence length
+  // packed row length; "model_max" = the model's max_position_embeddings, as the reference's
+  // vLLM max_model_len (131072 for Llama-3.1-8B; see docs/method.md)
+  sequence_length: z.union([positiveInt, z.literal("model_max")]).default(512),
   batch_size: positiveInt.default(8), // sequences per forward pass
   top_rate: rate.default(0.01), // share of all neurons selected (Tang 0.01; the paper 0.05)
   filter_rate: rate.default(0.95), // quantile of p that a neuron's max p must exceed

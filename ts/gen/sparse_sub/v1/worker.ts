@@ -167,6 +167,11 @@ export interface ModelSpec {
   device: string;
   /** Hub revision (branch, tag or commit); empty for the default. */
   revision: string;
+  /**
+   * Start every sequence, context and prompt with the BOS token: "auto" (empty; the model's
+   * own convention: the GGUF flag, the Gemma family, else what its tokenizer does), "true", "false".
+   */
+  addBos: string;
 }
 
 /** Where a language's text comes from. */
@@ -268,7 +273,7 @@ export interface CollectActivationsRequest {
     | undefined;
   /** token budget; 0 = the whole corpus */
   maxTokens: number;
-  /** packed sequence length, e.g. 512 */
+  /** packed sequence length, e.g. 512; 0 = the model's maximum (max_position_embeddings, as the reference's vLLM max_model_len) */
   sequenceLength: number;
   /** sequences per forward pass */
   batchSize: number;
@@ -284,6 +289,8 @@ export interface CollectActivationsResult {
   numLayers: number;
   intermediateSize: number;
   seconds: number;
+  /** the row length used (resolved when the request asked for the maximum) */
+  sequenceLength: number;
 }
 
 export interface CollectActivationsEvent {
@@ -749,7 +756,7 @@ export interface ListFilesResponse_Entry {
 }
 
 function createBaseModelSpec(): ModelSpec {
-  return { source: "", ggufFile: "", dtype: "", device: "", revision: "" };
+  return { source: "", ggufFile: "", dtype: "", device: "", revision: "", addBos: "" };
 }
 
 export const ModelSpec: MessageFns<ModelSpec> = {
@@ -768,6 +775,9 @@ export const ModelSpec: MessageFns<ModelSpec> = {
     }
     if (message.revision !== "") {
       writer.uint32(42).string(message.revision);
+    }
+    if (message.addBos !== "") {
+      writer.uint32(50).string(message.addBos);
     }
     return writer;
   },
@@ -825,6 +835,14 @@ export const ModelSpec: MessageFns<ModelSpec> = {
             message.revision = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.addBos = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -848,6 +866,11 @@ export const ModelSpec: MessageFns<ModelSpec> = {
       dtype: isSet(object.dtype) ? globalThis.String(object.dtype) : "",
       device: isSet(object.device) ? globalThis.String(object.device) : "",
       revision: isSet(object.revision) ? globalThis.String(object.revision) : "",
+      addBos: isSet(object.addBos)
+        ? globalThis.String(object.addBos)
+        : isSet(object.add_bos)
+        ? globalThis.String(object.add_bos)
+        : "",
     };
   },
 
@@ -868,6 +891,9 @@ export const ModelSpec: MessageFns<ModelSpec> = {
     if (message.revision !== "") {
       obj.revision = message.revision;
     }
+    if (message.addBos !== "") {
+      obj.addBos = message.addBos;
+    }
     return obj;
   },
 
@@ -881,6 +907,7 @@ export const ModelSpec: MessageFns<ModelSpec> = {
     message.dtype = object.dtype ?? "";
     message.device = object.device ?? "";
     message.revision = object.revision ?? "";
+    message.addBos = object.addBos ?? "";
     return message;
   },
 };
@@ -2087,7 +2114,15 @@ export const CollectActivationsRequest: MessageFns<CollectActivationsRequest> = 
 };
 
 function createBaseCollectActivationsResult(): CollectActivationsResult {
-  return { language: "", outputPath: "", tokenCount: 0, numLayers: 0, intermediateSize: 0, seconds: 0 };
+  return {
+    language: "",
+    outputPath: "",
+    tokenCount: 0,
+    numLayers: 0,
+    intermediateSize: 0,
+    seconds: 0,
+    sequenceLength: 0,
+  };
 }
 
 export const CollectActivationsResult: MessageFns<CollectActivationsResult> = {
@@ -2109,6 +2144,9 @@ export const CollectActivationsResult: MessageFns<CollectActivationsResult> = {
     }
     if (message.seconds !== 0) {
       writer.uint32(49).double(message.seconds);
+    }
+    if (message.sequenceLength !== 0) {
+      writer.uint32(56).int32(message.sequenceLength);
     }
     return writer;
   },
@@ -2174,6 +2212,14 @@ export const CollectActivationsResult: MessageFns<CollectActivationsResult> = {
             message.seconds = reader.double();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.sequenceLength = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2210,6 +2256,11 @@ export const CollectActivationsResult: MessageFns<CollectActivationsResult> = {
         ? globalThis.Number(object.intermediate_size)
         : 0,
       seconds: isSet(object.seconds) ? globalThis.Number(object.seconds) : 0,
+      sequenceLength: isSet(object.sequenceLength)
+        ? globalThis.Number(object.sequenceLength)
+        : isSet(object.sequence_length)
+        ? globalThis.Number(object.sequence_length)
+        : 0,
     };
   },
 
@@ -2233,6 +2284,9 @@ export const CollectActivationsResult: MessageFns<CollectActivationsResult> = {
     if (message.seconds !== 0) {
       obj.seconds = floatToJson(message.seconds);
     }
+    if (message.sequenceLength !== 0) {
+      obj.sequenceLength = Math.round(message.sequenceLength);
+    }
     return obj;
   },
 
@@ -2247,6 +2301,7 @@ export const CollectActivationsResult: MessageFns<CollectActivationsResult> = {
     message.numLayers = object.numLayers ?? 0;
     message.intermediateSize = object.intermediateSize ?? 0;
     message.seconds = object.seconds ?? 0;
+    message.sequenceLength = object.sequenceLength ?? 0;
     return message;
   },
 };

@@ -36,18 +36,20 @@ OUTPUT_KIND_PEFT_ADAPTER: OutputKind
 OUTPUT_KIND_MODEL_DIRECTORY: OutputKind
 
 class ModelSpec(_message.Message):
-    __slots__ = ("source", "gguf_file", "dtype", "device", "revision")
+    __slots__ = ("source", "gguf_file", "dtype", "device", "revision", "add_bos")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     GGUF_FILE_FIELD_NUMBER: _ClassVar[int]
     DTYPE_FIELD_NUMBER: _ClassVar[int]
     DEVICE_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
+    ADD_BOS_FIELD_NUMBER: _ClassVar[int]
     source: str
     gguf_file: str
     dtype: str
     device: str
     revision: str
-    def __init__(self, source: _Optional[str] = ..., gguf_file: _Optional[str] = ..., dtype: _Optional[str] = ..., device: _Optional[str] = ..., revision: _Optional[str] = ...) -> None: ...
+    add_bos: str
+    def __init__(self, source: _Optional[str] = ..., gguf_file: _Optional[str] = ..., dtype: _Optional[str] = ..., device: _Optional[str] = ..., revision: _Optional[str] = ..., add_bos: _Optional[str] = ...) -> None: ...
 
 class Corpus(_message.Message):
     __slots__ = ("text_files", "hub_dataset")
@@ -162,20 +164,22 @@ class CollectActivationsRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., language: _Optional[str] = ..., corpus: _Optional[_Union[Corpus, _Mapping]] = ..., max_tokens: _Optional[int] = ..., sequence_length: _Optional[int] = ..., batch_size: _Optional[int] = ..., output_path: _Optional[str] = ...) -> None: ...
 
 class CollectActivationsResult(_message.Message):
-    __slots__ = ("language", "output_path", "token_count", "num_layers", "intermediate_size", "seconds")
+    __slots__ = ("language", "output_path", "token_count", "num_layers", "intermediate_size", "seconds", "sequence_length")
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_PATH_FIELD_NUMBER: _ClassVar[int]
     TOKEN_COUNT_FIELD_NUMBER: _ClassVar[int]
     NUM_LAYERS_FIELD_NUMBER: _ClassVar[int]
     INTERMEDIATE_SIZE_FIELD_NUMBER: _ClassVar[int]
     SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_LENGTH_FIELD_NUMBER: _ClassVar[int]
     language: str
     output_path: str
     token_count: int
     num_layers: int
     intermediate_size: int
     seconds: float
-    def __init__(self, language: _Optional[str] = ..., output_path: _Optional[str] = ..., token_count: _Optional[int] = ..., num_layers: _Optional[int] = ..., intermediate_size: _Optional[int] = ..., seconds: _Optional[float] = ...) -> None: ...
+    sequence_length: int
+    def __init__(self, language: _Optional[str] = ..., output_path: _Optional[str] = ..., token_count: _Optional[int] = ..., num_layers: _Optional[int] = ..., intermediate_size: _Optional[int] = ..., seconds: _Optional[float] = ..., sequence_length: _Optional[int] = ...) -> None: ...
 
 class CollectActivationsEvent(_message.Message):
     __slots__ = ("progress", "result")
