@@ -18,8 +18,8 @@ class Selection:
     selected_count: int           # neurons picked by entropy before assignment
     filter_threshold: float       # the filter_rate quantile of p
     activation_threshold: float   # the activation_bar_ratio quantile of p
-    lape: torch.Tensor            # [L, I] float64, +inf where filtered out
-    probabilities: torch.Tensor   # [L, I, K] float64
+    lape: torch.Tensor            # [L, I] float32, +inf where filtered out
+    probabilities: torch.Tensor   # [L, I, K] float32
 
 
 def _quantile(values: torch.Tensor, rate: float) -> float:
@@ -35,6 +35,10 @@ def select_language_neurons(
     filter_rate: float = 0.95,
     activation_bar_ratio: float = 0.95,
 ) -> Selection:
+    """The reference's computation, operation for operation and in its precision (float32:
+    torch divides integer counts into the default float dtype), so the same counts select the
+    same neurons. In float64, near-ties at the top-k cut and values at the quantile bars fall
+    differently at the paper's scale (docs/method.md, "LAPE")."""
     for name, value in (("top_rate", top_rate), ("filter_rate", filter_rate), ("activation_bar_ratio", activation_bar_ratio)):
         if not 0 < value <= 1:
             raise invalid(name, f"must be in (0, 1], got {value}")
@@ -46,16 +50,17 @@ def select_language_neurons(
         raise precondition("EMPTY_COUNTS", "a language has a token count of 0", "counts")
 
     num_layers, intermediate, _ = over_zero.shape
-    p = over_zero.double() / token_counts.double()                    # [L, I, K]
+    p = over_zero.to(torch.int64) / token_counts.to(torch.int64)       # [L, I, K] float32, as the reference
     total = p.sum(dim=-1, keepdim=True)
-    q = torch.where(total > 0, p / total, torch.zeros_like(p))         # 0/0 -> 0
-    plogq = torch.where(q > 0, q * q.log(), torch.zeros_like(q))       # 0 log 0 = 0
-    lape = -plogq.sum(dim=-1)                                          # [L, I]
+    q = p / total
+    q[torch.isnan(q)] = 0                                              # 0/0 -> 0
+    log_q = torch.where(q > 0, q.log(), 0)                             # 0 log 0 = 0
+    lape = -torch.sum(q * log_q, dim=-1)                               # [L, I]
 
     flat_p = p.flatten()
     filter_threshold = _quantile(flat_p, filter_rate)
     never_high = (p > filter_threshold).sum(dim=-1) == 0               # [L, I]
-    lape = lape.masked_fill(never_high, float("inf"))
+    lape[never_high] = torch.inf
 
     count = round(num_layers * intermediate * top_rate)
     _, order = lape.flatten().topk(count, largest=False)
@@ -64,7 +69,7 @@ def select_language_neurons(
     activation_threshold = _quantile(flat_p, activation_bar_ratio)
     selected_p = p[layer_of, neuron_of]                                # [count, K]
     neurons: list[list[list[int]]] = []
-    for k in range(p.shape[-1]):
+    for k in range(p.shape[-1]):  # every language, also one left with no neuron (the reference drops trailing ones)
         chosen = selected_p[:, k] > activation_threshold
         per_layer: list[list[int]] = [[] for _ in range(num_layers)]
         for layer, neuron in zip(layer_of[chosen].tolist(), neuron_of[chosen].tolist()):

@@ -46,14 +46,18 @@ def test_bad_parameters_name_the_field():
         select_language_neurons(COUNTS[..., :1], TOKENS[:1])
 
 
-def reference_lape(over_zero, n, top_rate, filter_rate, activation_bar_ratio):
-    """Tang et al.'s identify.py, transcribed (float64 instead of float32)."""
+def reference_lape(over_zero, n, top_rate, filter_rate, activation_bar_ratio, float64=False):
+    """Tang et al.'s identify.py (and the paper's copy of it), transcribed line for line: the
+    counts as its activation.py saves them (int32), n a tensor of Python ints, `over_zero / n`
+    in torch's default float32. float64=True is the variant that misses near-ties."""
     num_layers, intermediate, _ = over_zero.shape
-    activation_probs = over_zero.double() / n.double()
-    normed = activation_probs / activation_probs.sum(dim=-1, keepdim=True)
-    normed[torch.isnan(normed)] = 0
-    log_probs = torch.where(normed > 0, normed.log(), 0)
-    entropy = -torch.sum(normed * log_probs, dim=-1)
+    over_zero = over_zero.to(torch.int32)
+    n = torch.tensor([int(t) for t in n])
+    activation_probs = over_zero.double() / n.double() if float64 else over_zero / n
+    normed_activation_probs = activation_probs / activation_probs.sum(dim=-1, keepdim=True)
+    normed_activation_probs[torch.isnan(normed_activation_probs)] = 0
+    log_probs = torch.where(normed_activation_probs > 0, normed_activation_probs.log(), 0)
+    entropy = -torch.sum(normed_activation_probs * log_probs, dim=-1)
     flattened_probs = activation_probs.flatten()
     top_prob_value = flattened_probs.kthvalue(round(len(flattened_probs) * filter_rate)).values.item()
     top_position = (activation_probs > top_prob_value).sum(dim=-1)
@@ -77,6 +81,11 @@ def reference_lape(over_zero, n, top_rate, filter_rate, activation_bar_ratio):
     return final
 
 
+def same_as_reference(ours, theirs) -> bool:
+    """The reference drops trailing languages without neurons; compare what it kept."""
+    return ours[: len(theirs)] == theirs and all(sum(map(len, s)) == 0 for s in ours[len(theirs):])
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_matches_reference_on_random_counts(seed):
     generator = torch.Generator().manual_seed(seed)
@@ -86,8 +95,57 @@ def test_matches_reference_on_random_counts(seed):
     base = torch.rand(layers, neurons, languages, generator=generator) ** 3
     counts = (base * tokens).long()
     ours = select_language_neurons(counts, tokens, top_rate=0.05, filter_rate=0.95, activation_bar_ratio=0.95)
-    theirs = reference_lape(counts, tokens, 0.05, 0.95, 0.95)
-    # the reference drops trailing languages without neurons; compare what it kept
-    assert ours.neurons[: len(theirs)] == theirs
-    assert all(sum(map(len, s)) == 0 for s in ours.neurons[len(theirs):])
+    assert same_as_reference(ours.neurons, reference_lape(counts, tokens, 0.05, 0.95, 0.95))
     assert sum(map(len, ours.neurons[0])) > 0
+
+
+def paper_scale_counts(seed: int):
+    """Counts at the paper's shape (Llama-3.1-8B: 32 x 14336, 12 languages, 10^7-10^8 tokens
+    each), with language-specific neurons concentrated in late layers as in the released masks."""
+    generator = torch.Generator().manual_seed(seed)
+    layers, neurons, languages = 32, 14336, 12
+    tokens = torch.randint(10_000_000, 100_000_000, (languages,), generator=generator)
+    p = torch.rand(layers, neurons, 1, generator=generator, dtype=torch.float64) ** 4 * 0.5          # shared firing rate
+    p = p * (0.9 + 0.2 * torch.rand(layers, neurons, languages, generator=generator, dtype=torch.float64))
+    specific = torch.rand(layers, neurons, generator=generator) < torch.linspace(0.001, 0.02, layers)[:, None]
+    owner = torch.randint(0, languages, (layers, neurons), generator=generator)
+    boost = torch.zeros(layers, neurons, languages, dtype=torch.float64).scatter_(2, owner[..., None], 0.4)
+    p = (p + boost * specific[..., None]).clamp(max=1.0)
+    return (p * tokens.double()).round().long(), tokens
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_bit_identical_to_the_float32_reference_at_paper_scale(seed):
+    counts, tokens = paper_scale_counts(seed)
+    ours = select_language_neurons(counts, tokens, top_rate=0.05, filter_rate=0.95, activation_bar_ratio=0.95)
+    theirs = reference_lape(counts, tokens, 0.05, 0.95, 0.95)
+    assert same_as_reference(ours.neurons, theirs)
+    assert ours.selected_count == round(32 * 14336 * 0.05)
+
+
+def test_float32_not_float64_at_a_threshold():
+    """50,000,001 / 10^8 and 50,000,000 / 10^8 are one float32: the neuron at p = 0.50000001
+    is not above a bar of 0.5 in the reference, and must not be here either."""
+    n = 100_000_000
+    counts = torch.tensor([[[50_000_000, 0], [50_000_001, 0], [90_000_000, 0], [80_000_000, 0]]])
+    tokens = torch.tensor([n, n])
+    args = (0.75, 0.625, 0.625)  # 3 of 4 neurons; both bars at the 5th of 8 values, 0.5
+    ours = select_language_neurons(counts, tokens, *args)
+    assert same_as_reference(ours.neurons, reference_lape(counts, tokens, *args))
+    assert ours.neurons[0] == [[2, 3]]
+    assert reference_lape(counts, tokens, *args, float64=True)[0] == [[1, 2, 3]]
+
+
+def test_float32_not_float64_at_the_top_k_cut():
+    """Two neurons whose entropies differ in float64 but are one value in float32: which of
+    them the top-k keeps is the reference's float32 tie, not float64's strict order."""
+    n = 100_000_000
+    # neuron 0: p [0.50000001, 0.2] (lower entropy in float64 only); neuron 1: p [0.5, 0.2]
+    counts = torch.tensor([[[50_000_001, 20_000_000], [50_000_000, 20_000_000], [1, 1], [1, 1]]])
+    tokens = torch.tensor([n, n])
+    args = (0.25, 0.5, 0.25)
+    ours = select_language_neurons(counts, tokens, *args)
+    theirs32 = reference_lape(counts, tokens, *args)
+    theirs64 = reference_lape(counts, tokens, *args, float64=True)
+    assert same_as_reference(ours.neurons, theirs32)
+    assert theirs64 == [[[0]], [[0]]] and theirs32 != theirs64
