@@ -218,14 +218,16 @@ describe("runPlan with benchmarks and analyses", () => {
     for (const target of results.targets) expect(keys(target.tasks)).toEqual(expected);
     const translation = results.base_tasks![0];
     expect(translation).toMatchObject({ task: "flores", language: "af", items: 3 });
-    expect(Object.keys(translation.metrics).sort()).toEqual(["bleu", "chrf", "chrf_pp"]);
+    expect(Object.keys(translation.metrics).sort()).toEqual(["bleu", "bleu_stderr", "chrf", "chrf_pp", "chrf_pp_stderr", "chrf_stderr"]);
+    expect(translation.headline).toBe("chrf");
     expect((translation.examples[0] as { prompt: string }).prompt).toMatch(/^Translate this sentence into Afrikaans: Everyone has the right to education\./);
-    expect(results.base_tasks![3]).toMatchObject({ task: "belebele", items: 10 });
+    expect(results.base_tasks![3]).toMatchObject({ task: "belebele", items: 28, headline: "accuracy" }); // 14 held-out units, both ways
+    expect(Object.keys(results.base_tasks![3].metrics).sort()).toEqual(["acc_norm", "acc_norm_stderr", "accuracy", "accuracy_stderr"]);
     expect(results.base_tasks![4].items).toBe(2);
   });
 
   it("measures alignment and where each method moved the weights", () => {
-    expect(results.base_alignment![0]).toMatchObject({ language: "af", pairs: 10 });
+    expect(results.base_alignment![0]).toMatchObject({ language: "af", pairs: 14 });
     expect(results.base_alignment![0].per_layer).toHaveLength(2);
     const [sparse, lora] = results.targets;
     expect(sparse.alignment![0].mean).not.toBe(results.base_alignment![0].mean);
@@ -240,15 +242,20 @@ describe("runPlan with benchmarks and analyses", () => {
   it("renders the paper table, and `sparse-sub results` re-renders it, also for a partial run", async () => {
     const table = readFileSync(join(dir, "results.md"), "utf8");
     expect(table).toContain("## Target af: benchmarks");
-    expect(table).toMatch(/^\| sparse \| [\d.]+ \([+-][\d.]+\) \|/m);
+    expect(table).toMatch(/^\| sparse \| [\d.]+ ±[\d.]+ \([+-][\d.]+( ~)?\) \|/m);
+    expect(table).toContain("udhr_reading af loglik (acc) n=28");
     expect(table).toContain("## Target af: where the MLP weights moved");
     expect(table).toContain("## Target af: cross-lingual alignment with English");
     const bin = join(import.meta.dirname, "../bin/sparse-sub.js");
     const md = await execa("node", [bin, "results", dir]);
     expect(md.stdout + "\n").toBe(table);
     const csv = (await execa("node", [bin, "results", dir, "--format", "csv"])).stdout.split("\n");
-    expect(csv[0]).toBe("target,method,measure,value,delta");
-    expect(csv.some((line) => line.startsWith("af,lora,udhr_reading af loglik (acc),"))).toBe(true);
+    expect(csv[0]).toBe("target,method,measure,value,stderr,n,delta,within_2se");
+    const reading = csv.find((line) => line.startsWith("af,lora,udhr_reading af loglik (acc),"))!.split(",");
+    const lora = results.targets[1].tasks!.find((t) => t.label === "udhr_reading" && t.mode === "loglik")!;
+    expect(Number(reading[3])).toBeCloseTo(lora.metrics.accuracy * 100, 10);
+    expect(Number(reading[4])).toBeCloseTo(lora.metrics.accuracy_stderr * 100, 10);
+    expect(reading[5]).toBe("28");
 
     const partial = JSON.parse(readFileSync(join(dir, "results.json"), "utf8"));
     partial.targets[1].tasks = null; // lora's evaluation never ran

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { SparseSubError } from "../ts/errors.js";
 import { methodLabel } from "../ts/plan/methods.js";
 import { loadPlan, parsePlan } from "../ts/plan/load.js";
+import { collectRequest, modelSpec } from "../ts/plan/requests.js";
 
 const minimal = () => ({
   name: "t",
@@ -41,6 +42,19 @@ describe("plan loading", () => {
     ]);
     expect(plan.languages[0].udhr!.heldout_articles).toEqual([26, 27, 28, 29, 30]);
     expect(plan.workers).toEqual([{ local: true, count: 1, restarts: 2, gpus_per_worker: 1 }]);
+  });
+
+  it("maps model.add_bos and identification.sequence_length model_max onto the worker request", () => {
+    const defaults = parsePlan(minimal(), "/plans").plan;
+    expect(defaults.model.add_bos).toBe("auto");
+    expect(modelSpec(defaults).addBos).toBe("auto");
+    const forced = parsePlan({ ...minimal(), model: { source: "./model", add_bos: false }, identification: { sequence_length: "model_max" } }, "/plans").plan;
+    expect(modelSpec(forced).addBos).toBe("false");
+    const corpora = { code: "af", name: "Afrikaans", train: { source: undefined } } as unknown as Parameters<typeof collectRequest>[2];
+    expect(collectRequest(forced, "j", corpora, "/o").sequenceLength).toBe(0); // the worker reads the model's maximum
+    expect(collectRequest(defaults, "j", corpora, "/o").sequenceLength).toBe(512);
+    expect(issues({ ...minimal(), model: { source: "./model", add_bos: "yes" } }).map((i) => i.path)).toEqual(["model.add_bos"]);
+    expect(issues({ ...minimal(), identification: { sequence_length: "max" } }).map((i) => i.path)).toEqual(["identification.sequence_length"]);
   });
 
   it("resolves task and alignment files against the plan folder", () => {

@@ -36,21 +36,27 @@ describe("UDHR corpora", () => {
 describe("offline UDHR tasks", () => {
   const pairs = udhrPairs("afr", [26, 27, 28, 29, 30]);
 
-  it("pairs held-out paragraphs with their English originals", () => {
-    expect(pairs.map((p) => p.id)).toEqual(["26.1", "26.2", "26.3", "27.1", "27.2", "28.1", "29.1", "29.2", "29.3", "30.1"]);
-    expect(pairs[0].english).toMatch(/^Everyone has the right to education\./);
-    expect(pairs[0].text).toMatch(/^Elkeen het die reg tot opvoeding\./);
-    expect(translationRows("af", pairs)[0]).toEqual({ id: "26.1", sentence_eng_Latn: pairs[0].english, sentence_af: pairs[0].text });
+  it("pairs held-out paragraphs with their English originals, sentence by sentence where the sentences line up", () => {
+    expect(pairs.map((p) => p.id)).toEqual([
+      "26.1.1", "26.1.2", "26.1.3", "26.1.4", "26.2.1", "26.2.2", "26.3", "27.1", "27.2", "28.1", "29.1", "29.2", "29.3", "30.1",
+    ]);
+    expect(pairs[0].english).toBe("Everyone has the right to education.");
+    expect(pairs[0].text).toBe("Elkeen het die reg tot opvoeding.");
+    expect(pairs[6].english).toMatch(/^Parents have a prior right/); // one sentence: kept whole
+    expect(translationRows("af", pairs)[0]).toEqual({ id: "26.1.1", sentence_eng_Latn: pairs[0].english, sentence_af: pairs[0].text });
   });
 
-  it("builds reading items whose right option is the passage's English original", () => {
-    const rows = readingRows(pairs) as Record<string, string>[];
-    expect(rows).toHaveLength(10);
-    expect(rows.map((r) => r.correct_answer_num).join("")).toBe("1234123412");
+  it("builds reading items both ways whose right option is the passage's translation", () => {
+    const rows = readingRows(pairs, "Afrikaans") as Record<string, string>[];
+    expect(rows).toHaveLength(2 * pairs.length);
+    expect(rows.map((r) => r.correct_answer_num).join("")).toBe("12341234123412" + "34123412341234");
     rows.forEach((row, i) => {
-      expect(row.flores_passage).toBe(pairs[i].text);
-      expect(row[`mc_answer${row.correct_answer_num}`]).toBe(pairs[i].english);
+      const pair = pairs[i % pairs.length];
+      const [passage, answer] = i < pairs.length ? [pair.text, pair.english] : [pair.english, pair.text];
+      expect(row.flores_passage).toBe(passage);
+      expect(row[`mc_answer${row.correct_answer_num}`]).toBe(answer);
       expect(new Set([1, 2, 3, 4].map((k) => row[`mc_answer${k}`])).size).toBe(4);
     });
+    expect(rows[pairs.length].question).toBe("Which Afrikaans text says the same as the passage?");
   });
 });

@@ -153,7 +153,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
         outcome = run_task(loaded.model, loaded.encoder, spec, batch_size, on_progress)
         return pb.TaskScore(label=label, name=spec.name, language=spec.language, direction=spec.direction if spec.name == "flores" else "",
                             mode=spec.mode if spec.name != "flores" else "", metrics=outcome.metrics, items=outcome.items,
-                            seconds=outcome.seconds, examples_json=json.dumps(outcome.examples, ensure_ascii=False))
+                            seconds=outcome.seconds, headline=outcome.headline, examples_json=json.dumps(outcome.examples, ensure_ascii=False))
 
     def _alignment(self, ctx: JobContext, loaded: LoadedModel, request: pb.AlignmentRequest, field_name: str, batch_size: int) -> pb.AlignmentResult:
         ctx.check_cancelled()

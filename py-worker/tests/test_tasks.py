@@ -4,6 +4,9 @@ straightforward ones, and every task's loader on small files in its real schema.
 from __future__ import annotations
 
 import json
+import math
+import random
+import statistics
 
 import pytest
 import torch
@@ -12,7 +15,8 @@ from sparse_sub_worker.errors import WorkerError
 from sparse_sub_worker.tasks.generation import generate
 from sparse_sub_worker.tasks.languages import english_name, flores_code
 from sparse_sub_worker.tasks.loglik import forward_tokens, score_choices, score_independent
-from sparse_sub_worker.tasks.metrics import accuracy, read_letter, translation_scores
+from sparse_sub_worker.tasks.metrics import (BOOTSTRAP_ITERATIONS, BOOTSTRAP_SEED, accuracy, choice_scores, loglik_predictions,
+                                             mean_stderr, read_letter, translation_scores)
 from sparse_sub_worker.tasks.runner import TaskSpec, run_task
 
 
@@ -33,6 +37,38 @@ def test_metrics_by_hand():
     assert translation_scores(["the cat sat on the mat", ""], ["the cat sat on the mat", "a dog ran"])["chrf"] == pytest.approx(50)
     assert [read_letter(a, 4) for a in ["B", " (c) because", "D. Paris", "a", "E", "The answer is B", ""]] == [1, 2, 3, 0, None, None, None]
     assert accuracy([1, None, 2], [1, 0, 0]) == pytest.approx(1 / 3)
+
+
+def test_standard_errors_by_hand():
+    # 3 right of 4: mean 0.75, sample sd sqrt((3 * 0.25^2 + 0.75^2) / 3) = 0.5, se 0.5 / sqrt(4)
+    assert choice_scores([1, 0, 2, None], [1, 0, 2, 3]) == pytest.approx({"accuracy": 0.75, "accuracy_stderr": 0.25})
+    assert mean_stderr([5.0]) == 0.0 and mean_stderr([2.0, 4.0]) == pytest.approx(1.0)  # sd sqrt(2), / sqrt(2)
+
+
+def test_acc_norm_divides_by_the_option_length_in_characters():
+    # option 0: -4 over 2 characters = -2 per char; option 1: -6 over 6 = -1 per char
+    plain, normed = loglik_predictions([[-4.0, -6.0], [-1.0, -9.0]], [["ab", "abcdef"], ["a", "abc"]])
+    assert plain == [0, 0] and normed == [1, 0]
+
+
+def test_translation_scores_keep_bleu_and_chrf_apart_with_errors():
+    from sacrebleu.metrics import BLEU, CHRF
+
+    hyps, refs = ["the cat sat on a mat", "a dog ran", "hello there"], ["the cat sat on the mat", "the dog ran away", "hello there"]
+    scores = translation_scores(hyps, refs)
+    bleu = [BLEU(effective_order=True).sentence_score(h, [r]).score for h, r in zip(hyps, refs)]
+    chrf = [CHRF().sentence_score(h, [r]).score for h, r in zip(hyps, refs)]
+    assert scores["bleu"] == pytest.approx(sum(bleu) / 3) and scores["chrf"] == pytest.approx(sum(chrf) / 3)
+    assert abs(scores["bleu"] - scores["chrf"]) > 1  # far beyond approx: swapping the two fails
+    assert scores["bleu_stderr"] == pytest.approx(statistics.stdev(bleu) / math.sqrt(3))
+    # the bootstrap equals sacrebleu's corpus chrF++ recomputed on each resampled corpus
+    rng = random.Random(BOOTSTRAP_SEED)
+    resampled = []
+    for _ in range(BOOTSTRAP_ITERATIONS):
+        picks = [rng.randrange(3) for _ in range(3)]
+        resampled.append(CHRF(word_order=2).corpus_score([hyps[i] for i in picks], [[refs[i] for i in picks]]).score)
+    assert scores["chrf_pp"] == pytest.approx(CHRF(word_order=2).corpus_score(hyps, [refs]).score)
+    assert scores["chrf_pp_stderr"] == pytest.approx(statistics.stdev(resampled), rel=1e-9)
 
 
 CONTEXTS = ["All human beings are born free", "Everyone has the right to life", "No one"]
@@ -91,7 +127,8 @@ def test_every_task_runs_on_local_files_in_its_schema(tiny, tmp_path, name, mode
     outcome = run_task(tiny.model, tiny.encoder, spec, batch_size=2)
     assert outcome.items == 2 and len(outcome.examples) == 2
     if name == "flores":
-        assert set(outcome.metrics) == {"bleu", "chrf", "chrf_pp"}
+        assert set(outcome.metrics) == {"bleu", "chrf", "chrf_pp", "bleu_stderr", "chrf_stderr", "chrf_pp_stderr"}
+        assert outcome.headline == "chrf"
         assert "Translate this sentence into Afrikaans: All human beings are born free. Translation:" == outcome.examples[0]["prompt"]
     elif mode == "loglik":
         # the accuracy the engine reports is the one independent scoring implies
@@ -99,8 +136,12 @@ def test_every_task_runs_on_local_files_in_its_schema(tiny, tmp_path, name, mode
 
         items = [task(name).item(r, "afr_Latn", "eng-x") for r in SCHEMAS[name]]
         scores = score_independent(tiny.model, tiny.encoder, [i.context for i in items], [[" " + o for o in i.options] for i in items])
-        expected = accuracy([max(range(len(s)), key=s.__getitem__) for s in scores], [i.answer for i in items])
-        assert outcome.metrics == {"accuracy": expected}
+        answers = [i.answer for i in items]
+        expected = accuracy([max(range(len(s)), key=s.__getitem__) for s in scores], answers)
+        per_char = [[ll / len(o) for ll, o in zip(s, i.options)] for s, i in zip(scores, items)]
+        expected_norm = accuracy([max(range(len(s)), key=s.__getitem__) for s in per_char], answers)
+        assert outcome.metrics["accuracy"] == expected and outcome.metrics["acc_norm"] == expected_norm
+        assert outcome.headline == ("acc_norm" if name in ("hellaswag", "arc_easy", "piqa") else "accuracy")
     else:
         assert 0 <= outcome.metrics["accuracy"] <= 1 and 0 <= outcome.metrics["unreadable"] <= 1
         assert outcome.examples[0]["prompt"].endswith("\nAnswer:")
@@ -114,3 +155,21 @@ def test_task_rows_missing_a_field_name_the_task(tiny, tmp_path):
     with pytest.raises(WorkerError) as error:
         TaskSpec(name="squad")
     assert error.value.field == "tasks[0].name"
+
+
+def test_repetition_penalty_is_transformers_own_without_padding_and_skips_padding():
+    from transformers import RepetitionPenaltyLogitsProcessor
+
+    from sparse_sub_worker.tasks.generation import PaddingAwareRepetitionPenalty
+
+    torch.manual_seed(0)
+    scores = torch.randn(2, 11)
+    ids = torch.tensor([[3, 5, 5, 7], [1, 2, 9, 10]])
+    ours = PaddingAwareRepetitionPenalty(1.1, torch.tensor([0, 0]))(ids, scores.clone())
+    assert torch.equal(ours, RepetitionPenaltyLogitsProcessor(1.1)(ids, scores.clone()))
+    # row 1 left-padded with token 0 (EOS): 0 is not penalized, the real tokens are
+    padded = torch.tensor([[3, 5, 5, 7], [0, 0, 9, 10]])
+    out = PaddingAwareRepetitionPenalty(1.1, torch.tensor([0, 2]))(padded, scores.clone())
+    assert out[1, 0] == scores[1, 0] and torch.equal(out[1, [9, 10]], RepetitionPenaltyLogitsProcessor(1.1)(ids[1:, 2:], scores[1:].clone())[0, [9, 10]])
+    untouched = [k for k in range(11) if k not in (9, 10)]
+    assert torch.equal(out[1, untouched], scores[1, untouched])

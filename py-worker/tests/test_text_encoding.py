@@ -22,6 +22,7 @@ from sparse_sub_worker.models.text_encoding import TextEncoder, gguf_add_bos
 from sparse_sub_worker.tasks.generation import generate
 from sparse_sub_worker.tasks.loglik import score_choices
 from sparse_sub_worker.testing.tiny_model import make_tiny_gemma3, make_tiny_llama
+from sparse_sub_worker.testing.udhr_text import UDHR_DIR, udhr_articles
 
 TEXTS = [
     "All human beings are born free and equal in dignity and rights. They are endowed with reason and conscience.",
@@ -165,36 +166,6 @@ def test_gguf_files_declare_their_own_bos_rule():
 
     assert gguf_add_bos(_package_path(SMOLLM2_GGUF)) is False
     assert gguf_add_bos(_package_path(GEMMA_GGUF)) is True
-
-
-def udhr_articles(code: str, numbers: range) -> list[str]:
-    """Article texts of a declaration of the npm `udhr` package (installed by npm install)."""
-    from html.parser import HTMLParser
-
-    class Articles(HTMLParser):
-        def __init__(self):
-            super().__init__()
-            self.current, self.texts = None, {}
-
-        def handle_starttag(self, tag, attrs):
-            if tag == "article":
-                self.current = int(dict(attrs)["data-number"])
-                self.texts[self.current] = []
-
-        def handle_endtag(self, tag):
-            if tag == "article":
-                self.current = None
-
-        def handle_data(self, data):
-            if self.current is not None and data.strip():
-                self.texts[self.current].append(data.strip())
-
-    parser = Articles()
-    parser.feed((UDHR_DIR / f"{code}.html").read_text(encoding="utf-8"))
-    return [" ".join(parser.texts[n]) for n in numbers]
-
-
-UDHR_DIR = Path(__file__).resolve().parents[2] / "node_modules" / "udhr" / "declaration"
 
 
 @pytest.mark.skipif(not UDHR_DIR.is_dir(), reason="needs npm install (the udhr package)")

@@ -72,7 +72,7 @@ export function prepareCorpora(languages: Language[], corpusDir: string): Prepar
       const pairs = udhrPairs(language.udhr!.id, language.udhr!.heldout_articles);
       const rows = (items: object[]) => items.map((r) => JSON.stringify(r)).join("\n") + "\n";
       const udhrTasks = { translation: join(dir, "udhr_translation.jsonl"), reading: join(dir, "udhr_reading.jsonl"), pairs: pairs.length };
-      pending.push([udhrTasks.translation, rows(translationRows(language.code, pairs))], [udhrTasks.reading, rows(readingRows(pairs))]);
+      pending.push([udhrTasks.translation, rows(translationRows(language.code, pairs))], [udhrTasks.reading, rows(readingRows(pairs, udhr.name))]);
       const files = (name: string): Corpus => ({ source: { $case: "textFiles", value: { paths: [join(dir, name)] } } });
       return { code: language.code, name: language.name ?? udhr.name, train: files("train.jsonl"), heldout: files("heldout.jsonl"), udhrTasks };
     }

@@ -32,6 +32,6 @@ export function renderResults(results: RunResults, format: ResultsFormat): strin
   if (format === "md") return resultsTable(results);
   const records = paperRecords(results);
   if (format === "json") return JSON.stringify(records, null, 2) + "\n";
-  const header = ["target", "method", "measure", "value", "delta"];
+  const header = ["target", "method", "measure", "value", "stderr", "n", "delta", "within_2se"];
   return [header.join(","), ...records.map((r) => header.map((h) => csvCell(r[h])).join(","))].join("\n") + "\n";
 }

@@ -32,7 +32,8 @@ export interface TaskRow {
   language: string; // "" for English tasks
   direction: string; // translation: eng-x | x-eng
   mode: string; // multiple choice: generative | loglik
-  metrics: Record<string, number>; // bleu, chrf, chrf_pp | accuracy, unreadable
+  metrics: Record<string, number>; // bleu, chrf, chrf_pp | accuracy, unreadable | acc_norm; each with <name>_stderr
+  headline: string; // the metric tables show (lm-eval's convention per task)
   items: number;
   seconds: number;
   examples: unknown[]; // first prompts and outputs
@@ -115,6 +116,7 @@ const taskRows = (tasks: TaskScore[]): TaskRow[] =>
     direction: t.direction,
     mode: t.mode,
     metrics: t.metrics,
+    headline: t.headline || ("chrf" in t.metrics ? "chrf" : "accuracy"), // results from before headlines existed
     items: t.items,
     seconds: t.seconds,
     examples: t.examplesJson ? (JSON.parse(t.examplesJson) as unknown[]) : [],

@@ -1,6 +1,6 @@
 // The Markdown summary of a run (results.md, and what the CLI prints at the end): per target
 // language, rows = base + each method, columns = held-out perplexity per language.
-import { paperTable } from "./paper.js";
+import { paperTable, withinNoise, type Measured } from "./paper.js";
 import type { RunResults, ScoreRow, TargetResult } from "./results.js";
 
 const fmt = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : String(value));
@@ -35,10 +35,22 @@ function benchmarkTable(results: RunResults, target: string): string[] {
   const { columns, rows } = paperTable(results, target);
   if (columns.length === 0) return [];
   const base = rows[0];
-  const cell = (value: number | null | undefined, before: number | null | undefined, isBase: boolean, evaluated: boolean) =>
-    !evaluated ? "missing" : value === null || value === undefined ? "-" : isBase || before === null || before === undefined ? fmt(value, 1) : `${fmt(value, 1)} (${signed(value - before)})`;
-  const header = ["method", `**${target} average**`, "general average", ...columns.map((c) => c.title)];
-  const lines = [`## Target ${target}: benchmarks (chrF or accuracy %, change vs base in points)`, "", `| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
+  const measured = (m: Measured) => `${fmt(m.value, 1)} ±${fmt(m.stderr, 1)}`;
+  const cell = (value: Measured | null | undefined, before: Measured | null | undefined, isBase: boolean, evaluated: boolean) => {
+    if (!evaluated) return "missing";
+    if (!value) return "-";
+    if (isBase || !before) return measured(value);
+    return `${measured(value)} (${signed(value.value - before.value)}${withinNoise(value, before) ? " ~" : ""})`;
+  };
+  const header = ["method", `**${target} average**`, "general average", ...columns.map((c) => `${c.title} n=${c.items}`)];
+  const lines = [
+    `## Target ${target}: benchmarks (score ± standard error; change vs base in points)`,
+    "",
+    "chrF 0-100 for translation, accuracy % for multiple choice; n = items scored. A change marked ~ is within two standard errors of the difference: not distinguishable from no change.",
+    "",
+    `| ${header.join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+  ];
   for (const row of rows) {
     const isBase = row.method === "base";
     const cells = [

@@ -43,13 +43,14 @@ class PaddingAwareRepetitionPenalty(LogitsProcessor):
 
 
 @torch.inference_mode()
-def generate(model, encoder: TextEncoder, prompts: list[str], batch_size: int = 8, max_new_tokens: int = 128,
-             repetition_penalty: float = 1.1, on_batch: Callable[[int], None] = lambda done: None) -> list[str]:
+def generate_tokens(model, encoder: TextEncoder, prompts: list[str], batch_size: int = 8, max_new_tokens: int = 128,
+                    repetition_penalty: float = 1.1, on_batch: Callable[[int], None] = lambda done: None) -> list[list[int]]:
+    """The new token ids of each prompt's greedy answer, up to (not including) EOS or padding."""
     device = next(model.parameters()).device
     pad = encoder.pad_id
     encoded = [encoder.encode(p) for p in prompts]
     order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
-    outputs = [""] * len(prompts)
+    outputs: list[list[int]] = [[] for _ in prompts]
     done = 0
     for start in range(0, len(order), batch_size):
         batch = order[start : start + batch_size]
@@ -63,8 +64,17 @@ def generate(model, encoder: TextEncoder, prompts: list[str], batch_size: int = 
             pad_token_id=pad, stop_strings=["\n"], tokenizer=encoder.tokenizer,
         )
         for row, i in enumerate(batch):
-            text = encoder.decode(generated[row, width:])
-            outputs[i] = text.split("\n", 1)[0].strip()
+            new = generated[row, width:].tolist()
+            # a row that finished early is filled with padding (EOS) after its end
+            stop = next((k for k, token in enumerate(new) if token in (encoder.eos_id, pad)), len(new))
+            outputs[i] = new[:stop]
         done += len(batch)
         on_batch(done)
     return outputs
+
+
+def generate(model, encoder: TextEncoder, prompts: list[str], batch_size: int = 8, max_new_tokens: int = 128,
+             repetition_penalty: float = 1.1, on_batch: Callable[[int], None] = lambda done: None) -> list[str]:
+    """Each prompt's greedy answer as text, cut at the first newline."""
+    tokens = generate_tokens(model, encoder, prompts, batch_size, max_new_tokens, repetition_penalty, on_batch)
+    return [encoder.decode(ids).split("\n", 1)[0].strip() for ids in tokens]

@@ -12,7 +12,7 @@ from ..models.text_encoding import TextEncoder
 from .definitions import Choice, HubSource, Translation, task, task_language
 from .generation import generate
 from .loglik import score_choices
-from .metrics import accuracy, read_letter, translation_scores
+from .metrics import choice_scores, loglik_predictions, read_letter, translation_scores, with_stderr
 
 MODES = ("generative", "loglik")
 DIRECTIONS = ("eng-x", "x-eng")
@@ -45,11 +45,17 @@ class TaskSpec:
                 raise invalid(f"{self.field}.files[{i}]", f"{path}: use .jsonl, .json, .parquet or .csv")
 
 
+# lm-eval's headline for log-likelihood multiple choice: length-normalized accuracy where its
+# leaderboards report it (options of different lengths), plain accuracy elsewhere.
+ACC_NORM_HEADLINE = {"hellaswag", "arc_easy", "arc_challenge", "piqa"}
+
+
 @dataclass
 class TaskOutcome:
-    metrics: dict[str, float]
+    metrics: dict[str, float]     # each score with <name>_stderr beside it
     items: int
     seconds: float
+    headline: str                 # the metric tables show for this task
     examples: list[dict] = field(default_factory=list)  # the first few prompts and answers, for reading
 
 
@@ -99,6 +105,7 @@ def run_task(model, encoder: TextEncoder, spec: TaskSpec, batch_size: int, on_pr
         translations: list[Translation] = items  # type: ignore[assignment]
         outputs = generate(model, encoder, [t.prompt for t in translations], batch_size, spec.max_new_tokens or 128, on_batch=progress)
         metrics = translation_scores(outputs, [t.reference for t in translations])
+        headline = "chrf"
         examples = [{"prompt": t.prompt, "output": o, "reference": t.reference} for t, o in zip(translations[:3], outputs)]
     else:
         choices: list[Choice] = items  # type: ignore[assignment]
@@ -106,12 +113,14 @@ def run_task(model, encoder: TextEncoder, spec: TaskSpec, batch_size: int, on_pr
         if spec.mode == "generative":
             outputs = generate(model, encoder, [c.prompt for c in choices], batch_size, spec.max_new_tokens or 16, on_batch=progress)
             predictions = [read_letter(o, len(c.options)) for o, c in zip(outputs, choices)]
-            metrics = {"accuracy": accuracy(predictions, answers), "unreadable": sum(p is None for p in predictions) / len(predictions)}
+            metrics = {**choice_scores(predictions, answers), **with_stderr("unreadable", [float(p is None) for p in predictions])}
+            headline = "accuracy"
         else:
             scores = score_choices(model, encoder, [c.context for c in choices], [[" " + o for o in c.options] for c in choices], batch_size, progress)
-            predictions = [max(range(len(s)), key=s.__getitem__) for s in scores]
+            predictions, normed = loglik_predictions(scores, [c.options for c in choices])
             outputs = [c.options[p] for c, p in zip(choices, predictions)]
-            metrics = {"accuracy": accuracy(predictions, answers)}
+            metrics = {**choice_scores(predictions, answers), **choice_scores(normed, answers, "acc_norm")}
+            headline = "acc_norm" if spec.name in ACC_NORM_HEADLINE else "accuracy"
         examples = [{"prompt": c.prompt if spec.mode == "generative" else c.context, "output": o, "answer": c.options[c.answer]}
                     for c, o in zip(choices[:3], outputs)]
-    return TaskOutcome(metrics, len(items), time.perf_counter() - start, examples)
+    return TaskOutcome(metrics, len(items), time.perf_counter() - start, headline, examples)

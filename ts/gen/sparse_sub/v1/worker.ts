@@ -532,11 +532,16 @@ export interface TaskScore {
   mode: string;
   /** translation: bleu, chrf (sentence-level means), chrf_pp (corpus); */
   metrics: { [key: string]: number };
-  /** choice: accuracy (and unreadable, generative) */
+  /**
+   * choice: accuracy, and unreadable (generative) or acc_norm (loglik);
+   * each with <name>_stderr, its standard error (lm-eval's definition)
+   */
   items: number;
   seconds: number;
   /** the first items' prompts, outputs and answers (JSON), for reading */
   examplesJson: string;
+  /** the metric a table shows for this task (lm-eval's convention) */
+  headline: string;
 }
 
 export interface TaskScore_MetricsEntry {
@@ -5122,6 +5127,7 @@ function createBaseTaskScore(): TaskScore {
     items: 0,
     seconds: 0,
     examplesJson: "",
+    headline: "",
   };
 }
 
@@ -5153,6 +5159,9 @@ export const TaskScore: MessageFns<TaskScore> = {
     }
     if (message.examplesJson !== "") {
       writer.uint32(74).string(message.examplesJson);
+    }
+    if (message.headline !== "") {
+      writer.uint32(82).string(message.headline);
     }
     return writer;
   },
@@ -5245,6 +5254,14 @@ export const TaskScore: MessageFns<TaskScore> = {
             message.examplesJson = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.headline = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5285,6 +5302,7 @@ export const TaskScore: MessageFns<TaskScore> = {
         : isSet(object.examples_json)
         ? globalThis.String(object.examples_json)
         : "",
+      headline: isSet(object.headline) ? globalThis.String(object.headline) : "",
     };
   },
 
@@ -5323,6 +5341,9 @@ export const TaskScore: MessageFns<TaskScore> = {
     if (message.examplesJson !== "") {
       obj.examplesJson = message.examplesJson;
     }
+    if (message.headline !== "") {
+      obj.headline = message.headline;
+    }
     return obj;
   },
 
@@ -5348,6 +5369,7 @@ export const TaskScore: MessageFns<TaskScore> = {
     message.items = object.items ?? 0;
     message.seconds = object.seconds ?? 0;
     message.examplesJson = object.examplesJson ?? "";
+    message.headline = object.headline ?? "";
     return message;
   },
 };

@@ -446,7 +446,7 @@ class TaskRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., label: _Optional[str] = ..., language: _Optional[str] = ..., direction: _Optional[str] = ..., mode: _Optional[str] = ..., files: _Optional[_Iterable[str]] = ..., hub_name: _Optional[str] = ..., hub_config: _Optional[str] = ..., split: _Optional[str] = ..., limit: _Optional[int] = ..., max_new_tokens: _Optional[int] = ...) -> None: ...
 
 class TaskScore(_message.Message):
-    __slots__ = ("label", "name", "language", "direction", "mode", "metrics", "items", "seconds", "examples_json")
+    __slots__ = ("label", "name", "language", "direction", "mode", "metrics", "items", "seconds", "examples_json", "headline")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -463,6 +463,7 @@ class TaskScore(_message.Message):
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     SECONDS_FIELD_NUMBER: _ClassVar[int]
     EXAMPLES_JSON_FIELD_NUMBER: _ClassVar[int]
+    HEADLINE_FIELD_NUMBER: _ClassVar[int]
     label: str
     name: str
     language: str
@@ -472,7 +473,8 @@ class TaskScore(_message.Message):
     items: int
     seconds: float
     examples_json: str
-    def __init__(self, label: _Optional[str] = ..., name: _Optional[str] = ..., language: _Optional[str] = ..., direction: _Optional[str] = ..., mode: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., items: _Optional[int] = ..., seconds: _Optional[float] = ..., examples_json: _Optional[str] = ...) -> None: ...
+    headline: str
+    def __init__(self, label: _Optional[str] = ..., name: _Optional[str] = ..., language: _Optional[str] = ..., direction: _Optional[str] = ..., mode: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., items: _Optional[int] = ..., seconds: _Optional[float] = ..., examples_json: _Optional[str] = ..., headline: _Optional[str] = ...) -> None: ...
 
 class AlignmentRequest(_message.Message):
     __slots__ = ("language", "files", "limit", "flores_split")
