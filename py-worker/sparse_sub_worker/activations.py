@@ -1,4 +1,4 @@
-"""Activation statistics (REFERENCE §1): per layer and neuron, the number of tokens on which
+"""Activation statistics (docs/method.md §1): per layer and neuron, the number of tokens on which
 act_fn(gate_proj(x)) > 0, plus the number of tokens seen."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The paper's two analyses (REFERENCE §5).
+"""The paper's two analyses (docs/method.md §4).
 
 Weight change: per layer and projection, the L2 norm of (adapted - base) over the language's
 neurons (gate/up rows, down columns) and over the whole matrix, for any method that changes MLP

@@ -101,7 +101,7 @@ def _read_hub_dataset(corpus: HubDatasetCorpus, field_name: str, char_budget: in
 
 
 def token_stream(encoder: TextEncoder, documents: list[str], separator_token_id: int | None, max_tokens: int = 0) -> list[int]:
-    """Documents tokenized without special tokens and concatenated (REFERENCE §1); an optional
+    """Documents tokenized without special tokens and concatenated (docs/method.md §1); an optional
     separator (EOS) between documents marks boundaries for training. Stops tokenizing once
     max_tokens (> 0) are reached. BOS, when the model wants it, is added per row by pack()."""
     stream: list[int] = []

@@ -1,4 +1,4 @@
-"""LAPE selection (REFERENCE §2, Tang et al. 2024): language-specific neurons are those whose
+"""LAPE selection (docs/method.md §2, Tang et al. 2024): language-specific neurons are those whose
 activation probability is concentrated on few languages (low entropy), chosen globally over
 all layers, then assigned to every language on which they fire often."""
 

@@ -1,6 +1,6 @@
 """The subnetwork trainer's layer: a gated MLP in which only chosen neurons' weights train.
 
-Reference (REFERENCE §3) clones each full weight matrix every forward, writes the trainable
+Reference (docs/method.md §3) clones each full weight matrix every forward, writes the trainable
 slices in and runs the dense MLP: a full clone and a full weight-gradient per layer per step.
 Here the frozen matrices are used as they are and only the selected slices are corrected:
 

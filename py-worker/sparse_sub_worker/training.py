@@ -1,4 +1,4 @@
-"""The one training loop every method shares (REFERENCE §3-4): same data order, batches,
+"""The one training loop every method shares (docs/method.md §3): same data order, batches,
 AdamW, clipping and validation; only the Trainable (methods/) differs.
 
 Differences from the reference, on purpose: padding never counts in the loss; the optimizer

@@ -1,4 +1,4 @@
-// Training methods of a plan (REFERENCE §3-4): each entry of training.methods is one job per
+// Training methods of a plan (docs/method.md §3): each entry of training.methods is one job per
 // target language. Defaults are the reference's settings; every field can be overridden.
 import { z } from "zod";
 

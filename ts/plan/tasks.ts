@@ -1,4 +1,4 @@
-// evaluation.tasks of a plan (REFERENCE §5) and their expansion into worker TaskRequests: one
+// evaluation.tasks of a plan (docs/method.md §4) and their expansion into worker TaskRequests: one
 // per task x language x direction (translation) or mode (multiple choice).
 import { z } from "zod";
 import type { TaskRequest } from "../gen/sparse_sub/v1/worker.js";

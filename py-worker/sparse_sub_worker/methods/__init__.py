@@ -1,4 +1,4 @@
-"""What trains, per method (REFERENCE §3-4). Every method is a Trainable that the one training
+"""What trains, per method (docs/method.md §3). Every method is a Trainable that the one training
 loop (training.py) drives, so all methods share data, batches, seed, clipping and validation.
 
     sparse / random  subnetwork.py  the slices of chosen neurons (SparseMLP)   -> pack

@@ -1,4 +1,4 @@
-"""lora and ia3 through peft (REFERENCE §4: LoRA r 32, alpha 64, dropout 0.1 on the MLP).
+"""lora and ia3 through peft (docs/method.md §3: LoRA r 32, alpha 64, dropout 0.1 on the MLP).
 Output: a standard peft adapter directory (PeftModel.from_pretrained loads it)."""
 
 from __future__ import annotations

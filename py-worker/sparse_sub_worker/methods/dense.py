@@ -1,4 +1,4 @@
-"""ffn and full: the baselines that train whole matrices (REFERENCE §4). The base weights
+"""ffn and full: the baselines that train whole matrices (docs/method.md §3). The base weights
 themselves change, so the caller drops the model afterwards. Output: a model directory."""
 
 from __future__ import annotations

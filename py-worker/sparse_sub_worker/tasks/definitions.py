@@ -1,7 +1,7 @@
 """The tasks: where their data lives on the hub, the schema of a row, and how a row becomes a
 prompt. Local files (.jsonl/.json/.parquet/.csv) in the same schema replace the hub dataset.
 
-Prompts follow the reference (REFERENCE §5): translation
+Prompts follow the reference (docs/method.md §4): translation
 `Translate this sentence into {name}: {text} Translation:`; multiple choice lists options A-D
 (SIB-200: A-G) and ends with `Answer:`. The log-likelihood mode scores each option's text as the
 continuation of the context instead of asking for a letter."""

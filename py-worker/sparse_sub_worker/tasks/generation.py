@@ -1,4 +1,4 @@
-"""Batched greedy generation (REFERENCE §5: temperature 0, repetition penalty 1.1 over prompt
+"""Batched greedy generation (docs/method.md §4: temperature 0, repetition penalty 1.1 over prompt
 and generated tokens, at most 128 new tokens, stop at newline). Prompts are sorted by length
 and left-padded per batch; an answer must not depend on what else is in its batch.
 

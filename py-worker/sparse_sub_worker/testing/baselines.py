@@ -1,6 +1,6 @@
 """Other ways to train a neuron subset, kept as yardsticks for tests and benchmarks (bench/):
 
-- CloneAndWriteMLP: the reference's forward (REFERENCE §3): clone every full matrix, write the
+- CloneAndWriteMLP: the reference's forward (docs/method.md §3): clone every full matrix, write the
   trainable slices in, run the dense MLP. Correct, but a full clone and a full weight-gradient
   per layer per step.
 - gradient_masking: the other common approach: the full MLP matrices are trainable, a hook zeroes
