@@ -38,7 +38,11 @@ def serve(listen: str, telemetry_bind: str, exit_with_parent: bool = False, toke
     telemetry = TelemetryPublisher(telemetry_bind)
     options = [("grpc.max_receive_message_length", 64 << 20), ("grpc.max_send_message_length", 64 << 20)]
     interceptors = [TokenAuth(token)] if token else []
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), options=options, interceptors=interceptors)
+    # Bounded: RPCs past 12 at once are refused with RESOURCE_EXHAUSTED instead of queueing behind
+    # held threads, so health checks and GetWorkerInfo stay answerable.
+    options += [("grpc.keepalive_time_ms", 60_000), ("grpc.keepalive_timeout_ms", 20_000), ("grpc.max_connection_idle_ms", 30 * 60_000)]
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), options=options, interceptors=interceptors,
+                         maximum_concurrent_rpcs=12)
     worker_pb2_grpc.add_WorkerServicer_to_server(WorkerService(telemetry, DataRoot(data_root)), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import re
 from pathlib import Path
 
 import grpc
@@ -41,35 +42,86 @@ class TokenAuth(grpc.ServerInterceptor):
 
         if handler is None:
             return None
-        if handler.response_streaming:
-            return grpc.unary_stream_rpc_method_handler(deny, handler.request_deserializer, handler.response_serializer)
-        return grpc.unary_unary_rpc_method_handler(deny, handler.request_deserializer, handler.response_serializer)
+        # Client-streaming calls are refused before their first message arrives: a handler that
+        # waited for it would let token-less streams hold the server's threads.
+        factory = {
+            (False, False): grpc.unary_unary_rpc_method_handler,
+            (False, True): grpc.unary_stream_rpc_method_handler,
+            (True, False): grpc.stream_unary_rpc_method_handler,
+            (True, True): grpc.stream_stream_rpc_method_handler,
+        }[(handler.request_streaming, handler.response_streaming)]
+        return factory(deny, handler.request_deserializer, handler.response_serializer)
 
 
 # Request fields that name files or directories on the worker.
 PATH_FIELDS = {"paths", "files", "output_path", "output_dir", "path", "neuron_set_path", "neuron_set_paths", "pack_path",
                "pack_paths", "adapter_path", "model_directory", "reference_path", "drawn_neuron_set_path", "checkpoint_path"}
+# Fields a job writes to: never the data root itself (an atomic replace would swap out the whole
+# root and stage its temp folder beside it, outside).
+OUTPUT_FIELDS = {"output_path", "output_dir", "checkpoint_path"}
+# (message, field) pairs that hold a hub id or a local path: a model source, a dataset name.
+# Under a data root a hub id must be spelled `owner/name`; anything else is a path.
+HUB_OR_PATH_FIELDS = {("ModelSpec", "source"), ("HubDataset", "name"), ("TaskRequest", "hub_name")}
+MAX_PATH_CHARS = 4096
+HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+PACKAGE_SCHEME = "pkg://"
+
+
+def _shown(path: str) -> str:
+    """A path short enough to quote in an error (a 100k-character path would overflow the trailer)."""
+    return path if len(path) <= 120 else path[:60] + "..." + path[-40:]
+
+
+def _check_path_text(path: str, field_name: str) -> None:
+    if "\0" in path:
+        raise invalid(field_name, "contains a NUL byte")
+    if len(path) > MAX_PATH_CHARS:
+        raise invalid(field_name, f"is {len(path)} characters long (at most {MAX_PATH_CHARS})")
+
+
+def _has_parent_segment(path: str) -> bool:
+    return ".." in Path(path).parts
 
 
 class DataRoot:
-    """Paths in requests are read and written only under `root` (relative paths resolve against it)."""
+    """Paths in requests are read and written only under `root` (relative paths resolve against
+    it). This is the one confinement check: every path-like field of every request passes it."""
 
     def __init__(self, root: str | None):
         self.root = Path(root).resolve() if root else None
 
-    def resolve(self, path: str, field_name: str) -> str:
+    def resolve(self, path: str, field_name: str, output: bool = False) -> str:
+        """The path, resolved inside the root (symlinks followed), or an error naming the field.
+        An empty path stays empty (unset); an output path may not be the root itself."""
+        _check_path_text(path, field_name)
         if self.root is None or not path:
             return path
-        candidate = Path(path) if os.path.isabs(path) else self.root / path
-        resolved = candidate.resolve()
+        candidate = Path(path).expanduser() if os.path.isabs(os.path.expanduser(path)) else self.root / path
+        try:
+            resolved = candidate.resolve()
+        except (OSError, RuntimeError):  # a symlink loop, ENAMETOOLONG
+            raise invalid(field_name, f"{_shown(path)} cannot be resolved") from None
         if resolved != self.root and self.root not in resolved.parents:
-            raise invalid(field_name, f"{path} is outside the worker's data root {self.root}")
+            raise invalid(field_name, f"{_shown(path)} is outside the worker's data root")
+        if output and resolved == self.root:
+            raise invalid(field_name, f"{_shown(path)} is the data root itself; name a file or folder inside it")
         return str(resolved)
+
+    def _hub_or_path(self, value: str, field_name: str) -> str:
+        """A hub id stays a hub id; anything that could be read from disk is confined."""
+        _check_path_text(value, field_name)
+        if value.startswith(PACKAGE_SCHEME):  # a file inside an installed package, nowhere else
+            relative = value.removeprefix(PACKAGE_SCHEME).partition("/")[2]
+            if os.path.isabs(relative) or _has_parent_segment(relative):
+                raise invalid(field_name, f"{_shown(value)}: a pkg:// path stays inside its package")
+            return value
+        local = value.startswith(("/", ".", "~")) or not HUB_ID.match(value) or os.path.exists(value) \
+            or (self.root / value).exists()
+        return self.resolve(value, field_name) if local else value
 
     def check(self, message: Message, prefix: str = "") -> None:
         """Rewrites every path field of `message` (recursively) to its resolved form inside the
-        root, or raises naming the first field that escapes it. The model source counts as a path
-        when it looks like one (hub ids do not)."""
+        root, or raises naming the first field that escapes it."""
         if self.root is None:
             return
         for field, value in message.ListFields():
@@ -81,8 +133,27 @@ class DataRoot:
                             self.check(item, f"{name}[{i}].")
                 else:
                     self.check(value, f"{name}.")
-            elif field.name in PATH_FIELDS or (field.name == "source" and str(value).startswith(("/", ".", "~"))):
+            elif field.type != field.TYPE_STRING:
+                continue
+            elif field.name in PATH_FIELDS:
+                output = field.name in OUTPUT_FIELDS
                 if field.is_repeated:
-                    value[:] = [self.resolve(v, f"{name}[{i}]") for i, v in enumerate(value)]
+                    value[:] = [self.resolve(v, f"{name}[{i}]", output) for i, v in enumerate(value)]
                 else:
-                    setattr(message, field.name, self.resolve(value, name))
+                    setattr(message, field.name, self.resolve(value, name, output))
+            elif (message.DESCRIPTOR.name, field.name) in HUB_OR_PATH_FIELDS:
+                setattr(message, field.name, self._hub_or_path(value, name))
+        self._check_gguf_file(message, prefix)
+
+    def _check_gguf_file(self, message: Message, prefix: str) -> None:
+        """A GGUF file name is a path inside its model folder (or hub repo), never above it."""
+        if message.DESCRIPTOR.name != "ModelSpec" or not message.gguf_file:
+            return
+        gguf_file = message.gguf_file
+        name = f"{prefix}gguf_file"
+        _check_path_text(gguf_file, name)
+        if os.path.isabs(gguf_file) or _has_parent_segment(gguf_file):
+            raise invalid(name, f"{_shown(gguf_file)}: give a file name inside model.source")
+        source = message.source
+        if os.path.isabs(source):
+            self.resolve(str(Path(source) / gguf_file), name)

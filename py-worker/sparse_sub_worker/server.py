@@ -10,6 +10,7 @@ import functools
 import json
 import logging
 import os
+import re
 import threading
 import time
 from contextlib import nullcontext
@@ -90,6 +91,17 @@ def streaming(method):
 
 def _model_request(spec: pb.ModelSpec) -> ModelRequest:
     return ModelRequest(spec.source, spec.gguf_file, spec.dtype or "auto", spec.device or "auto", spec.revision, spec.add_bos or "auto")
+
+
+# A language code that names files (the plan's rule): no separators, no dots.
+LANGUAGE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_CHUNK_BYTES = 4 << 20  # GetFile chunks: well under the 64 MiB message cap
+
+
+def _required_path(value: str, field_name: str) -> str:
+    if not value:
+        raise invalid(field_name, "is empty; name a file or folder")
+    return value
 
 
 def _positive(value: int, field_name: str) -> int:
@@ -234,6 +246,9 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
         if not request.output_dir:
             raise invalid("output_dir", "is empty")
         languages = [c.language for c in request.counts]
+        for i, language in enumerate(languages):  # each names a file in output_dir
+            if not LANGUAGE_CODE.match(language):
+                raise invalid(f"counts[{i}].language", f"'{language[:40]}' must be letters, digits, '-' or '_' (it names a file)")
         if len(set(languages)) != len(languages):
             raise invalid("counts", f"languages repeat: {languages}")
         loaded = [load_counts(c.path, f"counts[{i}].path") for i, c in enumerate(request.counts)]
@@ -373,9 +388,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
 
     @unary
     def StatFile(self, request, context):
-        if not request.path:
-            raise invalid("path", "is empty")
-        path = Path(request.path)
+        path = Path(_required_path(request.path, "path"))
         if path.is_dir():
             return pb.StatFileResponse(exists=True, is_directory=True)
         if not path.is_file():
@@ -384,7 +397,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
 
     @unary
     def ListFiles(self, request, context):
-        if not Path(request.path).is_dir():
+        if not Path(_required_path(request.path, "path")).is_dir():
             raise not_found("path", request.path, "directory")
         return pb.ListFilesResponse(files=[pb.ListFilesResponse.Entry(path=p, size=size) for p, size in list_files(request.path)])
 
@@ -393,7 +406,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             first = next(request_iterator, None)
             if first is None or not first.path:
                 raise invalid("path", "the first chunk must name the file")
-            path = self.data_root.resolve(first.path, "path")
+            path = self.data_root.resolve(first.path, "path", output=True)
 
             def chunks():
                 chunk = first
@@ -408,13 +421,16 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
 
     @streaming
     def GetFile(self, request, context):
-        if not Path(request.path).is_file():
+        if not Path(_required_path(request.path, "path")).is_file():
             raise not_found("path", request.path, "file")
+        if not 0 <= request.chunk_bytes <= MAX_CHUNK_BYTES:
+            raise invalid("chunk_bytes", f"must be 1 to {MAX_CHUNK_BYTES} (0 = {CHUNK_BYTES}), got {request.chunk_bytes}")
         for i, (offset, data, checksum) in enumerate(read_chunks(request.path, request.chunk_bytes or CHUNK_BYTES)):
             yield pb.FileChunk(path=request.path if i == 0 else "", offset=offset, data=data, sha256=checksum or "", last=checksum is not None)
 
     @unary
     def ConvertNeuronSet(self, request, context):
+        _required_path(request.reference_path, "reference_path")
         direction = request.direction
         if direction == pb.ConvertNeuronSetRequest.DIRECTION_IMPORT:
             if len(request.neuron_set_paths) != len(request.languages):

@@ -90,3 +90,136 @@ def test_relative_paths_resolve_inside_the_root(tmp_path):
     hub = pb.MergePackRequest(model=pb.ModelSpec(source="meta-llama/Llama-3.1-8B"))
     root.check(hub)
     assert hub.model.source == "meta-llama/Llama-3.1-8B"
+
+
+# --- The independent probe's holes (ROOT = data root, OUTSIDE = a sibling folder) ------------
+
+def listing(folder) -> list[tuple[str, int]]:
+    return sorted((str(p.relative_to(folder)), p.stat().st_size if p.is_file() else -1) for p in folder.rglob("*"))
+
+
+@pytest.fixture()
+def probe(secured):
+    """The secured worker, an OUTSIDE folder beside its root with a file, a CSV and a model-like
+    folder, a symlink from ROOT into OUTSIDE, and a check that OUTSIDE is untouched afterwards."""
+    channel, root = secured
+    outside = root.parent / "OUTSIDE"
+    (outside / "model").mkdir(parents=True)
+    (outside / "model" / "config.json").write_text("{}")
+    (outside / "secret.txt").write_text("secret")
+    (outside / "notes.csv").write_text("private_column\nvalue\n")
+    (root / "link").symlink_to(outside)
+    before = listing(outside)
+    yield worker_pb2_grpc.WorkerStub(channel), root, outside
+    assert listing(outside) == before  # nothing read back, written or removed outside ROOT
+
+
+def refused(call, field: str, code=grpc.StatusCode.INVALID_ARGUMENT) -> str:
+    """The call fails with `code`, naming `field`; returns the message."""
+    with pytest.raises(grpc.RpcError) as error:
+        call()
+    assert error.value.code() == code, error.value.details()
+    assert error_details(error.value)[1].field_violations[0].field == field
+    return error.value.details()
+
+
+def test_1_language_codes_that_name_files_are_checked(probe):
+    stub, root, outside = probe
+    for language in ("../../OUTSIDE/x", "/abs/x", "a.b"):
+        request = pb.SelectNeuronsRequest(counts=[pb.ActivationCounts(language=language, path="a.safetensors"), pb.ActivationCounts(language="b", path="b.safetensors")],
+                                          top_rate=0.5, filter_rate=0.5, activation_bar_ratio=0.5, output_dir="sets")
+        refused(lambda: stub.SelectNeurons(request, metadata=auth(TOKEN)), "counts[0].language")
+
+
+@pytest.mark.parametrize("source", ["pkg://sparse_sub_worker/../../../OUTSIDE/model", "../OUTSIDE/model", "link/model", "/etc"])
+def test_2_a_model_source_outside_the_root_is_refused(probe, source):
+    stub, root, _ = probe
+    request = pb.CollectActivationsRequest(job_id="m", model=pb.ModelSpec(source=source), language="af", sequence_length=8, batch_size=1,
+                                           corpus=pb.Corpus(text_files=pb.TextFiles(paths=["a.txt"])), output_path="c.safetensors")
+    refused(lambda: list(stub.CollectActivations(request, metadata=auth(TOKEN))), "model.source")
+
+
+def test_2_a_bare_relative_source_is_read_inside_the_root_not_the_working_directory(tmp_path, monkeypatch):
+    (tmp_path / "cwd" / "OUTSIDE" / "model").mkdir(parents=True)
+    (tmp_path / "root").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    request = pb.MergePackRequest(model=pb.ModelSpec(source="OUTSIDE/model"))
+    DataRoot(str(tmp_path / "root")).check(request)
+    assert request.model.source == str(tmp_path / "root" / "OUTSIDE" / "model")  # confined, not the cwd's folder
+
+
+@pytest.mark.parametrize("gguf_file", ["../../OUTSIDE/secret.txt", "/etc/passwd", "../link/secret.txt"])
+def test_3_a_gguf_file_stays_inside_its_model_folder(probe, gguf_file):
+    stub, root, _ = probe
+    (root / "m").mkdir()
+    request = pb.MergePackRequest(model=pb.ModelSpec(source="m", gguf_file=gguf_file), pack_paths=["p.safetensors"], output_dir="out")
+    refused(lambda: stub.MergePack(request, metadata=auth(TOKEN)), "model.gguf_file")
+
+
+@pytest.mark.parametrize("name", ["../OUTSIDE/notes.csv", "link/notes.csv", "/tmp"])
+def test_4_a_local_dataset_name_is_confined(probe, name):
+    stub, root, _ = probe
+    corpus = pb.Corpus(hub_dataset=pb.HubDataset(name=name, split="train"))
+    request = pb.CollectActivationsRequest(job_id="d", model=pb.ModelSpec(source="meta-llama/Llama-3.1-8B"), language="af",
+                                           sequence_length=8, batch_size=1, corpus=corpus, output_path="c.safetensors")
+    refused(lambda: list(stub.CollectActivations(request, metadata=auth(TOKEN))), "corpus.hub_dataset.name")
+    task = pb.EvaluateRequest(job_id="e", model=pb.ModelSpec(source="meta-llama/Llama-3.1-8B"), sequence_length=8, batch_size=1,
+                              tasks=[pb.TaskRequest(name="mmlu", hub_name=name)])
+    refused(lambda: list(stub.Evaluate(task, metadata=auth(TOKEN))), "tasks[0].hub_name")
+
+
+def test_5_an_empty_path_is_refused_where_a_path_is_required(probe):
+    stub, _, _ = probe
+    refused(lambda: stub.ListFiles(pb.ListFilesRequest(path=""), metadata=auth(TOKEN)), "path")
+    refused(lambda: stub.StatFile(pb.StatFileRequest(path=""), metadata=auth(TOKEN)), "path")
+    refused(lambda: list(stub.GetFile(pb.GetFileRequest(path=""), metadata=auth(TOKEN))), "path")
+    refused(lambda: stub.ConvertNeuronSet(pb.ConvertNeuronSetRequest(direction=pb.ConvertNeuronSetRequest.DIRECTION_EXPORT,
+                                                                       reference_path=""), metadata=auth(TOKEN)), "reference_path")
+
+
+def test_6_an_output_may_not_be_the_data_root_itself(probe):
+    stub, root, _ = probe
+    (root / "keep.txt").write_text("mine")
+    refused(lambda: stub.MergePack(pb.MergePackRequest(model=pb.ModelSpec(source="meta-llama/Llama-3.1-8B"), pack_paths=["p"],
+                                                       output_dir="p7/.."), metadata=auth(TOKEN)), "output_dir")
+    chunk = pb.FileChunk(path=".", offset=0, data=b"x", sha256="", last=True)
+    refused(lambda: stub.PutFile(iter([chunk]), metadata=auth(TOKEN)), "path")
+    assert (root / "keep.txt").read_text() == "mine" and sorted(p.name for p in root.parent.iterdir()) == ["OUTSIDE", "root"]
+
+
+def test_7_get_file_chunk_size_is_validated(probe):
+    stub, root, _ = probe
+    (root / "big.bin").write_bytes(b"0" * 1000)
+    for chunk_bytes in (-1, 64 << 20):
+        refused(lambda: list(stub.GetFile(pb.GetFileRequest(path="big.bin", chunk_bytes=chunk_bytes), metadata=auth(TOKEN))), "chunk_bytes")
+    data = b"".join(c.data for c in stub.GetFile(pb.GetFileRequest(path="big.bin", chunk_bytes=300), metadata=auth(TOKEN)))
+    assert data == b"0" * 1000
+
+
+def test_8_token_less_streams_are_refused_before_their_first_message(probe):
+    stub, _, _ = probe
+    import threading
+
+    never = threading.Event()
+
+    def silent():  # a client stream that never sends its first message
+        never.wait(10)
+        return
+        yield
+
+    calls = [stub.PutFile.future(silent()) for _ in range(8)]  # more than the server's 4 threads
+    try:
+        for call in calls:
+            with pytest.raises(grpc.RpcError) as error:
+                call.result(timeout=5)
+            assert error.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert stub.GetWorkerInfo(pb.GetWorkerInfoRequest(), metadata=auth(TOKEN), timeout=5).protocol == "sparse_sub.v1"
+    finally:
+        never.set()
+
+
+@pytest.mark.parametrize("path, message", [("a\0b", "contains a NUL byte"), ("x" * 100_000, "is 100000 characters long")])
+def test_nul_bytes_and_overlong_paths_are_invalid_arguments_with_short_messages(probe, path, message):
+    stub, _, _ = probe
+    details = refused(lambda: stub.StatFile(pb.StatFileRequest(path=path), metadata=auth(TOKEN)), "path")
+    assert message in details and len(details) < 300
