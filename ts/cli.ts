@@ -95,6 +95,7 @@ interface ServeArgs {
   tlsCert?: string;
   tlsKey?: string;
   dataRoot?: string;
+  hub: boolean;
 }
 
 async function workerServeCommand(args: ServeArgs): Promise<number> {
@@ -103,7 +104,7 @@ async function workerServeCommand(args: ServeArgs): Promise<number> {
   const serveArgs = [
     "--listen", args.listen, "--telemetry", args.telemetry, ...(args.insecure ? ["--insecure"] : []),
     ...optional("--token-file", args.tokenFile), ...optional("--tls-cert", args.tlsCert), ...optional("--tls-key", args.tlsKey),
-    ...optional("--data-root", args.dataRoot),
+    ...optional("--data-root", args.dataRoot), ...(args.hub ? [] : ["--no-hub"]),
   ];
   const child = execa(python, ["-u", "-m", "sparse_sub_worker", "serve", ...serveArgs], {
     cwd: join(PACKAGE_ROOT, "py-worker"),
@@ -266,6 +267,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
               .option("tls-cert", { type: "string", describe: "PEM certificate chain: serve TLS" })
               .option("tls-key", { type: "string", describe: "PEM private key of --tls-cert" })
               .option("data-root", { type: "string", describe: "read and write files only under this directory" })
+              .option("hub", { type: "boolean", default: true, describe: "accept hub ids for models and datasets (--no-hub refuses them: nothing downloads)" })
               .option("insecure", { type: "boolean", default: false, describe: "allow non-loopback addresses without a token (private networks only)" }),
           async (args) => {
             exitCode = await workerServeCommand(args as unknown as ServeArgs);

@@ -7,6 +7,7 @@ Once listening it prints one line to stdout that launchers wait for:
 from __future__ import annotations
 
 import argparse
+import ssl
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ def _watch_parent(stopped: threading.Event) -> None:
 
 
 def serve(listen: str, telemetry_bind: str, exit_with_parent: bool = False, token: str | None = None,
-          tls: tuple[bytes, bytes] | None = None, data_root: str | None = None) -> None:
+          tls: tuple[bytes, bytes] | None = None, data_root: str | None = None, allow_hub: bool = True) -> None:
     import grpc
     from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
@@ -43,7 +44,7 @@ def serve(listen: str, telemetry_bind: str, exit_with_parent: bool = False, toke
     options += [("grpc.keepalive_time_ms", 60_000), ("grpc.keepalive_timeout_ms", 20_000), ("grpc.max_connection_idle_ms", 30 * 60_000)]
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), options=options, interceptors=interceptors,
                          maximum_concurrent_rpcs=12)
-    worker_pb2_grpc.add_WorkerServicer_to_server(WorkerService(telemetry, DataRoot(data_root)), server)
+    worker_pb2_grpc.add_WorkerServicer_to_server(WorkerService(telemetry, DataRoot(data_root, allow_hub)), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for service in ("", "sparse_sub.v1.Worker"):
@@ -87,6 +88,8 @@ def main(argv: list[str] | None = None) -> None:
     serve_parser.add_argument("--tls-cert", help="PEM certificate chain: serve TLS (with --tls-key)")
     serve_parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
     serve_parser.add_argument("--data-root", help="read and write files only under this directory")
+    serve_parser.add_argument("--no-hub", action="store_true",
+                              help="refuse hub ids for models and datasets (no download into the Hugging Face cache)")
     serve_parser.add_argument("--insecure", action="store_true",
                               help="allow listening beyond loopback without a token (private networks and containers only)")
     args = parser.parse_args(argv)
@@ -108,6 +111,10 @@ def main(argv: list[str] | None = None) -> None:
             tls = (open(args.tls_cert, "rb").read(), open(args.tls_key, "rb").read())
         except OSError as error:
             parser.error(f"{error.filename}: {error.strerror}")
+        try:  # grpc only says "Failed to bind" for a key that does not match its certificate
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(args.tls_cert, args.tls_key)
+        except ssl.SSLError as error:
+            parser.error(f"--tls-cert {args.tls_cert} / --tls-key {args.tls_key}: not a matching PEM certificate and key ({error.reason})")
     if args.data_root and not os.path.isdir(args.data_root):
         parser.error(f"--data-root {args.data_root}: not a directory")
     if not args.insecure:
@@ -118,7 +125,16 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"--telemetry {args.telemetry}: telemetry is not authenticated; keep it on loopback (remote controllers "
                          "get progress over the authenticated gRPC stream), or pass --insecure")
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    serve(args.listen, args.telemetry, args.exit_with_parent, token, tls, args.data_root)
+    if token is not None and tls is None and _host(args.listen) not in LOOPBACK_HOSTS:
+        logging.warning("serving %s with a token but without TLS: the token and every file cross the network in clear text "
+                        "(add --tls-cert/--tls-key, or reach the worker through an SSH tunnel)", args.listen)
+    if args.data_root:
+        from .atomic import sweep_partials
+
+        removed = sweep_partials(args.data_root)
+        if removed:
+            logging.info("removed %d stale partial file(s) under %s", removed, args.data_root)
+    serve(args.listen, args.telemetry, args.exit_with_parent, token, tls, args.data_root, not args.no_hub)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pathlib import Path
 import grpc
 from google.protobuf.message import Message
 
-from .errors import invalid
+from .errors import WorkerError, invalid
 
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
 
@@ -65,6 +65,7 @@ HUB_OR_PATH_FIELDS = {("ModelSpec", "source"), ("HubDataset", "name"), ("TaskReq
 MAX_PATH_CHARS = 4096
 HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 PACKAGE_SCHEME = "pkg://"
+ABSOLUTE_PATH = re.compile(r"(?<![\w:/.])/[^\s'\"(),:;]+")  # not the tail of a URL or of a relative path
 
 
 def _shown(path: str) -> str:
@@ -87,8 +88,9 @@ class DataRoot:
     """Paths in requests are read and written only under `root` (relative paths resolve against
     it). This is the one confinement check: every path-like field of every request passes it."""
 
-    def __init__(self, root: str | None):
+    def __init__(self, root: str | None, allow_hub: bool = True):
         self.root = Path(root).resolve() if root else None
+        self.allow_hub = allow_hub  # False: hub ids are refused (nothing is downloaded outside the root)
 
     def resolve(self, path: str, field_name: str, output: bool = False) -> str:
         """The path, resolved inside the root (symlinks followed), or an error naming the field.
@@ -107,6 +109,14 @@ class DataRoot:
             raise invalid(field_name, f"{_shown(path)} is the data root itself; name a file or folder inside it")
         return str(resolved)
 
+    def redact(self, text: str) -> str:
+        """text with every absolute path outside the root replaced, for replies to clients."""
+        def outside(match: re.Match) -> str:
+            path = match.group(0)
+            inside = path == str(self.root) or path.startswith(str(self.root) + os.sep)
+            return path if inside else "<path outside the data root>"
+        return ABSOLUTE_PATH.sub(outside, text)
+
     def _hub_or_path(self, value: str, field_name: str) -> str:
         """A hub id stays a hub id; anything that could be read from disk is confined."""
         _check_path_text(value, field_name)
@@ -116,13 +126,19 @@ class DataRoot:
                 raise invalid(field_name, f"{_shown(value)}: a pkg:// path stays inside its package")
             return value
         local = value.startswith(("/", ".", "~")) or not HUB_ID.match(value) or os.path.exists(value) \
-            or (self.root / value).exists()
-        return self.resolve(value, field_name) if local else value
+            or (self.root is not None and (self.root / value).exists())
+        if local:
+            return self.resolve(value, field_name)
+        if not self.allow_hub:
+            raise WorkerError(grpc.StatusCode.PERMISSION_DENIED, "HUB_DISABLED",
+                              f"{field_name}: '{_shown(value)}' is a hub id, and this worker serves with --no-hub; "
+                              "give a path inside its data root", field_name)
+        return value
 
     def check(self, message: Message, prefix: str = "") -> None:
         """Rewrites every path field of `message` (recursively) to its resolved form inside the
         root, or raises naming the first field that escapes it."""
-        if self.root is None:
+        if self.root is None and self.allow_hub:
             return
         for field, value in message.ListFields():
             name = f"{prefix}{field.name}"

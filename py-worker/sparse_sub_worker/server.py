@@ -52,10 +52,12 @@ ERROR_DOMAIN = "sparse-sub"
 PROGRESS_INTERVAL = 0.25  # seconds between progress reports of one phase (the last always goes out)
 
 
-def _status_for(error: BaseException) -> grpc.Status:
+def _status_for(error: BaseException, data_root: DataRoot) -> grpc.Status:
     if not isinstance(error, WorkerError):
         log.exception("unexpected error", exc_info=error)
         error = WorkerError(grpc.StatusCode.INTERNAL, "INTERNAL", f"internal worker error: {type(error).__name__}: {error}")
+    if data_root.root is not None:  # the log keeps the whole message; the client learns nothing of outside paths
+        error = WorkerError(error.code, error.reason, data_root.redact(error.message), error.field)
     details = []
     info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata={"field": error.field} if error.field else {})
     details.append(any_pb2.Any())
@@ -74,7 +76,7 @@ def unary(method):
             self.data_root.check(request)
             return method(self, request, context)
         except Exception as error:  # noqa: BLE001 - translated to a status, never swallowed
-            context.abort_with_status(_status_for(error))
+            context.abort_with_status(_status_for(error, self.data_root))
     return wrapper
 
 
@@ -85,7 +87,7 @@ def streaming(method):
             self.data_root.check(request)
             yield from method(self, request, context)
         except Exception as error:  # noqa: BLE001
-            context.abort_with_status(_status_for(error))
+            context.abort_with_status(_status_for(error, self.data_root))
     return wrapper
 
 
@@ -417,7 +419,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             size, checksum = write_chunks(path, chunks())
             return pb.PutFileResponse(path=path, size=size, sha256=checksum)
         except Exception as error:  # noqa: BLE001 - translated to a status
-            context.abort_with_status(_status_for(error))
+            context.abort_with_status(_status_for(error, self.data_root))
 
     @streaming
     def GetFile(self, request, context):

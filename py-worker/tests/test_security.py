@@ -223,3 +223,61 @@ def test_nul_bytes_and_overlong_paths_are_invalid_arguments_with_short_messages(
     stub, _, _ = probe
     details = refused(lambda: stub.StatFile(pb.StatFileRequest(path=path), metadata=auth(TOKEN)), "path")
     assert message in details and len(details) < 300
+
+
+def test_no_hub_refuses_hub_ids_and_keeps_local_paths(tmp_path):
+    (tmp_path / "model").mkdir()
+    root = DataRoot(str(tmp_path), allow_hub=False)
+    local = pb.MergePackRequest(model=pb.ModelSpec(source="model"))
+    root.check(local)
+    assert local.model.source == str(tmp_path / "model")
+    from sparse_sub_worker.errors import WorkerError
+
+    for request, field in ((pb.MergePackRequest(model=pb.ModelSpec(source="meta-llama/Llama-3.1-8B")), "model.source"),
+                           (pb.CollectActivationsRequest(corpus=pb.Corpus(hub_dataset=pb.HubDataset(name="cis-lmu/GlotCC-V1"))), "corpus.hub_dataset.name")):
+        with pytest.raises(WorkerError) as error:
+            root.check(request)
+        assert error.value.code == grpc.StatusCode.PERMISSION_DENIED and error.value.field == field and error.value.reason == "HUB_DISABLED"
+
+
+def test_replies_name_no_path_outside_the_root(tmp_path):
+    root = DataRoot(str(tmp_path / "root"))
+    text = f"cannot open /etc/shadow nor {tmp_path}/root/a.txt nor {tmp_path}/elsewhere/b; see https://example.org/x and ./rel/y"
+    assert root.redact(text) == (f"cannot open <path outside the data root> nor {tmp_path}/root/a.txt nor <path outside the data root>; "
+                                 "see https://example.org/x and ./rel/y")
+
+
+def test_stale_partial_files_are_swept_and_nothing_else(tmp_path):
+    import os
+
+    from sparse_sub_worker.atomic import PARTIAL_MARK, STALE_SECONDS, atomic_path, sweep_partials
+
+    with atomic_path(tmp_path / "live.bin") as tmp:
+        assert PARTIAL_MARK in tmp.name
+    stale_file = tmp_path / "sub" / f".big.bin{PARTIAL_MARK}abc.tmp"
+    stale_dir = tmp_path / f".model{PARTIAL_MARK}xyz.tmp"
+    fresh = tmp_path / f".other{PARTIAL_MARK}new.tmp"
+    users = tmp_path / ".notes.abcdefgh.tmp"  # looks temporary, but not ours
+    for path in (stale_file, fresh, users):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    (stale_dir / "inner").mkdir(parents=True)
+    old = os.path.getmtime(fresh) - STALE_SECONDS - 10
+    for path in (stale_file, stale_dir, users):
+        os.utime(path, (old, old))
+    assert sweep_partials(tmp_path) == 2
+    assert not stale_file.exists() and not stale_dir.exists() and fresh.exists() and users.exists()
+
+
+def test_a_mismatched_tls_key_names_both_files(tmp_path, capsys):
+    import subprocess
+
+    from sparse_sub_worker.__main__ import main
+
+    for name in ("a", "b"):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / f"{name}.key"),
+                        "-out", str(tmp_path / f"{name}.crt"), "-days", "1", "-subj", "/CN=localhost"], check=True, capture_output=True)
+    with pytest.raises(SystemExit):
+        main(["serve", "--tls-cert", str(tmp_path / "a.crt"), "--tls-key", str(tmp_path / "b.key")])
+    message = capsys.readouterr().err
+    assert f"--tls-cert {tmp_path / 'a.crt'} / --tls-key {tmp_path / 'b.key'}: not a matching PEM certificate and key" in message

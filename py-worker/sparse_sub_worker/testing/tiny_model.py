@@ -29,7 +29,6 @@ def make_tokenizer(texts: list[str], vocab_size: int, adds_bos: bool = False):
 
 def make_tiny_llama(out: str | Path, texts: list[str], layers: int = 2, hidden: int = 32, intermediate: int = 64,
                     vocab_size: int = 512, seed: int = 0, tokenizer_adds_bos: bool = False) -> Path:
-    import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     tokenizer = make_tokenizer(texts, vocab_size, tokenizer_adds_bos)
@@ -38,8 +37,15 @@ def make_tiny_llama(out: str | Path, texts: list[str], layers: int = 2, hidden: 
         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=False,
     )
+    return _save_seeded(lambda: LlamaForCausalLM(config), tokenizer, out, seed)
+
+
+def _save_seeded(build, tokenizer, out: str | Path, seed: int) -> Path:
+    """Builds the model under a fixed seed and saves it with its tokenizer."""
+    import torch
+
     torch.manual_seed(seed)
-    model = LlamaForCausalLM(config)
+    model = build()
     out = Path(out)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
@@ -50,7 +56,6 @@ def make_tiny_gemma3(out: str | Path, texts: list[str], layers: int = 2, hidden:
                      vocab_size: int = 512, seed: int = 0) -> Path:
     """A tiny random Gemma-3 text model whose tokenizer adds no BOS by itself, like the
     tokenizer transformers converts from a Gemma-3 GGUF file."""
-    import torch
     from transformers import Gemma3ForCausalLM, Gemma3TextConfig
 
     tokenizer = make_tokenizer(texts, vocab_size)
@@ -59,12 +64,7 @@ def make_tiny_gemma3(out: str | Path, texts: list[str], layers: int = 2, hidden:
         num_attention_heads=4, num_key_value_heads=2, head_dim=8, max_position_embeddings=1024, sliding_window=16,
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.eos_token_id,
     )
-    torch.manual_seed(seed)
-    model = Gemma3ForCausalLM(config)
-    out = Path(out)
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
+    return _save_seeded(lambda: Gemma3ForCausalLM(config), tokenizer, out, seed)
 
 
 def main() -> None:
