@@ -56,7 +56,8 @@ def _status_for(error: BaseException, data_root: DataRoot) -> grpc.Status:
     if not isinstance(error, WorkerError):
         log.exception("unexpected error", exc_info=error)
         error = WorkerError(grpc.StatusCode.INTERNAL, "INTERNAL", f"internal worker error: {type(error).__name__}: {error}")
-    if data_root.root is not None:  # the log keeps the whole message; the client learns nothing of outside paths
+    if data_root.root is not None and error.code == grpc.StatusCode.INTERNAL:
+        # an unexpected error may quote worker files outside the root; the log keeps the whole message
         error = WorkerError(error.code, error.reason, data_root.redact(error.message), error.field)
     details = []
     info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata={"field": error.field} if error.field else {})
