@@ -149,6 +149,7 @@ interface PackMergeArgs {
   output: string;
   overlap: OverlapRule;
   python?: string;
+  force: boolean;
   verbose: boolean;
 }
 
@@ -160,6 +161,7 @@ async function packMergeCommand(args: PackMergeArgs): Promise<number> {
       outputDir: args.output,
       overlap: args.overlap,
       python: args.python,
+      force: args.force,
     });
     const shared = response.sharedNeuronCount ? ` (${response.sharedNeuronCount} shared by several packs: ${args.overlap})` : "";
     process.stdout.write(`wrote ${response.outputDir}: ${args.pack.length} pack(s), ${response.neuronCount} neurons${shared}\n`);
@@ -176,7 +178,8 @@ const modelOptions = <T>(y: Argv<T>) =>
     .option("gguf-file", { type: "string", default: "", describe: "GGUF file inside --model (a directory or hub id)" })
     .option("dtype", { type: "string", default: "auto", choices: ["auto", "float32", "bfloat16", "float16"] })
     .option("device", { type: "string", default: "auto", describe: "auto | cpu | cuda | cuda:N" })
-    .option("output", { type: "string", demandOption: true, describe: "model directory to write (atomically)" })
+    .option("output", { type: "string", demandOption: true, describe: "model directory to write (atomically; an earlier output of sparse-sub or an empty folder)" })
+    .option("force", { type: "boolean", default: false, describe: "write into an --output folder that holds other files (they are kept)" })
     .option("python", { type: "string", describe: "worker Python (default: py-worker/.venv)" });
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+from .errors import precondition
 
 
 # Marks sparse-sub's own temporary files, so that a sweep removes nothing else.
@@ -33,6 +36,19 @@ def sweep_partials(root: str | Path) -> int:
     return removed
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# Outputs get the modes any tool gives under the user's umask (mkstemp/mkdtemp would leave 0600/0700).
+FILE_MODE = 0o666 & ~_umask()
+DIR_MODE = 0o777 & ~_umask()
+# A directory output holds this file: sparse-sub wrote it, and may replace it with the same kind.
+OUTPUT_MARKER = ".sparse-sub-output.json"
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yields a temporary path beside `path`; renames it over `path` only if the block succeeds."""
@@ -40,6 +56,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}{PARTIAL_MARK}", suffix=".tmp", dir=target.parent)
     os.close(fd)
+    os.chmod(tmp, FILE_MODE)
     try:
         yield Path(tmp)
         os.replace(tmp, target)
@@ -48,17 +65,47 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             os.unlink(tmp)
 
 
-@contextmanager
-def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """Like atomic_path for a directory: built in a sibling temporary dir, then swapped in."""
+def _written_by_us(target: Path, kind: str) -> bool:
+    try:
+        return json.loads((target / OUTPUT_MARKER).read_text(encoding="utf-8")).get("kind") == kind
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def check_output_dir(path: str | Path, kind: str, field_name: str, force: bool = False) -> None:
+    """Refuses, before any work, an output directory that holds files sparse-sub did not write
+    there as this kind of output (a file, or a folder of the user's): they are never removed."""
     target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise precondition("OUTPUT_NOT_A_DIRECTORY", f"{field_name}: {path} is a file, not a folder", field_name)
+    if target.is_dir() and any(target.iterdir()) and not _written_by_us(target, kind) and not force:
+        raise precondition("OUTPUT_NOT_EMPTY", f"{field_name}: {path} already holds files that are not an earlier sparse-sub "
+                           f"{kind}; choose a new or empty folder, or force it (its other files are kept)", field_name)
+
+
+@contextmanager
+def atomic_dir(path: str | Path, kind: str = "model directory", field_name: str = "output_dir", force: bool = False) -> Iterator[Path]:
+    """Like atomic_path for a directory: built in a sibling temporary dir, then swapped in. An
+    existing target is replaced only when empty or an earlier output of the same kind; with
+    force, the new files are moved into it and the user's other files stay."""
+    target = Path(path)
+    check_output_dir(target, kind, field_name, force)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{PARTIAL_MARK}", suffix=".tmp", dir=target.parent))
+    os.chmod(tmp, DIR_MODE)
     try:
         yield tmp
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
+        (tmp / OUTPUT_MARKER).write_text(json.dumps({"kind": kind, "written_by": "sparse-sub"}) + "\n", encoding="utf-8")
+        if target.is_dir() and any(target.iterdir()) and not _written_by_us(target, kind):  # forced
+            for entry in tmp.iterdir():
+                destination = target / entry.name
+                if destination.is_dir() and not destination.is_symlink():
+                    shutil.rmtree(destination)
+                os.replace(entry, destination)
+        else:
+            if target.is_dir():
+                shutil.rmtree(target)  # empty, or our own earlier output of this kind
+            os.replace(tmp, target)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)

@@ -25,6 +25,7 @@ from safetensors.torch import save_file
 from .atomic import atomic_dir, atomic_path
 from .errors import invalid, not_found, precondition
 from .models.architecture import MlpLayer, ModelShape
+from .models.saving import save_model_directory
 
 FORMAT = "sparse-sub/pack@1"
 PROJECTIONS = ("gate_proj", "up_proj", "down_proj")
@@ -73,7 +74,11 @@ def save_pack(path: str | Path, pack: Pack) -> None:
 def load_pack(path: str | Path, field_name: str) -> Pack:
     if not Path(path).is_file():
         raise not_found(field_name, str(path), "subnetwork pack")
-    with safe_open(str(path), framework="pt") as file:
+    try:
+        handle = safe_open(str(path), framework="pt")
+    except Exception as error:  # noqa: BLE001 - safetensors raises its own error type for a damaged file
+        raise precondition("BAD_PACK", f"{field_name}: {path} is not a safetensors file ({error})", field_name) from None
+    with handle as file:
         metadata = file.metadata() or {}
         if metadata.get("format") != FORMAT:
             raise precondition("BAD_PACK", f"{field_name}: {path} is not a {FORMAT} file", field_name)
@@ -195,9 +200,9 @@ def pack_applied(layers: list[MlpLayer], pack: Pack):
     return packs_applied(layers, [pack])
 
 
-def merge_to_directory(model, tokenizer, layers: list[MlpLayer], packs: list[Pack], output_dir: str | Path, overlap: str = "mean") -> dict:
+def merge_to_directory(model, tokenizer, layers: list[MlpLayer], packs: list[Pack], output_dir: str | Path, overlap: str = "mean",
+                       force: bool = False) -> dict:
     """Base model + packs saved as a plain transformers directory (AutoModelForCausalLM loads it)."""
-    with packs_applied(layers, packs, overlap) as written, atomic_dir(output_dir) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
+    with packs_applied(layers, packs, overlap) as written, atomic_dir(output_dir, force=force) as tmp:
+        save_model_directory(model, tokenizer, tmp)
     return written

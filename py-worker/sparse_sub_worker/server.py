@@ -25,6 +25,7 @@ from grpc_status import rpc_status
 
 from . import PROTOCOL, __version__
 from .activations import Throughput, count_activations, load_counts, save_counts
+from .atomic import check_output_dir
 from .analysis import adapter_deltas, alignment, model_directory_deltas, pack_deltas, weight_change
 from .corpus import load_sequences
 from .errors import WorkerError, invalid, not_found, precondition
@@ -347,6 +348,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             raise invalid("pack_paths", "is empty")
         if request.overlap and request.overlap not in OVERLAP_RULES:
             raise invalid("overlap", f"must be one of {list(OVERLAP_RULES)}, got '{request.overlap}'")
+        check_output_dir(request.output_dir, "model directory", "output_dir", request.force)  # before any work
         packs = [load_pack(path, f"pack_paths[{i}]") for i, path in enumerate(request.pack_paths)]
         # writes into the cached model's weights (and back): take the job slot like any job
         self.slot.acquire(request.job_id or "merge", threading.Event())
@@ -354,7 +356,8 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             loaded = self.models.get(_model_request(request.model))
             for i, pack in enumerate(packs):
                 check_pack_fits(pack, loaded.shape, loaded.layers, f"pack_paths[{i}]")
-            written = merge_to_directory(loaded.model, loaded.tokenizer, loaded.layers, packs, request.output_dir, request.overlap or "mean")
+            written = merge_to_directory(loaded.model, loaded.tokenizer, loaded.layers, packs, request.output_dir, request.overlap or "mean",
+                                         request.force)
         finally:
             self.slot.release()
         return pb.MergePackResponse(output_dir=request.output_dir, neuron_count=written["neurons"], shared_neuron_count=written["shared"])

@@ -15,6 +15,7 @@ export interface MergePacksOptions {
   outputDir: string;
   overlap?: OverlapRule; // a slice several packs trained: their mean (default), the first listed, or refuse
   python?: string; // worker interpreter
+  force?: boolean; // write into an output folder that holds other files (they are kept)
 }
 
 export async function mergePacks(options: MergePacksOptions): Promise<MergePackResponse> {
@@ -31,6 +32,7 @@ export async function mergePacks(options: MergePacksOptions): Promise<MergePackR
       packPaths: packs,
       outputDir: resolve(options.outputDir),
       overlap: options.overlap ?? "mean",
+      force: options.force ?? false,
     });
   } finally {
     client.close();

@@ -81,7 +81,7 @@ class AdapterTrainable(Trainable):
                 p.copy_(snapshot[name])
 
     def save(self, path: str | Path) -> None:
-        with atomic_dir(path) as tmp:
+        with atomic_dir(path, kind="peft adapter", field_name="output_path") as tmp:
             self._peft.save_pretrained(tmp)
 
 

@@ -11,6 +11,7 @@ import torch
 
 from ..atomic import atomic_dir
 from ..models.loading import LoadedModel
+from ..models.saving import save_model_directory
 from ..parallel import local_tensor
 from . import Trainable
 
@@ -57,6 +58,5 @@ class DenseTrainable(Trainable):
 
     def save(self, path: str | Path, state_dict: dict[str, torch.Tensor] | None = None) -> None:
         """`state_dict`: the full weights, gathered from the processes of a sharded job."""
-        with atomic_dir(path) as tmp:
-            self.loaded.model.save_pretrained(tmp, state_dict=state_dict)
-            self.loaded.tokenizer.save_pretrained(tmp)
+        with atomic_dir(path, field_name="output_path") as tmp:
+            save_model_directory(self.loaded.model, self.loaded.tokenizer, tmp, state_dict)

@@ -606,6 +606,11 @@ export interface MergePackRequest {
    * "error": refuse to merge. Slices no pack trained keep the base weights.
    */
   overlap: string;
+  /**
+   * output_dir may hold files sparse-sub did not write (they are kept; the model's files are
+   * written among them). Without it such a folder is refused (OUTPUT_NOT_EMPTY).
+   */
+  force: boolean;
 }
 
 export interface MergePackResponse {
@@ -6077,7 +6082,7 @@ export const EvaluateEvent: MessageFns<EvaluateEvent> = {
 };
 
 function createBaseMergePackRequest(): MergePackRequest {
-  return { jobId: "", model: undefined, packPaths: [], outputDir: "", overlap: "" };
+  return { jobId: "", model: undefined, packPaths: [], outputDir: "", overlap: "", force: false };
 }
 
 export const MergePackRequest: MessageFns<MergePackRequest> = {
@@ -6096,6 +6101,9 @@ export const MergePackRequest: MessageFns<MergePackRequest> = {
     }
     if (message.overlap !== "") {
       writer.uint32(42).string(message.overlap);
+    }
+    if (message.force !== false) {
+      writer.uint32(48).bool(message.force);
     }
     return writer;
   },
@@ -6153,6 +6161,14 @@ export const MergePackRequest: MessageFns<MergePackRequest> = {
             message.overlap = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6184,6 +6200,7 @@ export const MergePackRequest: MessageFns<MergePackRequest> = {
         ? globalThis.String(object.output_dir)
         : "",
       overlap: isSet(object.overlap) ? globalThis.String(object.overlap) : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
     };
   },
 
@@ -6204,6 +6221,9 @@ export const MergePackRequest: MessageFns<MergePackRequest> = {
     if (message.overlap !== "") {
       obj.overlap = message.overlap;
     }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
     return obj;
   },
 
@@ -6219,6 +6239,7 @@ export const MergePackRequest: MessageFns<MergePackRequest> = {
     message.packPaths = object.packPaths?.map((e) => e) || [];
     message.outputDir = object.outputDir ?? "";
     message.overlap = object.overlap ?? "";
+    message.force = object.force ?? false;
     return message;
   },
 };

@@ -535,18 +535,20 @@ class EvaluateEvent(_message.Message):
     def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., result: _Optional[_Union[EvaluateResult, _Mapping]] = ...) -> None: ...
 
 class MergePackRequest(_message.Message):
-    __slots__ = ("job_id", "model", "pack_paths", "output_dir", "overlap")
+    __slots__ = ("job_id", "model", "pack_paths", "output_dir", "overlap", "force")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     PACK_PATHS_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_DIR_FIELD_NUMBER: _ClassVar[int]
     OVERLAP_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     model: ModelSpec
     pack_paths: _containers.RepeatedScalarFieldContainer[str]
     output_dir: str
     overlap: str
-    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., pack_paths: _Optional[_Iterable[str]] = ..., output_dir: _Optional[str] = ..., overlap: _Optional[str] = ...) -> None: ...
+    force: bool
+    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., pack_paths: _Optional[_Iterable[str]] = ..., output_dir: _Optional[str] = ..., overlap: _Optional[str] = ..., force: _Optional[bool] = ...) -> None: ...
 
 class MergePackResponse(_message.Message):
     __slots__ = ("output_dir", "neuron_count", "shared_neuron_count")
