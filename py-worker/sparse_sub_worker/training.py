@@ -8,6 +8,7 @@ is never rebuilt at a validation improvement (Adam moments carry on); the model'
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import time
@@ -29,6 +30,8 @@ from .neuron_sets import NeuronSet
 from .packs import Pack
 from .parallel import Parallel, local_tensor
 from .sparse_mlp import COMPONENTS
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -83,6 +86,7 @@ class TrainOutcome:
     optimizer_state_bytes: int
     peak_memory_bytes: int
     best_step: int
+    diverged_step: int = 0  # > 0: the step whose loss was NaN or infinite; training stopped there
     train_loss: list[tuple[int, float]] = field(default_factory=list)
     validation_loss: list[tuple[int, float]] = field(default_factory=list)
     pack: Pack | None = None  # sparse/random: the kept slices
@@ -164,6 +168,7 @@ def run_training(
         model.train()
         start = time.perf_counter()
         position = 0  # optimizer steps of the data order, including those done before a resume
+        diverged_step = 0
         try:
             for _epoch in range(settings.epochs):
                 for first in range(0, len(train), per_step):
@@ -189,6 +194,13 @@ def run_training(
                             step_loss += loss.detach() / len(micro_batches)
                     if parallel is not None:
                         step_loss = parallel.all_sum(step_loss)
+                    if not math.isfinite(step_loss.item()):
+                        # its gradients are not finite either: stop before they reach the weights
+                        diverged_step = step + 1
+                        log.warning("loss %s at step %d: training diverged; keeping the best weights (step %d)",
+                                    step_loss.item(), diverged_step, best_step)
+                        optimizer.zero_grad(set_to_none=True)
+                        break
                     if settings.max_grad_norm > 0:
                         torch.nn.utils.clip_grad_norm_(params, settings.max_grad_norm)
                     optimizer.step()
@@ -205,7 +217,9 @@ def run_training(
                             "fingerprint": fingerprint, "params": trainable.snapshot(), "optimizer": optimizer.state_dict(),
                             "step": step, "tokens": tokens, "train_loss": train_loss, "validation_loss": validation_loss,
                             "best": best, "best_loss": best_loss, "best_step": best_step, "rng": torch.get_rng_state()})
-            if settings.validate_every and step % settings.validate_every != 0:
+                if diverged_step:
+                    break
+            if settings.validate_every and step % settings.validate_every != 0 and not diverged_step:
                 validate(step)
         finally:
             model.eval()
@@ -236,6 +250,7 @@ def run_training(
         optimizer_state_bytes=state_bytes,
         peak_memory_bytes=peak.bytes,
         best_step=best_step,
+        diverged_step=diverged_step,
         train_loss=train_loss,
         validation_loss=validation_loss,
         pack=pack,

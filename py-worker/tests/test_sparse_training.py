@@ -177,3 +177,43 @@ def test_a_killed_training_resumes_from_its_checkpoint_and_ends_where_an_uninter
         for name, tensor in slices.items():
             assert torch.equal(resumed.pack.slices[layer][name], tensor)
     assert not checkpoint.exists()
+
+
+def test_a_diverging_training_stops_at_the_bad_step_and_keeps_the_best_weights(tiny, text_file):
+    data = batches(tiny, text_file)
+    validation = batches(tiny, text_file)
+    before = {name: p.detach().clone() for name, p in tiny.model.named_parameters()}
+    with torch.no_grad():  # a step that produces a non-finite loss: poison one input embedding row
+        tiny.model.get_input_embeddings().weight[data.input_ids[0, 0]] = float("inf")
+    poisoned = tiny.model.get_input_embeddings().weight.detach().clone()
+    settings = TrainSettings(learning_rate=1e-2, batch_size=len(data), sequence_length=16, max_steps=6, validate_every=2)
+    outcome = train_sparse(tiny, NeuronSet("af", NEURONS), data, validation, settings)
+    assert outcome.diverged_step == 1 and outcome.steps == 0  # stopped before the NaN gradients reached any weight
+    assert [loss for _, loss in outcome.train_loss] == []
+    assert outcome.best_step == 0
+    for name, p in tiny.model.named_parameters():  # the kept weights are the base's (step 0)
+        expected = poisoned if name.endswith("embed_tokens.weight") else before[name]
+        assert torch.equal(p.detach(), expected), name
+
+
+def test_divergence_after_good_steps_keeps_the_best_validated_weights(tiny, text_file):
+    data = batches(tiny, text_file)
+    calls = []
+
+    def nan_from_the_fourth_training_forward(module, _inputs, output):
+        if module.training:
+            calls.append(1)
+            if len(calls) >= 4:
+                output.loss = output.loss * float("nan")
+        return output
+
+    handle = tiny.model.register_forward_hook(nan_from_the_fourth_training_forward)
+    try:
+        settings = TrainSettings(learning_rate=1e-2, batch_size=len(data), sequence_length=16, epochs=10, max_steps=8, validate_every=2)
+        outcome = train_sparse(tiny, NeuronSet("af", NEURONS), data, batches(tiny, text_file), settings)
+    finally:
+        handle.remove()
+    assert outcome.diverged_step == 4 and outcome.steps == 3
+    assert [step for step, _ in outcome.validation_loss] == [0, 2]  # no validation after the bad step
+    best = min(outcome.validation_loss, key=lambda point: point[1])
+    assert outcome.best_step == best[0] == 2

@@ -71,6 +71,7 @@ export interface TargetResult {
   peak_memory_bytes: number;
   optimizer_state_bytes: number;
   best_step: number;
+  diverged_step: number | null; // the step whose loss was NaN or infinite (training stopped there, best weights kept); null if none
   train_loss: { step: number; loss: number }[];
   validation_loss: { step: number; loss: number }[];
   scores: ScoreRow[] | null; // held-out scores of the trained model; null until evaluated
@@ -179,6 +180,7 @@ export function assembleResults(input: {
         peak_memory_bytes: train.peakMemoryBytes,
         optimizer_state_bytes: train.optimizerStateBytes,
         best_step: train.bestStep,
+        diverged_step: train.divergedStep || null,
         train_loss: train.trainLoss,
         validation_loss: train.validationLoss,
         scores: evaluation ? scoreRows(evaluation.scores) : null,

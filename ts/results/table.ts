@@ -114,8 +114,11 @@ export function resultsTable(results: RunResults): string {
     );
     for (const t of results.targets) {
       lines.push(
-        `| ${t.language} | ${t.label} | ${t.neuron_count ?? "-"} | ${t.trainable_parameters.toLocaleString("en-US")} | ${(t.parameter_share * 100).toFixed(3)}% | ${t.steps} | ${t.tokens.toLocaleString("en-US")} | ${fmt(t.tokens_per_second, 0)} | ${mib(t.peak_memory_bytes)} | ${t.best_step} | ${fmt(t.seconds, 1)} s | ${t.worker} |`,
+        `| ${t.language} | ${t.label} | ${t.neuron_count ?? "-"} | ${t.trainable_parameters.toLocaleString("en-US")} | ${(t.parameter_share * 100).toFixed(3)}% | ${t.steps}${t.diverged_step ? ` (**diverged** at ${t.diverged_step})` : ""} | ${t.tokens.toLocaleString("en-US")} | ${fmt(t.tokens_per_second, 0)} | ${mib(t.peak_memory_bytes)} | ${t.best_step} | ${fmt(t.seconds, 1)} s | ${t.worker} |`,
       );
+    }
+    for (const t of results.targets.filter((target) => target.diverged_step)) {
+      lines.push("", `**${t.label} (${t.language}) diverged**: its loss was NaN or infinite at step ${t.diverged_step}; training stopped and its scores are those of step ${t.best_step}. Lower its learning_rate.`);
     }
   }
   if (results.neuron_source !== "lape") lines.push("", `Neuron sets: given in the plan (${results.neuron_source.replace("_", " ")}).`);

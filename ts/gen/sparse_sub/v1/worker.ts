@@ -471,6 +471,8 @@ export interface TrainResult {
   outputKind: OutputKind;
   /** RANDOM: the drawn set */
   drawnNeuronSetPath: string;
+  /** > 0: the loss was NaN or infinite at this step; training stopped, best weights kept */
+  divergedStep: number;
 }
 
 export interface TrainEvent {
@@ -4075,6 +4077,7 @@ function createBaseTrainResult(): TrainResult {
     method: 0,
     outputKind: 0,
     drawnNeuronSetPath: "",
+    divergedStep: 0,
   };
 }
 
@@ -4130,6 +4133,9 @@ export const TrainResult: MessageFns<TrainResult> = {
     }
     if (message.drawnNeuronSetPath !== "") {
       writer.uint32(138).string(message.drawnNeuronSetPath);
+    }
+    if (message.divergedStep !== 0) {
+      writer.uint32(144).int32(message.divergedStep);
     }
     return writer;
   },
@@ -4283,6 +4289,14 @@ export const TrainResult: MessageFns<TrainResult> = {
             message.drawnNeuronSetPath = reader.string();
             continue;
           }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.divergedStep = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4362,6 +4376,11 @@ export const TrainResult: MessageFns<TrainResult> = {
         : isSet(object.drawn_neuron_set_path)
         ? globalThis.String(object.drawn_neuron_set_path)
         : "",
+      divergedStep: isSet(object.divergedStep)
+        ? globalThis.Number(object.divergedStep)
+        : isSet(object.diverged_step)
+        ? globalThis.Number(object.diverged_step)
+        : 0,
     };
   },
 
@@ -4418,6 +4437,9 @@ export const TrainResult: MessageFns<TrainResult> = {
     if (message.drawnNeuronSetPath !== "") {
       obj.drawnNeuronSetPath = message.drawnNeuronSetPath;
     }
+    if (message.divergedStep !== 0) {
+      obj.divergedStep = Math.round(message.divergedStep);
+    }
     return obj;
   },
 
@@ -4443,6 +4465,7 @@ export const TrainResult: MessageFns<TrainResult> = {
     message.method = object.method ?? 0;
     message.outputKind = object.outputKind ?? 0;
     message.drawnNeuronSetPath = object.drawnNeuronSetPath ?? "";
+    message.divergedStep = object.divergedStep ?? 0;
     return message;
   },
 };

@@ -344,7 +344,7 @@ class LossPoint(_message.Message):
     def __init__(self, step: _Optional[int] = ..., loss: _Optional[float] = ...) -> None: ...
 
 class TrainResult(_message.Message):
-    __slots__ = ("language", "output_path", "trainable_parameters", "total_parameters", "steps", "tokens", "train_loss", "validation_loss", "best_step", "seconds", "tokens_per_second", "peak_memory_bytes", "optimizer_state_bytes", "neuron_count", "method", "output_kind", "drawn_neuron_set_path")
+    __slots__ = ("language", "output_path", "trainable_parameters", "total_parameters", "steps", "tokens", "train_loss", "validation_loss", "best_step", "seconds", "tokens_per_second", "peak_memory_bytes", "optimizer_state_bytes", "neuron_count", "method", "output_kind", "drawn_neuron_set_path", "diverged_step")
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_PATH_FIELD_NUMBER: _ClassVar[int]
     TRAINABLE_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
@@ -362,6 +362,7 @@ class TrainResult(_message.Message):
     METHOD_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_KIND_FIELD_NUMBER: _ClassVar[int]
     DRAWN_NEURON_SET_PATH_FIELD_NUMBER: _ClassVar[int]
+    DIVERGED_STEP_FIELD_NUMBER: _ClassVar[int]
     language: str
     output_path: str
     trainable_parameters: int
@@ -379,7 +380,8 @@ class TrainResult(_message.Message):
     method: Method
     output_kind: OutputKind
     drawn_neuron_set_path: str
-    def __init__(self, language: _Optional[str] = ..., output_path: _Optional[str] = ..., trainable_parameters: _Optional[int] = ..., total_parameters: _Optional[int] = ..., steps: _Optional[int] = ..., tokens: _Optional[int] = ..., train_loss: _Optional[_Iterable[_Union[LossPoint, _Mapping]]] = ..., validation_loss: _Optional[_Iterable[_Union[LossPoint, _Mapping]]] = ..., best_step: _Optional[int] = ..., seconds: _Optional[float] = ..., tokens_per_second: _Optional[float] = ..., peak_memory_bytes: _Optional[int] = ..., optimizer_state_bytes: _Optional[int] = ..., neuron_count: _Optional[int] = ..., method: _Optional[_Union[Method, str]] = ..., output_kind: _Optional[_Union[OutputKind, str]] = ..., drawn_neuron_set_path: _Optional[str] = ...) -> None: ...
+    diverged_step: int
+    def __init__(self, language: _Optional[str] = ..., output_path: _Optional[str] = ..., trainable_parameters: _Optional[int] = ..., total_parameters: _Optional[int] = ..., steps: _Optional[int] = ..., tokens: _Optional[int] = ..., train_loss: _Optional[_Iterable[_Union[LossPoint, _Mapping]]] = ..., validation_loss: _Optional[_Iterable[_Union[LossPoint, _Mapping]]] = ..., best_step: _Optional[int] = ..., seconds: _Optional[float] = ..., tokens_per_second: _Optional[float] = ..., peak_memory_bytes: _Optional[int] = ..., optimizer_state_bytes: _Optional[int] = ..., neuron_count: _Optional[int] = ..., method: _Optional[_Union[Method, str]] = ..., output_kind: _Optional[_Union[OutputKind, str]] = ..., drawn_neuron_set_path: _Optional[str] = ..., diverged_step: _Optional[int] = ...) -> None: ...
 
 class TrainEvent(_message.Message):
     __slots__ = ("progress", "result")
