@@ -36,6 +36,17 @@ def sweep_partials(root: str | Path) -> int:
     return removed
 
 
+def remove_partials_of(path: str | Path) -> None:
+    """Removes temporary files an interrupted write of `path` left beside it (a worker killed
+    while saving). Only for a target one job owns, such as its training checkpoint."""
+    target = Path(path)
+    for entry in target.parent.glob(f".{target.name}{PARTIAL_MARK}*.tmp"):
+        try:
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        except OSError:
+            continue
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

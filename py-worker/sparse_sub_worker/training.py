@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from .atomic import atomic_path
+from .atomic import atomic_path, remove_partials_of
 from .corpus import PackedSequences
 from .errors import invalid
 from .evaluation import score_sequences
@@ -152,6 +152,8 @@ def run_training(
                 best, best_loss, best_step = trainable.snapshot(), loss, step
 
         fingerprint = _fingerprint(settings, trainable, params)
+        if checkpoint_path:
+            remove_partials_of(checkpoint_path)  # a worker killed mid-save leaves one
         resumed = _load_checkpoint(checkpoint_path, fingerprint) if checkpoint_path and settings.checkpoint_every else None
         tokens = 0
         step = 0

@@ -85,3 +85,15 @@ def test_a_damaged_pack_is_bad_input_not_an_internal_error(stub, tmp_path):
     with pytest.raises(grpc.RpcError) as error:
         stub.MergePack(request)
     assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "pack_paths[0]" in error.value.details()
+
+
+def test_a_jobs_own_interrupted_saves_are_removed_and_nothing_else(tmp_path):
+    from sparse_sub_worker.atomic import PARTIAL_MARK, remove_partials_of
+
+    checkpoint = tmp_path / "af.sparse.pt"
+    mine = tmp_path / f".af.sparse.pt{PARTIAL_MARK}x1y2.tmp"
+    other_job = tmp_path / f".af.lora.pt{PARTIAL_MARK}x1y2.tmp"
+    for path in (mine, other_job):
+        path.write_text("partial")
+    remove_partials_of(checkpoint)
+    assert not mine.exists() and other_job.exists()
