@@ -7,11 +7,11 @@ Once listening it prints one line to stdout that launchers wait for:
 from __future__ import annotations
 
 import argparse
-import ssl
 import json
 import logging
 import os
 import signal
+import ssl
 import sys
 import threading
 from concurrent import futures

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -21,8 +22,6 @@ STALE_SECONDS = 3600  # a temporary file untouched this long belongs to a proces
 def sweep_partials(root: str | Path) -> int:
     """Removes sparse-sub temporary files and folders under root left by a killed process
     (untouched for STALE_SECONDS); returns how many."""
-    import time
-
     removed = 0
     cutoff = time.time() - STALE_SECONDS
     for entry in sorted(Path(root).rglob(f"*{PARTIAL_MARK}*"), key=lambda p: -len(p.parts)):
@@ -54,8 +53,9 @@ def _umask() -> int:
 
 
 # Outputs get the modes any tool gives under the user's umask (mkstemp/mkdtemp would leave 0600/0700).
-FILE_MODE = 0o666 & ~_umask()
-DIR_MODE = 0o777 & ~_umask()
+UMASK = _umask()
+FILE_MODE = 0o666 & ~UMASK
+DIR_MODE = 0o777 & ~UMASK
 # A directory output holds this file: sparse-sub wrote it, and may replace it with the same kind.
 OUTPUT_MARKER = ".sparse-sub-output.json"
 
@@ -108,11 +108,12 @@ def atomic_dir(path: str | Path, kind: str = "model directory", field_name: str 
         yield tmp
         (tmp / OUTPUT_MARKER).write_text(json.dumps({"kind": kind, "written_by": "sparse-sub"}) + "\n", encoding="utf-8")
         if target.is_dir() and any(target.iterdir()) and not _written_by_us(target, kind):  # forced
+            clashes = [entry.name for entry in tmp.iterdir() if (target / entry.name).is_dir()]
+            if clashes:  # a folder of the user's where a file goes: never removed
+                raise precondition("OUTPUT_NOT_EMPTY", f"{field_name}: {path} holds folders named {', '.join(clashes)}, "
+                                   "where files of the output go; nothing was written", field_name)
             for entry in tmp.iterdir():
-                destination = target / entry.name
-                if destination.is_dir() and not destination.is_symlink():
-                    shutil.rmtree(destination)
-                os.replace(entry, destination)
+                os.replace(entry, target / entry.name)
         else:
             if target.is_dir():
                 shutil.rmtree(target)  # empty, or our own earlier output of this kind

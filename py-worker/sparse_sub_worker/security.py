@@ -18,6 +18,7 @@ import grpc
 from google.protobuf.message import Message
 
 from .errors import WorkerError, invalid
+from .models.loading import PACKAGE_SCHEME
 
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
 
@@ -64,7 +65,6 @@ OUTPUT_FIELDS = {"output_path", "output_dir", "checkpoint_path"}
 HUB_OR_PATH_FIELDS = {("ModelSpec", "source"), ("HubDataset", "name"), ("TaskRequest", "hub_name")}
 MAX_PATH_CHARS = 4096
 HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
-PACKAGE_SCHEME = "pkg://"
 ABSOLUTE_PATH = re.compile(r"(?<![\w:/.])/[^\s'\"(),:;]+")  # not the tail of a URL or of a relative path
 
 

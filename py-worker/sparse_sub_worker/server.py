@@ -25,8 +25,8 @@ from grpc_status import rpc_status
 
 from . import PROTOCOL, __version__
 from .activations import Throughput, count_activations, load_counts, save_counts
-from .atomic import check_output_dir
 from .analysis import adapter_deltas, alignment, model_directory_deltas, pack_deltas, weight_change
+from .atomic import check_output_dir
 from .corpus import load_sequences
 from .errors import WorkerError, invalid, not_found, precondition
 from .evaluation import score_sequences

@@ -196,11 +196,12 @@ def run_training(
                             step_loss += loss.detach() / len(micro_batches)
                     if parallel is not None:
                         step_loss = parallel.all_sum(step_loss)
-                    if not math.isfinite(step_loss.item()):
+                    loss_value = step_loss.item()  # the step's one host sync
+                    if not math.isfinite(loss_value):
                         # its gradients are not finite either: stop before they reach the weights
                         diverged_step = step + 1
                         log.warning("loss %s at step %d: training diverged; keeping the best weights (step %d)",
-                                    step_loss.item(), diverged_step, best_step)
+                                    loss_value, diverged_step, best_step)
                         optimizer.zero_grad(set_to_none=True)
                         break
                     if settings.max_grad_norm > 0:
@@ -209,7 +210,7 @@ def run_training(
                     optimizer.zero_grad(set_to_none=True)
                     step += 1
                     tokens += step_tokens
-                    train_loss.append((step, step_loss.item()))
+                    train_loss.append((step, loss_value))
                     elapsed = time.perf_counter() - start
                     on_step(StepReport(step, total_steps, train_loss[-1][1], tokens, tokens / elapsed if elapsed else 0.0, elapsed))
                     if settings.validate_every and step % settings.validate_every == 0:
