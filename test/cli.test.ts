@@ -1,5 +1,5 @@
 // The real CLI binary (built dist/, as `npx sparse-sub` runs it): messages and exit codes.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -29,7 +29,7 @@ describe("sparse-sub CLI", () => {
     expect(result.stderr).toBe(
       [
         `sparse-sub: ${path}: invalid plan (3 problems)`,
-        `  model.dtype: Invalid option: expected one of "auto"|"float32"|"bfloat16"|"float16"`,
+        `  model.dtype: unknown value 3 (expected one of "auto", "float32", "bfloat16", "float16")`,
         `  languages[0].udhr.heldout_articles[0]: Too big: expected number to be <=30`,
         `  (plan): unknown key 'extra'`,
       ].join("\n"),
@@ -58,6 +58,76 @@ describe("sparse-sub CLI", () => {
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain("workers[0].address: expected HOST:PORT");
     expect(existsSync(join(out, "run"))).toBe(false);
+  });
+
+  it("finds mistakes in the files a plan names before anything starts, each with its field", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sparse-sub-cli-"));
+    mkdirSync(join(dir, "not-a-model"));
+    writeFileSync(join(dir, "fake.gguf"), "definitely not gguf");
+    writeFileSync(join(dir, "latin1.txt"), Buffer.concat([Buffer.from("line one\nline two\nCaf"), Buffer.from([0xe9]), Buffer.from("\n")]));
+    writeFileSync(join(dir, "output-file"), "");
+    const base = {
+      name: "x",
+      languages: [{ code: "af", udhr: { id: "afr" } }, { code: "en", udhr: { id: "eng" } }],
+      training: { targets: ["af"] },
+    };
+    const validate = async (plan: object) => cli("validate", planFile({ ...base, ...plan }));
+    const missing = await validate({ model: { source: join(dir, "nowhere") } });
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain(`model.source: no such file or directory: ${join(dir, "nowhere")}`);
+    expect((await validate({ model: { source: join(dir, "not-a-model") } })).stderr).toContain("model.source: " + join(dir, "not-a-model") + " has no config.json");
+    expect((await validate({ model: { source: join(dir, "fake.gguf") } })).stderr).toContain("is a file but not a GGUF model");
+    const notUtf8 = await validate({ model: { source: "HuggingFaceTB/SmolLM2-135M" }, languages: [...base.languages, { code: "fr", train: { files: [join(dir, "latin1.txt")] } }] });
+    expect(notUtf8.exitCode).toBe(2);
+    expect(notUtf8.stderr).toContain(`languages[2].train.files[0]: ${join(dir, "latin1.txt")}:3: not UTF-8 text`);
+    const sets = await validate({ model: { source: "HuggingFaceTB/SmolLM2-135M" }, neuron_sets: { files: { af: join(dir, "af.json") } } });
+    expect(sets.stderr).toContain(`neuron_sets.files.af: no such file: ${join(dir, "af.json")}`);
+    const output = await validate({ model: { source: "HuggingFaceTB/SmolLM2-135M" }, output: { dir: join(dir, "output-file") } });
+    expect(output.stderr).toContain(`output.dir: ${join(dir, "output-file")} is a file, not a folder`);
+  });
+
+  it("suggests the closest name for a misspelled method, task or mode, in one style", async () => {
+    const result = await cli("validate", planFile({
+      name: "x",
+      model: { source: "HuggingFaceTB/SmolLM2-135M" },
+      languages: [{ code: "af", udhr: { id: "afr" } }, { code: "en", udhr: { id: "eng" } }],
+      training: { targets: ["af"], methods: [{ method: "sprase" }] },
+      evaluation: { tasks: [{ task: "belebel" }, { task: "udhr_reading", modes: ["logllik"] }] },
+    }));
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(`training.methods[0].method: unknown value "sprase": did you mean "sparse"? (expected one of "sparse", "random", "ffn", "full", "lora", "ia3")`);
+    expect(result.stderr).toContain(`evaluation.tasks[0].task: unknown value "belebel": did you mean "belebele"?`);
+    expect(result.stderr).toContain(`evaluation.tasks[1].modes[0]: unknown value "logllik": did you mean "loglik"?`);
+  });
+
+  it("warns about language codes that are not ISO 639 / BCP 47, with the closest match, and prints --json", async () => {
+    const path = planFile({
+      name: "x",
+      model: { source: "HuggingFaceTB/SmolLM2-135M" },
+      languages: [{ code: "aff", udhr: { id: "afr" } }, { code: "EN", udhr: { id: "eng" } }, { code: "de", udhr: { id: "nld" } }],
+      training: { targets: ["aff"] },
+    });
+    const text = await cli("validate", path);
+    expect(text.exitCode).toBe(0);
+    expect(text.stderr.split("\n")).toEqual([
+      "sparse-sub: warning: languages[0].code: 'aff' is not an ISO 639 language code; did you mean 'af' (Afrikaans)?",
+      "sparse-sub: warning: languages[1].code: 'EN' is written 'en' in BCP 47 (language subtags are lower case)",
+      "sparse-sub: warning: languages[2].code: 'de' is German, but its corpus is the UDHR in Dutch (nl); did you mean 'nl'?",
+    ]);
+    const json = await cli("validate", path, "--json");
+    expect(json.exitCode).toBe(0);
+    const summary = JSON.parse(json.stdout);
+    expect(summary).toMatchObject({ ok: true, languages: ["aff", "EN", "de"], targets: ["aff"], workers: 1 });
+    expect(summary.warnings.map((w: { path: string }) => w.path)).toEqual(["languages[0].code", "languages[1].code", "languages[2].code"]);
+    const invalid = await cli("validate", planFile({ name: "x" }), "--json");
+    expect(invalid.exitCode).toBe(2);
+    expect(JSON.parse(invalid.stdout)).toMatchObject({ ok: false, code: "PLAN_INVALID", issues: expect.arrayContaining([expect.objectContaining({ path: "model" })]) });
+  });
+
+  it("`results` on a folder that is not a run exits 4", async () => {
+    const result = await cli("results", mkdtempSync(join(tmpdir(), "sparse-sub-cli-")));
+    expect(result.exitCode).toBe(4);
+    expect(result.stderr).toMatch(/holds no results\.json/);
   });
 
   it("names a missing plan file", async () => {
@@ -93,9 +163,17 @@ describe("sparse-sub run, interrupted", () => {
     const result = await child;
     expect(training).toBe(true);
     expect(result.exitCode).toBe(130);
-    expect(result.stderr).toContain("sparse-sub: stopping (finished jobs are kept; run again to resume");
+    expect(result.stderr).toContain("sparse-sub: stopping (finished jobs are kept; Ctrl-C again to force)");
+    expect(result.stderr).toContain(`sparse-sub: cancelled. Finished jobs are kept in ${out} (results.md shows them); resume with: npx sparse-sub run ${path} --out ${out}`);
+    expect(result.stderr).not.toContain("waiting for a worker");
     const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
-    expect(results.status).toBe("cancelled");
+    expect(results).toMatchObject({ status: "cancelled", error: "cancelled" });
+    const events = readFileSync(join(out, "events.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const finished = events.findIndex((e) => e.event === "run_finished");
+    expect(finished).toBeGreaterThan(0);
+    expect(JSON.stringify(events.slice(finished + 1))).not.toMatch(/Traceback|Error/);
+    for (const event of events) for (const key of Object.keys(event)) expect(key, event.event).toMatch(/^[a-z0-9_]+$/); // one naming style
+    expect(readFileSync(join(out, "results.md"), "utf8")).not.toMatch(/## Target :|## Target  /);
     expect(results.jobs.map((j: { id: string }) => j.id).sort()).toEqual(["collect:af", "collect:en", "evaluate:base", "select"]);
     expect(existsSync(join(out, "packs/af.sparse.safetensors"))).toBe(false);
 
@@ -158,5 +236,7 @@ describe("sparse-sub run, controller killed", () => {
     const rerunStart = events.map((e) => e.event).lastIndexOf("run_started");
     const firstStep = events.slice(rerunStart).find((e) => e.event === "progress" && e.job === "train:af:sparse" && e.phase === "train");
     expect(firstStep.done).toBeGreaterThan(10);
+    expect(firstStep.message).toMatch(/^resumed from step \d+ \(checkpoint af\.sparse\.pt\)$/);
+    expect(rerun.stderr).toContain("resumed from step");
   }, 240_000);
 });

@@ -68,7 +68,7 @@ describe("a worker without a shared filesystem", () => {
       expect(existsSync(join(copyDir, file)), file).toBe(true);
     }
     // results name this machine's files, not the worker's copies
-    expect(copied.targets.map((t) => t.output)).toEqual([join(copyDir, "packs/af.sparse.safetensors"), join(copyDir, "adapters/af.lora")]);
+    expect(copied.targets.map((t) => t.output)).toEqual(["packs/af.sparse.safetensors", "adapters/af.lora"]); // relative to the run directory
     expect(JSON.stringify(copied)).not.toContain(join(root, "staging"));
     const moved = log.filter((e) => e.event === "files_moved");
     expect(moved.reduce((n, e) => n + e.sent, 0)).toBeGreaterThan(0);

@@ -1,7 +1,7 @@
 // End to end over the real stack: runPlan starts the real Python worker, drives it over gRPC,
 // follows it over ZeroMQ, on a tiny random-init Llama (no mocks).
 import { execa } from "execa";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -122,6 +122,15 @@ print(json.dumps({"changed": changed, "indices": {str(l): t.tolist() for l, t in
     expect(again.results.jobs.every((j) => j.reused)).toBe(true);
     expect(again.results.targets[0].scores).toEqual(results.targets[0].scores);
   });
+
+  it("is relocatable: a copied run directory resumes everything, and names its files relative to itself", async () => {
+    const moved = join(mkdtempSync(join(tmpdir(), "sparse-sub-moved-")), "elsewhere");
+    cpSync(dir, moved, { recursive: true });
+    const again = await runPlan(tinyPlan(), { outDir: moved });
+    expect(again.results.jobs.every((j) => j.reused)).toBe(true);
+    expect(again.results.targets[0].output).toBe("packs/af.sparse.safetensors");
+    for (const file of ["results.json", "state.json"]) expect(readFileSync(join(moved, file), "utf8"), file).not.toContain(dir);
+  });
 });
 
 describe("runPlan with every method side by side", () => {
@@ -171,8 +180,8 @@ describe("runPlan with every method side by side", () => {
       expect(existsSync(join(dir, file)), file).toBe(true);
     }
     const random = results.targets.find((t) => t.label === "random")!;
-    expect(random.drawn_neuron_set).toBe(join(dir, "neurons/af.random.json"));
-    const drawn = JSON.parse(readFileSync(random.drawn_neuron_set!, "utf8"));
+    expect(random.drawn_neuron_set).toBe("neurons/af.random.json"); // relative to the run directory
+    const drawn = JSON.parse(readFileSync(join(dir, random.drawn_neuron_set!), "utf8"));
     expect(drawn.neuron_count).toBe(random.neuron_count);
   });
 
@@ -250,12 +259,24 @@ describe("runPlan with benchmarks and analyses", () => {
     const md = await execa("node", [bin, "results", dir]);
     expect(md.stdout + "\n").toBe(table);
     const csv = (await execa("node", [bin, "results", dir, "--format", "csv"])).stdout.split("\n");
-    expect(csv[0]).toBe("target,method,measure,value,stderr,n,delta,within_2se");
-    const reading = csv.find((line) => line.startsWith("af,lora,udhr_reading af loglik (acc),"))!.split(",");
+    expect(csv[0]).toBe("target,method,measure,language,unit,value,stderr,n,delta,relative_change,within_2se");
+    const row = (prefix: string) => csv.find((line) => line.startsWith(prefix))?.split(",");
+    const reading = row("af,lora,udhr_reading af loglik (acc),af,points,")!;
     const lora = results.targets[1].tasks!.find((t) => t.label === "udhr_reading" && t.mode === "loglik")!;
-    expect(Number(reading[3])).toBeCloseTo(lora.metrics.accuracy * 100, 10);
-    expect(Number(reading[4])).toBeCloseTo(lora.metrics.accuracy_stderr * 100, 10);
-    expect(reading[5]).toBe("28");
+    expect(Number(reading[5])).toBeCloseTo(lora.metrics.accuracy * 100, 10);
+    expect(Number(reading[6])).toBeCloseTo(lora.metrics.accuracy_stderr * 100, 10);
+    expect(reading[7]).toBe("28");
+    // every number of the tables is in it: other languages' perplexity (absolute and relative change), weights, alignment, training
+    const base = results.base!.find((s) => s.language === "mt")!;
+    const loraMt = results.targets[1].scores!.find((s) => s.language === "mt")!;
+    const mt = row("af,lora,perplexity,mt,perplexity,")!;
+    expect(Number(mt[5])).toBeCloseTo(loraMt.perplexity, 8);
+    expect(Number(mt[7])).toBe(loraMt.tokens);
+    expect(Number(mt[8])).toBeCloseTo(loraMt.perplexity - base.perplexity, 8);
+    expect(Number(mt[9])).toBeCloseTo(loraMt.perplexity / base.perplexity - 1, 8);
+    expect(Number(row("af,sparse,weight_change_down_proj_matrix,")![5])).toBeCloseTo(results.targets[0].weight_change!.total.down_proj.matrix, 8);
+    expect(Number(row("af,lora,alignment_mean,af,")![5])).toBeCloseTo(results.targets[1].alignment!.find((a) => a.language === "af")!.mean, 8);
+    expect(Number(row("af,sparse,training_trainable_parameters,")![5])).toBe(results.targets[0].trainable_parameters);
 
     const partial = JSON.parse(readFileSync(join(dir, "results.json"), "utf8"));
     partial.targets[1].tasks = null; // lora's evaluation never ran

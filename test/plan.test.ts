@@ -41,7 +41,7 @@ describe("plan loading", () => {
       { method: "sparse", learning_rate: 1e-4, weight_decay: 0.01, max_grad_norm: 1, gradient_checkpointing: false, components: ["gate", "up", "down"] },
     ]);
     expect(plan.languages[0].udhr!.heldout_articles).toEqual([26, 27, 28, 29, 30]);
-    expect(plan.workers).toEqual([{ local: true, count: 1, restarts: 2, gpus_per_worker: 1 }]);
+    expect(plan.workers).toEqual([{ local: true, telemetry: true, count: 1, restarts: 2, gpus_per_worker: 1 }]);
   });
 
   it("maps model.add_bos and identification.sequence_length model_max onto the worker request", () => {
@@ -79,7 +79,7 @@ describe("plan loading", () => {
     expect(issues(plan)).toMatchInlineSnapshot(`
       [
         {
-          "message": "Invalid option: expected one of "auto"|"float32"|"bfloat16"|"float16"",
+          "message": "unknown value "fp8" (expected one of "auto", "float32", "bfloat16", "float16")",
           "path": "model.dtype",
         },
         {
@@ -134,7 +134,7 @@ describe("plan loading", () => {
     const plan = minimal();
     Object.assign(plan.training, { learning_rate: 3e-4, methods: ["sparse", { method: "sparse", name: "sparse" }, "adapterz"] });
     expect(issues(plan)).toEqual([
-      { path: "training.methods[2].method", message: 'unknown value: expected one of "sparse", "random", "ffn", "full", "lora", "ia3"' },
+      { path: "training.methods[2].method", message: 'unknown value "adapterz" (expected one of "sparse", "random", "ffn", "full", "lora", "ia3")' },
       { path: "training.learning_rate", message: 'set per method, e.g. "methods": [{ "method": "sparse", "learning_rate": ... }] (each method has the reference\'s default)' },
     ]);
     Object.assign(plan.training, { learning_rate: undefined, methods: ["sparse", { method: "sparse", name: "sparse" }] });

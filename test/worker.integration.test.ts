@@ -134,4 +134,20 @@ describe("worker over gRPC", () => {
     });
     expect(tang.missingLanguages).toEqual(["ja"]);
   });
+
+  it("with --telemetry off opens no ZeroMQ socket and reports progress over the gRPC stream only", async () => {
+    const quiet = await startLocalWorker({ args: ["--telemetry", "off"] });
+    const quietClient = new WorkerClient(quiet.address);
+    try {
+      expect(quiet.telemetry).toBe("");
+      expect((await quietClient.info()).telemetryEndpoint).toBe("");
+      const phases: string[] = [];
+      const result = await quietClient.train(trainRequest("quiet", 2), { onProgress: (p) => phases.push(p.phase) });
+      expect(result.steps).toBe(2);
+      expect(phases).toContain("train");
+    } finally {
+      quietClient.close();
+      await quiet.stop();
+    }
+  });
 });

@@ -10,18 +10,21 @@ import { pipelineJobs, runLayout } from "./pipeline/jobs.js";
 import { runPlan } from "./pipeline/run.js";
 import { describePack, readPackInfo } from "./packs/info.js";
 import { mergePacks, type OverlapRule } from "./packs/merge.js";
+import { checkLocalInputs, languageCodeWarnings } from "./plan/checks.js";
 import { loadPlan } from "./plan/load.js";
 import { readResults, renderResults, type ResultsFormat } from "./results/render.js";
 import { methodLabel } from "./plan/methods.js";
-import { createProgressDisplay } from "./telemetry/progress.js";
+import { createProgressDisplay, silentDisplay } from "./telemetry/progress.js";
 import { PACKAGE_ROOT, workerPython } from "./worker/launch.js";
 
-const EXIT = { ok: 0, failed: 1, invalid: 2, cancelled: 130 } as const;
+const EXIT = { ok: 0, failed: 1, invalid: 2, locked: 3, notARun: 4, cancelled: 130 } as const;
 
 function exitCodeFor(error: unknown): number {
   if (!(error instanceof SparseSubError)) return EXIT.failed;
   if (error.code === "CANCELLED") return EXIT.cancelled;
-  if (["PLAN_INVALID", "PLAN_NOT_FOUND", "CORPUS_INVALID", "PACK_INVALID"].includes(error.code)) return EXIT.invalid;
+  if (error.code === "RUN_LOCKED") return EXIT.locked;
+  if (error.code === "NOT_A_RUN") return EXIT.notARun;
+  if (["PLAN_INVALID", "PLAN_NOT_FOUND", "CORPUS_INVALID", "PACK_INVALID", "OUTPUT_INVALID"].includes(error.code)) return EXIT.invalid;
   return EXIT.failed;
 }
 
@@ -33,6 +36,7 @@ interface RunArgs {
   worker?: string[];
   workerTokenFile?: string;
   workerTls: boolean;
+  json: boolean;
 }
 
 /** `--worker HOST:PORT` flags: remote workers that replace the plan's. */
@@ -44,26 +48,37 @@ function workerFlags(args: RunArgs): unknown[] | undefined {
 
 async function runCommand(args: RunArgs): Promise<number> {
   const controller = new AbortController();
+  const display = args.json ? silentDisplayUnlessTty() : createProgressDisplay();
   let interrupts = 0;
   const onSignal = () => {
     interrupts += 1;
     if (interrupts > 1) process.exit(EXIT.cancelled); // second Ctrl-C: do not wait for cleanup
-    process.stderr.write("\nsparse-sub: stopping (finished jobs are kept; run again to resume; Ctrl-C again to force)\n");
+    display.log("sparse-sub: stopping (finished jobs are kept; Ctrl-C again to force)"); // through the bars: no garbled line
     controller.abort();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  let dir: string | undefined;
   try {
-    const { table, dir } = await runPlan(loadPlan(args.plan, { workers: workerFlags(args) }), {
-      outDir: args.out,
+    const loaded = loadPlan(args.plan, { workers: workerFlags(args) });
+    dir = resolve(args.out ?? loaded.plan.output!.dir);
+    const outcome = await runPlan(loaded, {
+      outDir: dir,
       fresh: args.fresh,
       signal: controller.signal,
-      display: createProgressDisplay(),
+      display,
     });
-    process.stdout.write(`\n${table}\nrun directory: ${dir}\n`);
+    if (args.json) process.stdout.write(JSON.stringify({ ok: true, dir: outcome.dir, results: outcome.results }) + "\n");
+    else process.stdout.write(`\n${outcome.table}\nrun directory: ${outcome.dir}\n`);
     return EXIT.ok;
   } catch (error) {
-    process.stderr.write(formatError(error, args.verbose) + "\n");
+    if (args.json) process.stdout.write(errorJson(error, dir));
+    if (error instanceof SparseSubError && error.code === "CANCELLED" && dir) {
+      const again = ["npx sparse-sub run", args.plan, ...(args.out ? ["--out", args.out] : [])].join(" ");
+      process.stderr.write(`sparse-sub: cancelled. Finished jobs are kept in ${dir} (results.md shows them); resume with: ${again}\n`);
+    } else {
+      process.stderr.write(formatError(error, args.verbose) + "\n");
+    }
     return exitCodeFor(error);
   } finally {
     process.off("SIGINT", onSignal);
@@ -71,18 +86,50 @@ async function runCommand(args: RunArgs): Promise<number> {
   }
 }
 
-function validateCommand(args: { plan: string; verbose: boolean }): number {
+/** `run --json` keeps stdout for the JSON; progress still goes to stderr on a terminal. */
+function silentDisplayUnlessTty() {
+  return process.stderr.isTTY ? createProgressDisplay() : silentDisplay;
+}
+
+/** `--json`: one JSON object on stdout, the error's too (code, message, issues). */
+function errorJson(error: unknown, dir?: string): string {
+  const where = dir ? { dir } : {};
+  if (error instanceof SparseSubError) return JSON.stringify({ ok: false, code: error.code, message: error.message, issues: error.extra.issues ?? [], ...where }) + "\n";
+  return JSON.stringify({ ok: false, code: "FAILED", message: error instanceof Error ? error.message : String(error), issues: [], ...where }) + "\n";
+}
+
+function validateCommand(args: { plan: string; verbose: boolean; json: boolean }): number {
   try {
-    const { plan, path } = loadPlan(args.plan);
+    const loaded = loadPlan(args.plan);
+    const { plan, path } = loaded;
     const { corpora } = prepareCorpora(plan.languages, tmpdir()); // checks corpora; writes nothing
+    checkLocalInputs(loaded);
+    const warnings = languageCodeWarnings(plan);
     const jobs = pipelineJobs({ plan, corpora, layout: runLayout(plan.output!.dir), runId: "validate", onProgress: () => {} }).length;
+    if (args.json) {
+      const summary = {
+        ok: true,
+        plan: path,
+        languages: plan.languages.map((l) => l.code),
+        targets: plan.training.targets,
+        methods: plan.training.methods.map(methodLabel),
+        jobs,
+        workers: plan.workers.length,
+        output: plan.output!.dir,
+        warnings,
+      };
+      process.stdout.write(JSON.stringify(summary) + "\n");
+      return EXIT.ok;
+    }
+    for (const warning of warnings) process.stderr.write(`sparse-sub: warning: ${warning.path}: ${warning.message}\n`);
     process.stdout.write(
       `${path}: valid. ${plan.languages.length} languages (${plan.languages.map((l) => l.code).join(", ")}), ` +
         `targets ${plan.training.targets.join(", ")}, methods ${plan.training.methods.map(methodLabel).join(", ")}, ${jobs} jobs, ${plan.workers.length} worker(s), output ${plan.output!.dir}\n`,
     );
     return EXIT.ok;
   } catch (error) {
-    process.stderr.write(formatError(error, args.verbose) + "\n");
+    process.stderr.write(args.json ? "" : formatError(error, args.verbose) + "\n");
+    if (args.json) process.stdout.write(errorJson(error));
     return exitCodeFor(error);
   }
 }
@@ -198,17 +245,21 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
           .option("fresh", { type: "boolean", default: false, describe: "ignore finished jobs of an earlier run in the same directory" })
           .option("worker", { type: "string", array: true, describe: "HOST:PORT of a running worker (repeatable); replaces the plan's workers" })
           .option("worker-token-file", { type: "string", describe: "bearer token for --worker (default: $SPARSE_SUB_WORKER_TOKEN)" })
-          .option("worker-tls", { type: "boolean", default: false, describe: "--worker serves TLS (system roots)" }),
+          .option("worker-tls", { type: "boolean", default: false, describe: "--worker serves TLS (system roots)" })
+          .option("json", { type: "boolean", default: false, describe: "print one JSON object: ok, dir and results (results.json's content) | code, message, issues" }),
       async (args) => {
         exitCode = await runCommand(args as unknown as RunArgs);
       },
     )
     .command(
       "validate <plan>",
-      "check a plan without running anything",
-      (y) => y.positional("plan", { type: "string", demandOption: true }),
+      "check a plan and the files it names without running anything",
+      (y) =>
+        y
+          .positional("plan", { type: "string", demandOption: true })
+          .option("json", { type: "boolean", default: false, describe: "print one JSON object (ok, jobs, warnings | code, message, issues)" }),
       (args) => {
-        exitCode = validateCommand(args as { plan: string; verbose: boolean });
+        exitCode = validateCommand(args as unknown as { plan: string; verbose: boolean; json: boolean });
       },
     )
     .command(

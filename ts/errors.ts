@@ -10,6 +10,9 @@ export type ErrorCode =
   | "WORKER_START_FAILED" // a local worker process exited or never became ready
   | "WORKER_UNREACHABLE" // a worker address did not answer
   | "WORKER_FAILED" // a worker RPC failed (reason and field come from the worker)
+  | "RUN_LOCKED" // another sparse-sub run holds the run directory
+  | "OUTPUT_INVALID" // the run directory is a file, or a folder of other files
+  | "NOT_A_RUN" // `results` on a folder that holds no results.json
   | "CANCELLED"; // the user interrupted the run
 
 export interface PlanIssue {

@@ -13,7 +13,8 @@ export { createProgressDisplay, silentDisplay, type ProgressDisplay } from "./te
 export { subscribeTelemetry } from "./telemetry/subscriber.js";
 export { resultsTable } from "./results/table.js";
 export { readResults, renderResults, type ResultsFormat } from "./results/render.js";
-export { paperTable, paperRecords } from "./results/paper.js";
+export { paperTable } from "./results/paper.js";
+export { RECORD_COLUMNS, resultRecords, type ResultRecord } from "./results/records.js";
 export { RESULTS_SCHEMA, type RunResults, type TargetResult, type ScoreRow } from "./results/results.js";
 export { readDeclaration, splitDeclaration, udhrIds } from "./corpora/udhr.js";
 export * as proto from "./gen/sparse_sub/v1/worker.js";

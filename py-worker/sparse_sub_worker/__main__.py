@@ -27,16 +27,17 @@ def _watch_parent(stopped: threading.Event) -> None:
 
 
 def serve(listen: str, telemetry_bind: str, exit_with_parent: bool = False, token: str | None = None,
-          tls: tuple[bytes, bytes] | None = None, data_root: str | None = None, allow_hub: bool = True) -> None:
+          tls: tuple[bytes, bytes] | None = None, data_root: str | None = None, allow_hub: bool = True,
+          stream_idle_seconds: float = 60.0) -> None:
     import grpc
     from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
     from .gen.sparse_sub.v1 import worker_pb2_grpc
     from .security import DataRoot, TokenAuth
     from .server import WorkerService
-    from .telemetry import TelemetryPublisher
+    from .telemetry import NullPublisher, TelemetryPublisher
 
-    telemetry = TelemetryPublisher(telemetry_bind)
+    telemetry = NullPublisher() if telemetry_bind == "off" else TelemetryPublisher(telemetry_bind)
     options = [("grpc.max_receive_message_length", 64 << 20), ("grpc.max_send_message_length", 64 << 20)]
     interceptors = [TokenAuth(token)] if token else []
     # Bounded: RPCs past 12 at once are refused with RESOURCE_EXHAUSTED instead of queueing behind
@@ -44,7 +45,7 @@ def serve(listen: str, telemetry_bind: str, exit_with_parent: bool = False, toke
     options += [("grpc.keepalive_time_ms", 60_000), ("grpc.keepalive_timeout_ms", 20_000), ("grpc.max_connection_idle_ms", 30 * 60_000)]
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), options=options, interceptors=interceptors,
                          maximum_concurrent_rpcs=12)
-    worker_pb2_grpc.add_WorkerServicer_to_server(WorkerService(telemetry, DataRoot(data_root, allow_hub)), server)
+    worker_pb2_grpc.add_WorkerServicer_to_server(WorkerService(telemetry, DataRoot(data_root, allow_hub), stream_idle_seconds), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for service in ("", "sparse_sub.v1.Worker"):
@@ -81,8 +82,11 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     serve_parser = commands.add_parser("serve", help="serve the sparse_sub.v1 gRPC API")
     serve_parser.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT to listen on (port 0 = any free port)")
-    serve_parser.add_argument("--telemetry", default="tcp://127.0.0.1:*", help="ZeroMQ PUB bind address for telemetry")
+    serve_parser.add_argument("--telemetry", default="tcp://127.0.0.1:*", help="ZeroMQ PUB bind address for telemetry; 'off': none (progress then goes only over the authenticated "
+                              "gRPC stream; any local user can read a ZeroMQ socket)")
     serve_parser.add_argument("--log-level", default="INFO")
+    serve_parser.add_argument("--stream-idle-timeout", type=float, default=60.0, metavar="SECONDS",
+                              help="end an upload (PutFile) that sent nothing for this long, removing its partial file")
     serve_parser.add_argument("--exit-with-parent", action="store_true", help="stop when the launching process dies")
     serve_parser.add_argument("--token-file", help="file holding the bearer token every RPC must carry (or SPARSE_SUB_WORKER_TOKEN)")
     serve_parser.add_argument("--tls-cert", help="PEM certificate chain: serve TLS (with --tls-key)")
@@ -121,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
         if _host(args.listen) not in LOOPBACK_HOSTS and token is None:
             parser.error(f"--listen {args.listen}: beyond loopback the worker needs a token (--token-file) so that nobody else on the "
                          "network can read and write files as you; or pass --insecure on a private network")
-        if _host(args.telemetry) not in LOOPBACK_HOSTS:
+        if args.telemetry != "off" and _host(args.telemetry) not in LOOPBACK_HOSTS:
             parser.error(f"--telemetry {args.telemetry}: telemetry is not authenticated; keep it on loopback (remote controllers "
                          "get progress over the authenticated gRPC stream), or pass --insecure")
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -134,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
         removed = sweep_partials(args.data_root)
         if removed:
             logging.info("removed %d stale partial file(s) under %s", removed, args.data_root)
-    serve(args.listen, args.telemetry, args.exit_with_parent, token, tls, args.data_root, not args.no_hub)
+    serve(args.listen, args.telemetry, args.exit_with_parent, token, tls, args.data_root, not args.no_hub, args.stream_idle_timeout)
 
 
 if __name__ == "__main__":

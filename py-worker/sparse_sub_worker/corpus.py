@@ -59,13 +59,25 @@ def read_documents(corpus: Corpus, field_name: str, char_budget: int = 0) -> lis
     return documents
 
 
+def read_utf8(file: Path, field_name: str) -> str:
+    """The file's text; a file that is not UTF-8 is the user's mistake, named with its line."""
+    data = file.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise precondition(
+            "CORPUS_NOT_UTF8", f"{file}:{line}: not UTF-8 text (byte {error.start}: {data[error.start:error.start + 1]!r}); re-encode it as UTF-8", field_name
+        ) from None
+
+
 def _read_file(path: str, field_name: str) -> list[str]:
     file = Path(path)
     if not file.is_file():
         raise not_found(f"{field_name}.text_files.paths", path)
     if file.suffix == ".jsonl":
         documents = []
-        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+        for number, line in enumerate(read_utf8(file, field_name).splitlines(), start=1):
             if not line.strip():
                 continue
             try:
@@ -75,7 +87,7 @@ def _read_file(path: str, field_name: str) -> list[str]:
                     "BAD_CORPUS_FILE", f"{path}:{number}: expected a JSON object with a \"text\" string", field_name
                 ) from None
         return documents
-    return [file.read_text(encoding="utf-8")]
+    return [read_utf8(file, field_name)]
 
 
 def _read_hub_dataset(corpus: HubDatasetCorpus, field_name: str, char_budget: int) -> list[str]:

@@ -9,38 +9,71 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 
-from .errors import JobCancelled
+import grpc
+
+from .errors import JobCancelled, WorkerError
 
 log = logging.getLogger(__name__)
 _DONE = object()
 
 
 class JobSlot:
-    """One heavy job at a time (a worker owns one device); others wait their turn."""
+    """One heavy job at a time (a worker owns one device); others wait their turn, first come
+    first served, at most `max_waiting` of them (each waiter holds a server thread)."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._state = threading.Lock()
-        self.waiting = 0
+    def __init__(self, max_waiting: int = 6) -> None:
+        self._changed = threading.Condition()
+        self._queue: deque[object] = deque()  # one entry per waiting call, in arrival order
+        self._busy = False
+        self.max_waiting = max_waiting
         self.running = ""
 
-    def acquire(self, job_id: str, cancelled: threading.Event) -> None:
-        with self._state:
-            self.waiting += 1
-        try:
-            while not self._lock.acquire(timeout=0.2):
-                if cancelled.is_set():
-                    raise JobCancelled(job_id)
-        finally:
-            with self._state:
-                self.waiting -= 1
-        self.running = job_id
+    @property
+    def waiting(self) -> int:
+        return len(self._queue)
+
+    def acquire(self, job_id: str, cancelled: threading.Event,
+                on_wait: Callable[[int, str], None] | None = None) -> None:
+        """Blocks until the slot is this job's. `on_wait(position, running_job)` hears each new
+        queue position (1 = next); a set `cancelled` leaves the queue with JobCancelled."""
+        with self._changed:
+            if not self._busy and not self._queue:
+                self._busy, self.running = True, job_id
+                return
+            if len(self._queue) >= self.max_waiting:
+                raise WorkerError(grpc.StatusCode.RESOURCE_EXHAUSTED, "QUEUE_FULL",
+                                  f"{len(self._queue)} jobs already wait for this worker (running: {self.running}); try again later")
+            entry = object()
+            self._queue.append(entry)
+            reported = 0
+            try:
+                while self._busy or self._queue[0] is not entry:
+                    if cancelled.is_set():
+                        raise JobCancelled(job_id)
+                    position = self._queue.index(entry) + 1
+                    if on_wait is not None and position != reported:
+                        reported = position
+                        on_wait(position, self.running)
+                    self._changed.wait(timeout=0.2)  # also re-checks `cancelled`
+                self._busy, self.running = True, job_id
+            finally:
+                self._queue.remove(entry)
+                self._changed.notify_all()
 
     def release(self) -> None:
-        self.running = ""
-        self._lock.release()
+        with self._changed:
+            self._busy, self.running = False, ""
+            self._changed.notify_all()
+
+
+def call_ended(rpc_context) -> threading.Event:
+    """An event set when the RPC ends for any reason, a client's cancel included."""
+    ended = threading.Event()
+    rpc_context.add_callback(ended.set)
+    return ended
 
 
 class JobContext:
@@ -65,17 +98,19 @@ def stream_job(
     job_id: str,
     rpc_context,
     job: Callable[[JobContext], object],
+    queued: Callable[[int, str], object] | None = None,
 ) -> Iterator[object]:
-    """Yields the job's emitted events, then its return value; re-raises its exception."""
+    """Yields the job's emitted events, then its return value; re-raises its exception.
+    `queued(position, running_job)` builds the event that reports a place in the queue."""
     events: queue.Queue = queue.Queue()
-    cancelled = threading.Event()
-    rpc_context.add_callback(cancelled.set)  # fires when the call ends, including a client cancel
+    cancelled = call_ended(rpc_context)
     outcome: dict[str, object] = {}
+    on_wait = (lambda position, running: events.put(queued(position, running))) if queued else None
 
     def run() -> None:
         try:
-            slot.acquire(job_id, cancelled)
-        except JobCancelled as error:
+            slot.acquire(job_id, cancelled, on_wait)
+        except (JobCancelled, WorkerError) as error:
             outcome["error"] = error
             events.put(_DONE)
             return

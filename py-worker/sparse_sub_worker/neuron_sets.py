@@ -48,7 +48,7 @@ def load_neuron_set(path: str | Path, field_name: str) -> NeuronSet:
         raise not_found(field_name, str(path), "neuron set")
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise precondition("BAD_NEURON_SET", f"{field_name}: {path} is not JSON ({error})", field_name) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise precondition("BAD_NEURON_SET", f"{field_name}: {path} is not a {FORMAT} file", field_name)

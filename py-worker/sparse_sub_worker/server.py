@@ -10,6 +10,7 @@ import functools
 import json
 import logging
 import os
+import queue
 import re
 import threading
 import time
@@ -32,7 +33,7 @@ from .errors import WorkerError, invalid, not_found, precondition
 from .evaluation import score_sequences
 from .gen.sparse_sub.v1 import worker_pb2 as pb
 from .gen.sparse_sub.v1 import worker_pb2_grpc
-from .jobs import JobContext, JobSlot, stream_job
+from .jobs import JobContext, JobSlot, call_ended, stream_job
 from .lape import select_language_neurons
 from .models.architecture import model_max_length
 from .models.loading import LoadedModel, ModelCache, ModelRequest
@@ -125,12 +126,44 @@ def _task_spec(t: pb.TaskRequest, field_name: str) -> TaskSpec:
                     max_new_tokens=t.max_new_tokens, field=field_name, label=t.label)
 
 
+# An upload whose client stops sending (but keeps the connection) is abandoned after this long:
+# its partial file is removed and its server thread freed.
+STREAM_IDLE_SECONDS = 60.0
+
+
+def _until_idle(iterator, seconds: float):
+    """`iterator`'s items; WorkerError (DEADLINE_EXCEEDED, STREAM_IDLE) once none came for `seconds`.
+    A helper thread does the blocking reads, so the handler can give up and end the call."""
+    items: queue.Queue = queue.Queue(maxsize=4)
+    end = object()
+
+    def pump():
+        try:
+            for item in iterator:
+                items.put(item)
+        except Exception:  # noqa: BLE001 - the call ended (cancelled, aborted): stop reading
+            pass
+        items.put(end)
+
+    threading.Thread(target=pump, name="stream-reader", daemon=True).start()
+    while True:
+        try:
+            item = items.get(timeout=seconds)
+        except queue.Empty:
+            raise WorkerError(grpc.StatusCode.DEADLINE_EXCEEDED, "STREAM_IDLE",
+                              f"no data for {seconds:g} s: the upload was abandoned") from None
+        if item is end:
+            return
+        yield item
+
+
 class WorkerService(worker_pb2_grpc.WorkerServicer):
-    def __init__(self, telemetry: TelemetryPublisher, data_root: DataRoot | None = None):
+    def __init__(self, telemetry: TelemetryPublisher, data_root: DataRoot | None = None, stream_idle_seconds: float = STREAM_IDLE_SECONDS):
         self.telemetry = telemetry
         self.data_root = data_root or DataRoot(None)
         self.models = ModelCache()
         self.slot = JobSlot()
+        self.stream_idle_seconds = stream_idle_seconds
 
     # ---- helpers -----------------------------------------------------------------------------
 
@@ -146,6 +179,14 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
         event = pb.TelemetryEvent(progress=progress, memory_used_bytes=self._memory_used())
         self.telemetry.publish(ctx.job_id, event.SerializeToString())
         ctx.emit(wrap(progress))
+
+    def _queued(self, job_id: str, wrap):
+        """The progress event of a job waiting for the slot: its place in the queue."""
+        def report(position: int, running: str):
+            ahead = f"{position - 1} more queued ahead, " if position > 1 else ""
+            return wrap(pb.Progress(job_id=job_id, phase="queued", done=0, total=0, unit="jobs",
+                                    message=f"waiting for the worker: {ahead}running {running or 'a job'}"))
+        return report
 
     def _load(self, ctx: JobContext, wrap, spec: pb.ModelSpec) -> LoadedModel:
         request = _model_request(spec)
@@ -241,7 +282,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
                 language=request.language, output_path=request.output_path, token_count=counts.token_count, sequence_length=sequence_length,
                 num_layers=loaded.shape.num_layers, intermediate_size=loaded.shape.intermediate_size, seconds=clock.elapsed()))
 
-        yield from stream_job(self.slot, request.job_id, context, job)
+        yield from stream_job(self.slot, request.job_id, context, job, self._queued(request.job_id, wrap))
 
     @unary
     def SelectNeurons(self, request, context):
@@ -280,7 +321,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
         train_job = TrainJob.parse(request)  # every field checked before any work
 
         def job(ctx: JobContext):
-            on_step = lambda r: self._progress(ctx, wrap, "train", r.step, r.total_steps, "steps", r.elapsed, r.tokens_per_second, r.loss)
+            on_step = lambda r: self._progress(ctx, wrap, "train", r.step, r.total_steps, "steps", r.elapsed, r.tokens_per_second, r.loss, r.message)
             clock = Throughput()
             on_validation = lambda step, loss: self._progress(ctx, wrap, "validate", step, 0, "steps", clock.elapsed(), loss=loss,
                                                               message=f"validation loss {loss:.4f} at step {step}")
@@ -297,7 +338,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
                         self.models.evict()  # trained in place: the next job must reload the base
             return pb.TrainEvent(result=result)
 
-        yield from stream_job(self.slot, request.job_id, context, job)
+        yield from stream_job(self.slot, request.job_id, context, job, self._queued(request.job_id, wrap))
 
     @streaming
     def Evaluate(self, request, context):
@@ -338,7 +379,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             return pb.EvaluateEvent(result=pb.EvaluateResult(pack_path=request.pack_path, scores=scores, seconds=clock.elapsed(),
                                                              tasks=task_scores, alignment=aligned))
 
-        yield from stream_job(self.slot, request.job_id, context, job)
+        yield from stream_job(self.slot, request.job_id, context, job, self._queued(request.job_id, wrap))
 
     @unary
     def MergePack(self, request, context):
@@ -351,7 +392,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
         check_output_dir(request.output_dir, "model directory", "output_dir", request.force)  # before any work
         packs = [load_pack(path, f"pack_paths[{i}]") for i, path in enumerate(request.pack_paths)]
         # writes into the cached model's weights (and back): take the job slot like any job
-        self.slot.acquire(request.job_id or "merge", threading.Event())
+        self.slot.acquire(request.job_id or "merge", call_ended(context))  # a caller that left leaves the queue
         try:
             loaded = self.models.get(_model_request(request.model))
             for i, pack in enumerate(packs):
@@ -369,7 +410,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             raise invalid("artifact", "give pack_path, adapter_path or model_directory")
         neuron_set = load_neuron_set(request.neuron_set_path, "neuron_set_path") if request.neuron_set_path else None
         pack_file = load_pack(request.pack_path, "pack_path") if kind == "pack_path" else None
-        self.slot.acquire(request.job_id or "analyze", threading.Event())
+        self.slot.acquire(request.job_id or "analyze", call_ended(context))
         try:
             loaded = self.models.get(_model_request(request.model))
             neurons = neuron_set.layers if neuron_set else [[] for _ in loaded.layers]
@@ -409,6 +450,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
 
     def PutFile(self, request_iterator, context):
         try:
+            request_iterator = _until_idle(request_iterator, self.stream_idle_seconds)
             first = next(request_iterator, None)
             if first is None or not first.path:
                 raise invalid("path", "the first chunk must name the file")

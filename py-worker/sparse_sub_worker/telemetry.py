@@ -1,5 +1,8 @@
 """Telemetry: progress and metrics PUBlished on a ZeroMQ socket (topic = job id, payload =
-a serialized sparse_sub.v1.TelemetryEvent). The controller learns the address from WorkerInfo."""
+a serialized sparse_sub.v1.TelemetryEvent). The controller learns the address from WorkerInfo.
+
+The socket is not authenticated: any local user can subscribe. `--telemetry off` starts no socket
+(NullPublisher); progress then reaches the controller only over the authenticated gRPC stream."""
 
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ class TelemetryPublisher:
 
     def publish(self, topic: str, payload: bytes) -> None:
         with self._lock:
+            if self._socket.closed:
+                return  # shutting down while a job still reports progress
             try:
                 self._socket.send_multipart([topic.encode(), payload], flags=zmq.NOBLOCK)
             except zmq.Again:
@@ -28,3 +33,15 @@ class TelemetryPublisher:
     def close(self) -> None:
         with self._lock:
             self._socket.close()
+
+
+class NullPublisher:
+    """Telemetry switched off: nothing is published; jobs report progress on their RPC stream."""
+
+    endpoint = ""
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

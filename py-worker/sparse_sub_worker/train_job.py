@@ -124,7 +124,7 @@ class TrainJob:
             train_loss=[pb.LossPoint(step=s, loss=l) for s, l in outcome.train_loss],
             validation_loss=[pb.LossPoint(step=s, loss=l) for s, l in outcome.validation_loss],
             best_step=outcome.best_step, diverged_step=outcome.diverged_step, seconds=outcome.seconds,
-            tokens_per_second=outcome.tokens / outcome.seconds if outcome.seconds else 0.0,
+            tokens_per_second=(outcome.tokens - outcome.tokens_before_resume) / outcome.seconds if outcome.seconds else 0.0,
             peak_memory_bytes=outcome.peak_memory_bytes, optimizer_state_bytes=outcome.optimizer_state_bytes,
             neuron_count=trainable.neuron_count, method=request.method or pb.METHOD_SPARSE,
             output_kind=OUTPUT_KINDS[trainable.output_kind], drawn_neuron_set_path=drawn_path)

@@ -72,8 +72,9 @@ class StepReport:
     total_steps: int
     loss: float
     tokens: int
-    tokens_per_second: float
+    tokens_per_second: float  # of this attempt: steps done before a resume do not count
     elapsed: float
+    message: str = ""  # e.g. on the first step after a resume
 
 
 @dataclass
@@ -90,6 +91,7 @@ class TrainOutcome:
     train_loss: list[tuple[int, float]] = field(default_factory=list)
     validation_loss: list[tuple[int, float]] = field(default_factory=list)
     pack: Pack | None = None  # sparse/random: the kept slices
+    tokens_before_resume: int = 0  # trained by an earlier attempt (not in `seconds`)
 
 
 def optimizer_state_bytes(optimizer: torch.optim.Optimizer) -> int:
@@ -166,7 +168,10 @@ def run_training(
             torch.set_rng_state(resumed["rng"])
         else:
             validate(0)
-        resumed_at = step
+        resumed_at, resumed_tokens = step, tokens
+        resume_note = f"resumed from step {step} (checkpoint {os.path.basename(checkpoint_path)})" if resumed is not None else ""
+        if resume_note:
+            log.info("%s", resume_note)
         model.train()
         start = time.perf_counter()
         position = 0  # optimizer steps of the data order, including those done before a resume
@@ -212,7 +217,8 @@ def run_training(
                     tokens += step_tokens
                     train_loss.append((step, loss_value))
                     elapsed = time.perf_counter() - start
-                    on_step(StepReport(step, total_steps, train_loss[-1][1], tokens, tokens / elapsed if elapsed else 0.0, elapsed))
+                    rate = (tokens - resumed_tokens) / elapsed if elapsed else 0.0
+                    on_step(StepReport(step, total_steps, train_loss[-1][1], tokens, rate, elapsed, resume_note if step == resumed_at + 1 else ""))
                     if settings.validate_every and step % settings.validate_every == 0:
                         validate(step)  # score_sequences switches to eval and back
                     if checkpoint_path and settings.checkpoint_every and step % settings.checkpoint_every == 0 and step < total_steps:
@@ -257,6 +263,7 @@ def run_training(
         train_loss=train_loss,
         validation_loss=validation_loss,
         pack=pack,
+        tokens_before_resume=resumed_tokens,
     )
 
 

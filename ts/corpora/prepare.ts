@@ -1,7 +1,7 @@
 // Turns each plan language's text sources into worker-readable corpora, before any worker
 // starts: UDHR declarations are parsed and written as JSONL into the run directory; files are
 // checked to exist and hold text; hub datasets pass through to the worker's datasets loader.
-import { existsSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { SparseSubError, type PlanIssue } from "../errors.js";
 import type { Corpus } from "../gen/sparse_sub/v1/worker.js";
@@ -30,7 +30,58 @@ function checkFiles(source: TextSource, path: string, issues: PlanIssue[]): void
   source.files.forEach((file, i) => {
     if (!existsSync(file)) issues.push({ path: `${path}.files[${i}]`, message: `file not found: ${file}` });
     else if (statSync(file).size === 0) issues.push({ path: `${path}.files[${i}]`, message: `file is empty: ${file}` });
+    else {
+      const bad = firstNonUtf8Line(file);
+      if (bad !== undefined) issues.push({ path: `${path}.files[${i}]`, message: `${file}:${bad}: not UTF-8 text; re-encode it as UTF-8` });
+    }
   });
+}
+
+/** Newlines before the first invalid UTF-8 sequence of a chunk that holds one: binary search on
+ * prefixes (a prefix fails to decode once it contains the error). Up to 3 leading continuation
+ * bytes finish the previous chunk's character and are skipped. */
+function newlinesBeforeFirstError(chunk: Buffer): number {
+  let start = 0;
+  while (start < 3 && start < chunk.length && (chunk[start] & 0xc0) === 0x80) start++;
+  const fails = (end: number) => {
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(chunk.subarray(start, end), { stream: true });
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  let [low, high] = [start, chunk.length]; // the shortest failing prefix ends in (low, high]
+  if (!fails(high)) return 0; // the error was in the skipped bytes
+  while (high - low > 1) {
+    const mid = (low + high) >> 1;
+    if (fails(mid)) high = mid;
+    else low = mid;
+  }
+  return chunk.subarray(0, high - 1).filter((b) => b === 0x0a).length; // the last byte revealed the error (it may be a newline)
+}
+
+/** The line of a file's first invalid UTF-8 sequence, if any; reads in chunks (corpora are large). */
+function firstNonUtf8Line(file: string): number | undefined {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const buffer = Buffer.alloc(1 << 20);
+  const fd = openSync(file, "r");
+  let line = 1;
+  try {
+    for (;;) {
+      const read = readSync(fd, buffer, 0, buffer.length, null);
+      const chunk = buffer.subarray(0, read);
+      try {
+        decoder.decode(chunk, { stream: read > 0 });
+      } catch {
+        return line + newlinesBeforeFirstError(chunk);
+      }
+      if (read === 0) return undefined;
+      line += chunk.filter((b) => b === 0x0a).length;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function jsonl(documents: string[]): string {

@@ -147,6 +147,7 @@ export async function runGraph(
             return;
           }
         }
+        if (options.signal?.aborted) return; // the user cancelled: jobs stopping because of it did not fail
         if (failure === undefined) {
           failure = error;
           hooks.onFail?.(job, error);
@@ -179,7 +180,7 @@ export async function runGraph(
     options.signal?.removeEventListener("abort", onOuterAbort);
   }
   if (failure !== undefined) throw failure;
-  if (options.signal?.aborted) throw new SparseSubError("CANCELLED", "run cancelled");
+  if (options.signal?.aborted) throw new SparseSubError("CANCELLED", "cancelled");
   const missing = jobs.filter((j) => !done.has(j.id)).map((j) => j.id);
   if (missing.length > 0) throw new Error(`jobs never became ready: ${missing.join(", ")}`);
 }

@@ -3,7 +3,7 @@
 // returns what it produced; the files it writes live in the run directory.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { LanguageCorpora } from "../corpora/prepare.js";
 import { SparseSubError } from "../errors.js";
 import type {
@@ -22,6 +22,7 @@ import type { Plan } from "../plan/schema.js";
 import { PACKAGE_ROOT } from "../worker/launch.js";
 import type { PooledWorker } from "../worker/pool.js";
 import { defineJob, type Job } from "./graph.js";
+import { relativeToRun } from "./run-directory.js";
 
 export interface RunLayout {
   dir: string;
@@ -68,13 +69,14 @@ export const jobIds = {
 };
 
 /** A stable fingerprint of the code version, a request (job id excluded) and the content of the
- * user's input files it names, for resume. Files made by earlier jobs are covered by chaining their keys. */
+ * user's input files it names, for resume. Files made by earlier jobs are covered by chaining their keys.
+ * Paths inside the run directory count relative to it: a moved or copied run still resumes. */
 type Fingerprint = (request: object, inputFiles?: string[]) => string;
 
 /** Results of another release of sparse-sub are not reused: its code may compute differently. */
 const CODE_VERSION = `sparse-sub ${JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")).version}`;
 
-function fingerprinter(): Fingerprint {
+function fingerprinter(runDir: string): Fingerprint {
   const contentHashes = new Map<string, string>(); // read each input once per run
   const contentHash = (path: string) => {
     let hash = contentHashes.get(path);
@@ -86,8 +88,8 @@ function fingerprinter(): Fingerprint {
   };
   return (request, inputFiles = []) => {
     const { jobId: _ignored, ...rest } = request as { jobId?: string };
-    const hash = createHash("sha256").update(CODE_VERSION).update(JSON.stringify(rest));
-    for (const file of inputFiles) hash.update(`\0${file}\0${contentHash(file)}`);
+    const hash = createHash("sha256").update(CODE_VERSION).update(JSON.stringify(relativeToRun(rest, runDir)));
+    for (const file of inputFiles) hash.update(`\0${relativeToRun(file, runDir)}\0${contentHash(file)}`);
     return hash.digest("hex").slice(0, 16);
   };
 }
@@ -123,7 +125,8 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress, stage =
     ...plan.evaluation.tasks.flatMap((t) => (t.data && "files" in t.data ? t.data.files : [])),
     ...(typeof alignment === "object" ? Object.values(alignment.files) : []),
   ];
-  const fingerprint = fingerprinter();
+  const fingerprint = fingerprinter(layout.dir);
+  const exists = (path: string) => existsSync(resolve(layout.dir, path)); // recorded paths are run-relative
 
   const neuronSetPath = identificationJobs(plan, layout, wireId, progress, jobs, corpora, fingerprint, stage);
 
@@ -154,7 +157,7 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress, stage =
         processes: processesOf(spec),
         deps: usesNeurons ? neuronSetPath.deps : [],
         key: () => fingerprint(request(), [...corpusFiles(language.train, language.heldout), ...(usesNeurons ? neuronSetPath.userFiles(target) : [])]),
-        reusable: (r) => existsSync(r.outputPath),
+        reusable: (r) => exists(r.outputPath),
         run: ({ worker, signal }) => stage(worker, request(), (r) => worker.client.train(r, { signal, onProgress: progress(trainId) })),
       }));
 
@@ -200,6 +203,7 @@ function identificationJobs(
   stage: Stage,
 ): { path: (language: string) => string; deps: string[]; userFiles: (language: string) => string[] } {
   const inRunDir = (language: string) => join(layout.neurons, `${language}.json`);
+  const exists = (path: string) => existsSync(resolve(layout.dir, path));
   const given = plan.neuron_sets;
   if (given && "files" in given) return { path: (language) => given.files[language], deps: [], userFiles: (language) => [given.files[language]] };
   if (given) {
@@ -209,7 +213,7 @@ function identificationJobs(
       kind: "select",
       deps: [],
       key: () => fingerprint(request, [given.reference_file]),
-      reusable: (r) => r.neuronSets.every((s) => existsSync(s.path)),
+      reusable: (r) => r.neuronSets.every((s) => exists(s.path)),
       run: async ({ worker }) => {
         const response = await stage(worker, request, (r) => worker.client.convertNeuronSet(r), IMPORT_OUTPUTS);
         const missing = plan.training.targets.filter((t) => response.missingLanguages.includes(t));
@@ -232,7 +236,7 @@ function identificationJobs(
       kind: "collect",
       deps: [],
       key: () => fingerprint(request(), corpusFiles(language.train)),
-      reusable: (r) => existsSync(r.outputPath),
+      reusable: (r) => exists(r.outputPath),
       run: ({ worker, signal }) => stage(worker, request(), (r) => worker.client.collectActivations(r, { signal, onProgress: progress(id) })),
     }));
   }
@@ -243,7 +247,7 @@ function identificationJobs(
     kind: "select",
     deps: corpora.map((c) => jobIds.collect(c.code)),
     key: () => fingerprint(selection()),
-    reusable: (r) => r.neuronSets.every((s) => existsSync(s.path)),
+    reusable: (r) => r.neuronSets.every((s) => exists(s.path)),
     run: ({ worker }) => stage(worker, selection(), (r) => worker.client.selectNeurons(r)),
   }));
   return { path: inRunDir, deps: [jobIds.select], userFiles: () => [] };

@@ -1,10 +1,11 @@
 // runPlan: plan -> corpora -> workers -> job graph -> run directory. Reads top to bottom:
 // check inputs, set up, run, and always record what finished and shut workers down.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { prepareCorpora } from "../corpora/prepare.js";
 import type { Progress } from "../gen/sparse_sub/v1/worker.js";
 import { SparseSubError } from "../errors.js";
+import { checkLocalInputs, languageCodeWarnings } from "../plan/checks.js";
 import { loadPlan, type LoadedPlan } from "../plan/load.js";
 import { assembleResults, type RunResults } from "../results/results.js";
 import { writeFileAtomic, writeJsonAtomic } from "../results/files.js";
@@ -15,6 +16,7 @@ import { WorkerFiles } from "../worker/files.js";
 import { WorkerPool, type PooledWorker } from "../worker/pool.js";
 import { MAX_ATTEMPTS, runGraph, type JobRecord } from "./graph.js";
 import { pipelineJobs, runLayout, type Stage } from "./jobs.js";
+import { claimRunDirectory, relativeToRun } from "./run-directory.js";
 
 export interface RunOptions {
   outDir?: string; // run directory; default plan.output.dir (runs/<name>)
@@ -39,21 +41,6 @@ function loadRecords(dir: string, fresh: boolean): Map<string, JobRecord> {
     return new Map(Object.entries(JSON.parse(readFileSync(path, "utf8")).jobs as Record<string, JobRecord>));
   } catch {
     return new Map(); // an unreadable state only costs recomputation
-  }
-}
-
-/** With a local worker, files the plan names must exist here: say so before anything starts. */
-function checkLocalPaths(loaded: LoadedPlan): void {
-  const { plan } = loaded;
-  if (!plan.workers.some((w) => "local" in w)) return; // remote workers resolve their own paths
-  const named: [string, string][] = [];
-  if (isAbsolute(plan.model.source)) named.push(["model.source", plan.model.source]);
-  const sets = plan.neuron_sets;
-  if (sets && "files" in sets) for (const [code, file] of Object.entries(sets.files)) named.push([`neuron_sets.files.${code}`, file]);
-  else if (sets) named.push(["neuron_sets.reference_file", sets.reference_file]);
-  const issues = named.filter(([, file]) => !existsSync(file)).map(([path, file]) => ({ path, message: `no such file or directory: ${file}` }));
-  if (issues.length > 0) {
-    throw new SparseSubError("PLAN_INVALID", `${loaded.path}: ${issues.length === 1 ? "a file it names is" : "files it names are"} missing`, { issues });
   }
 }
 
@@ -82,36 +69,54 @@ function fileStaging(dir: string, logEvent: (event: Record<string, unknown>) => 
   return async (worker, request, call, outputFields) => (await viewOf(worker)).call(request, call, outputFields);
 }
 
+/** One events.jsonl line: `time` first, every field snake_case (protobuf messages spread in
+ * arrive camelCase: `tokensPerSecond` is written `tokens_per_second`). */
+function eventLine(event: Record<string, unknown>): string {
+  const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const fields = Object.entries(event).filter(([, v]) => v !== undefined).map(([k, v]) => [snake(k), v]);
+  return JSON.stringify({ time: new Date().toISOString(), ...Object.fromEntries(fields) }) + "\n";
+}
+
 export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptions = {}): Promise<RunOutcome> {
   const loaded = typeof planOrPath === "string" ? loadPlan(planOrPath) : planOrPath;
   const { plan } = loaded;
   const display = options.display ?? silentDisplay;
-  checkLocalPaths(loaded);
   const dir = resolve(options.outDir ?? plan.output!.dir);
+  checkLocalInputs(loaded, dir);
   const layout = runLayout(dir);
   const prepared = prepareCorpora(plan.languages, layout.corpora); // input problems surface here, before anything starts
   const corpora = prepared.corpora;
-  // Workers start before the run directory exists: a worker that cannot start leaves no files.
-  const early: Record<string, unknown>[] = [];
+  const release = claimRunDirectory(dir); // a file, a folder of other files or another run's: refused here
+  const warnings = languageCodeWarnings(plan);
+  for (const warning of warnings) display.log(`sparse-sub: warning: ${warning.path}: ${warning.message}`);
+  // Nothing is written until the workers are up: a worker that cannot start leaves no files.
+  const early: string[] = [];
   let logEvent = (event: Record<string, unknown>): void => {
-    early.push({ time: new Date().toISOString(), ...event });
+    early.push(eventLine(event));
   };
+  for (const warning of warnings) logEvent({ event: "plan_warning", ...warning });
   const onStderr = (worker: string, line: string) => logEvent({ event: "worker_log", worker, line });
-  const pool = options.pool ?? (await WorkerPool.start(plan.workers, { onStderr }));
+  let pool: WorkerPool;
+  try {
+    pool = options.pool ?? (await WorkerPool.start(plan.workers, { onStderr }));
+  } catch (error) {
+    release({ removeIfEmpty: true });
+    throw error;
+  }
   try {
     return await execute();
   } finally {
     if (!options.pool) await pool.close(); // whatever fails below, local workers stop
+    release();
   }
 
   async function execute(): Promise<RunOutcome> {
-    mkdirSync(dir, { recursive: true });
     if (options.fresh) rmSync(join(dir, "checkpoints"), { recursive: true, force: true }); // fresh means from step 1 too
     prepared.write();
     writeJsonAtomic(join(dir, "plan.resolved.json"), plan);
     const eventsPath = join(dir, "events.jsonl");
-    logEvent = (event) => appendFileSync(eventsPath, JSON.stringify({ time: new Date().toISOString(), ...event }) + "\n");
-    for (const event of early) appendFileSync(eventsPath, JSON.stringify(event) + "\n");
+    logEvent = (event) => appendFileSync(eventsPath, eventLine(event));
+    for (const line of early) appendFileSync(eventsPath, line);
 
     const records = loadRecords(dir, options.fresh ?? false);
     const reused = new Set<string>();
@@ -124,7 +129,7 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
     const follow = (worker: PooledWorker) => {
       // Telemetry is not authenticated, so a worker publishes it on its own loopback only: a remote
       // worker's progress arrives over the (authenticated) gRPC stream instead.
-      if (worker.local === false) return;
+      if (worker.local === false || !worker.info.telemetryEndpoint) return; // none: `--telemetry off`
       subscriptions.get(worker)?.close();
       subscriptions.set(
         worker,
@@ -133,7 +138,8 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
           const jobId = topic.slice(runId.length + 1);
           telemetrySeen.add(jobId);
           display.update(jobId, event.progress);
-          logEvent({ event: "progress", job: jobId, worker: worker.name, memory_used_bytes: event.memoryUsedBytes, ...event.progress });
+          const { jobId: _wireId, ...progress } = event.progress;
+          logEvent({ event: "progress", job: jobId, worker: worker.name, memory_used_bytes: event.memoryUsedBytes, ...progress });
         }),
       );
     };
@@ -154,8 +160,8 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
     let status: RunResults["status"] = "complete";
     let failure: unknown;
     const save = () => {
-      writeJsonAtomic(join(dir, STATE_FILE), { run: plan.name, jobs: Object.fromEntries(records) });
-      const results = assembleResults({
+      writeJsonAtomic(join(dir, STATE_FILE), relativeToRun({ run: plan.name, jobs: Object.fromEntries(records) }, dir));
+      const results = relativeToRun(assembleResults({
         plan,
         languages: corpora.map((c) => ({ code: c.code, name: c.name })),
         workers: pool.workers.map((w) => ({ name: w.name, address: w.client.address, info: w.info })),
@@ -164,7 +170,7 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
         startedAt,
         status,
         error: failure === undefined ? null : failure instanceof Error ? failure.message : String(failure),
-      });
+      }), dir);
       writeJsonAtomic(join(dir, "results.json"), results);
       const table = resultsTable(results);
       writeFileAtomic(join(dir, "results.md"), table);
@@ -178,6 +184,8 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
         if (!telemetrySeen.has(jobId)) display.update(jobId, progress);
       };
       const jobs = pipelineJobs({ plan, corpora, layout, runId, onProgress, stage: fileStaging(dir, logEvent) });
+      let finished = 0;
+      display.jobs(finished, jobs.length);
       await runGraph(jobs, pool, records, {
         signal: options.signal,
         hooks: {
@@ -186,6 +194,7 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
             if (wasReused) reused.add(job.id);
             logEvent({ event: "job_finished", job: job.id, worker: record.worker, seconds: record.seconds, reused: wasReused });
             display.finish(job.id, wasReused ? "reused from an earlier run" : `${record.seconds.toFixed(1)} s on ${record.worker}`);
+            display.jobs(++finished, jobs.length);
             save(); // finished work is on disk before the next job can fail
           },
           onRetry: (job, worker, error, attempt) => {

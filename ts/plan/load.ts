@@ -2,6 +2,7 @@
 // path), then paths resolved against the plan file's folder.
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
+import { closest, distance } from "fastest-levenshtein";
 import type { z } from "zod";
 import { SparseSubError, type PlanIssue } from "../errors.js";
 import { Identification, Plan, type TextSource } from "./schema.js";
@@ -16,22 +17,39 @@ export function jsonPath(path: readonly PropertyKey[]): string {
   return path.map((key, i) => (typeof key === "number" ? `[${key}]` : `${i === 0 ? "" : "."}${String(key)}`)).join("");
 }
 
-/** The accepted discriminator values of a discriminated union's issue, when zod names them. */
-function describeOptions(issue: z.core.$ZodIssueInvalidUnion): string {
-  const options = (issue as { options?: unknown[] }).options;
-  return options?.length ? options.map((o) => JSON.stringify(o)).join(", ") : "the documented values";
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (typeof value === "string") return value; // a shorthand ("sparse" for { "method": "sparse" })
+    value = value && typeof value === "object" ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  }
+  return value;
 }
 
-function issuesOf(error: z.ZodError): PlanIssue[] {
+/** One message for every misspelled name (method, task, mode, direction, ...): the value, the
+ * closest accepted one, and the list. */
+function unknownValue(value: unknown, options: unknown[]): string {
+  const names = options.filter((o): o is string => typeof o === "string");
+  let guess = typeof value === "string" && names.length > 0 ? closest(value, names) : undefined;
+  if (guess && distance(String(value).toLowerCase(), guess) > Math.max(2, guess.length / 3)) guess = undefined; // too far to be a typo
+  const list = options.map((o) => JSON.stringify(o)).join(", ");
+  return `unknown value ${JSON.stringify(value)}${guess ? `: did you mean "${guess}"?` : ""} (expected one of ${list})`;
+}
+
+function issuesOf(error: z.ZodError, input: unknown): PlanIssue[] {
   return error.issues.map((issue) => {
     const path = jsonPath(issue.path);
     if (issue.code === "unrecognized_keys") {
       return { path, message: `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}` };
     }
     if (issue.code === "invalid_union") {
-      if ((issue as { note?: string }).note === "No matching discriminator") return { path, message: `unknown value: expected one of ${describeOptions(issue)}` };
+      const options = (issue as { options?: unknown[] }).options;
+      if ((issue as { note?: string }).note === "No matching discriminator" && options?.length) {
+        return { path, message: unknownValue(valueAt(input, issue.path), options) };
+      }
       return { path, message: "does not match any accepted form (see README: Plan reference)" };
     }
+    if (issue.code === "invalid_value" && issue.values.length > 1) return { path, message: unknownValue(valueAt(input, issue.path), issue.values) };
     return { path, message: issue.message };
   });
 }
@@ -51,7 +69,7 @@ function resolveModelSource(source: string, base: string): string {
 export function parsePlan(input: unknown, base: string, path = "<inline>"): LoadedPlan {
   const parsed = Plan.safeParse(input);
   if (!parsed.success) {
-    const issues = issuesOf(parsed.error);
+    const issues = issuesOf(parsed.error, input);
     throw new SparseSubError("PLAN_INVALID", `${path}: invalid plan (${issues.length} problem${issues.length > 1 ? "s" : ""})`, { issues });
   }
   const plan = parsed.data;

@@ -128,6 +128,8 @@ export const WorkerSpec = z.union([
     gpus: z.array(z.number().int().nonnegative()).min(1).optional(), // one process per GPU, pinned with CUDA_VISIBLE_DEVICES
     gpus_per_worker: positiveInt.default(1), // >1: each process owns that many GPUs, for multi-GPU jobs (methods' "processes")
     restarts: z.number().int().nonnegative().default(2), // times a process that died is restarted (its job retried on it)
+    // ZeroMQ progress on loopback (readable by any local user); false: progress only over the authenticated gRPC stream
+    telemetry: z.boolean().default(true),
   }),
   z.strictObject({
     address: z.string().regex(/^[^:\s]+:\d+$/, "expected HOST:PORT"), // already running

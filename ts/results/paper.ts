@@ -66,35 +66,3 @@ export function paperTable(results: RunResults, target: string): { columns: Colu
     rows: [row("base", results.base_tasks, ppl(results.base)), ...methods.map((m) => row(m.label, m.tasks, ppl(m.scores)))],
   };
 }
-
-/** Long format: one line per (target, method, measure) with n, standard error and the change vs base. */
-export function paperRecords(results: RunResults): Record<string, string | number | boolean | null>[] {
-  const records: Record<string, string | number | boolean | null>[] = [];
-  for (const target of [...new Set(results.targets.map((t) => t.language))]) {
-    const { columns, rows } = paperTable(results, target);
-    const base = rows[0];
-    for (const row of rows) {
-      const asMeasured = (value: number | null): Measured | null => (value === null ? null : { value, stderr: NaN });
-      const measures: [string, Measured | null, Measured | null, number | null][] = [
-        ["target_average", row.targetAverage, base.targetAverage, null],
-        ["general_average", row.generalAverage, base.generalAverage, null],
-        ...columns.map((c): [string, Measured | null, Measured | null, number | null] => [c.title, row.values.get(c.key) ?? null, base.values.get(c.key) ?? null, c.items]),
-        ["perplexity", asMeasured(row.perplexity), asMeasured(base.perplexity), null],
-      ];
-      for (const [measure, value, before, items] of measures) {
-        const compared = value !== null && before !== null && row.method !== "base";
-        records.push({
-          target,
-          method: row.method,
-          measure,
-          value: value?.value ?? null,
-          stderr: value && Number.isFinite(value.stderr) ? value.stderr : null,
-          n: items,
-          delta: compared ? value.value - before.value : null,
-          within_2se: compared && Number.isFinite(value.stderr) ? withinNoise(value, before) : null,
-        });
-      }
-    }
-  }
-  return records;
-}

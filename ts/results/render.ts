@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SparseSubError } from "../errors.js";
-import { paperRecords } from "./paper.js";
+import { RECORD_COLUMNS, resultRecords } from "./records.js";
 import { RESULTS_SCHEMA, type RunResults } from "./results.js";
 import { resultsTable } from "./table.js";
 
@@ -10,7 +10,7 @@ export type ResultsFormat = "md" | "csv" | "json";
 
 export function readResults(runDir: string): RunResults {
   const path = join(runDir, "results.json");
-  if (!existsSync(path)) throw new SparseSubError("PLAN_NOT_FOUND", `${runDir} holds no results.json (not a run directory, or no job finished yet)`);
+  if (!existsSync(path)) throw new SparseSubError("NOT_A_RUN", `${runDir} holds no results.json (not a run directory, or no job finished yet)`);
   let results: RunResults;
   try {
     results = JSON.parse(readFileSync(path, "utf8"));
@@ -30,8 +30,7 @@ const csvCell = (value: unknown) => {
 
 export function renderResults(results: RunResults, format: ResultsFormat): string {
   if (format === "md") return resultsTable(results);
-  const records = paperRecords(results);
+  const records = resultRecords(results);
   if (format === "json") return JSON.stringify(records, null, 2) + "\n";
-  const header = ["target", "method", "measure", "value", "stderr", "n", "delta", "within_2se"];
-  return [header.join(","), ...records.map((r) => header.map((h) => csvCell(r[h])).join(","))].join("\n") + "\n";
+  return [RECORD_COLUMNS.join(","), ...records.map((r) => RECORD_COLUMNS.map((h) => csvCell(r[h])).join(","))].join("\n") + "\n";
 }

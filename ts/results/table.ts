@@ -1,6 +1,7 @@
 // The Markdown summary of a run (results.md, and what the CLI prints at the end): per target
 // language, rows = base + each method, columns = held-out perplexity per language.
 import { paperTable, withinNoise, type Measured } from "./paper.js";
+import { othersMeanChange, weightSummary } from "./records.js";
 import type { RunResults, ScoreRow, TargetResult } from "./results.js";
 
 const fmt = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : String(value));
@@ -14,13 +15,14 @@ function perplexityTable(results: RunResults, target: string, methods: TargetRes
     .filter((code) => base.has(code) || methods.some((m) => m.scores?.some((s) => s.language === code)));
   const others = languages.filter((code) => code !== target);
   const header = ["method", ...languages.map((code) => (code === target ? `**${code}** (target)` : code)), "others, mean change"];
-  const lines = [`## Target ${target}: held-out perplexity (lower is better; change vs base)`, "", `| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
+  const title = target ? `## Target ${target}: held-out perplexity (lower is better; change vs base)` : "## Base model: held-out perplexity (lower is better)";
+  const lines = [title, "", `| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
   const cell = (score: ScoreRow | undefined, before: ScoreRow | undefined, isBase: boolean) =>
     !score ? "-" : isBase || !before ? fmt(score.perplexity) : `${fmt(score.perplexity)} (${pct(score.perplexity / before.perplexity - 1)})`;
   const row = (name: string, scores: ScoreRow[] | null, isBase: boolean) => {
     const byLanguage = new Map((scores ?? []).map((s) => [s.language, s]));
-    const changes = others.filter((c) => byLanguage.has(c) && base.has(c)).map((c) => byLanguage.get(c)!.perplexity / base.get(c)!.perplexity - 1);
-    const mean = !isBase && changes.length ? pct(changes.reduce((a, b) => a + b, 0) / changes.length) : "-";
+    const change = isBase || !scores ? null : othersMeanChange(scores, results.base ?? [], target);
+    const mean = change === null ? "-" : pct(change);
     const cells = scores ? languages.map((code) => cell(byLanguage.get(code), base.get(code), isBase)) : languages.map(() => "not evaluated");
     return `| ${[name, ...cells, mean].join(" | ")} |`;
   };
@@ -77,10 +79,8 @@ function analysisTables(results: RunResults, target: string): string[] {
     for (const m of changed) {
       const w = m.weight_change!;
       const pair = (p: { neurons: number; matrix: number }) => `${fmt(p.neurons, 3)} / ${fmt(p.matrix, 3)}`;
-      const layerCount = Math.max(0, ...w.layers.map((l) => l.layer)) + 1;
-      const late = w.layers.filter((l) => l.layer >= Math.floor((2 * layerCount) / 3)).reduce((s, l) => s + (l.down_proj?.matrix ?? 0) ** 2, 0);
-      const share = w.total.down_proj.matrix > 0 ? late / w.total.down_proj.matrix ** 2 : 0;
-      const ratio = w.total.gate_proj.matrix > 0 ? fmt(w.total.down_proj.matrix / w.total.gate_proj.matrix, 2) : "-";
+      const { downOverGate, downLateShare: share } = weightSummary(w);
+      const ratio = downOverGate === null ? "-" : fmt(downOverGate, 2);
       lines.push(`| ${m.label} | ${pair(w.total.gate_proj)} | ${pair(w.total.up_proj)} | ${pair(w.total.down_proj)} | ${ratio} | ${(share * 100).toFixed(0)}% |`);
     }
     lines.push("");

@@ -6,6 +6,8 @@ import type { Progress } from "../gen/sparse_sub/v1/worker.js";
 export interface ProgressDisplay {
   update(label: string, progress: Progress): void;
   finish(label: string, summary: string): void;
+  /** The run as a whole: jobs finished (or reused) of all. */
+  jobs(done: number, total: number): void;
   log(line: string): void;
   stop(): void;
 }
@@ -31,6 +33,16 @@ class BarDisplay implements ProgressDisplay {
     cliProgress.Presets.shades_classic,
   );
   private readonly bars = new Map<string, cliProgress.SingleBar>();
+  private overall: cliProgress.SingleBar | undefined;
+
+  jobs(done: number, total: number): void {
+    const payload = { label: "run".padEnd(22), phase: "".padEnd(8), unit: "jobs", rate: "" };
+    if (!this.overall) this.overall = this.multibar.create(total, done, payload);
+    else {
+      this.overall.setTotal(total);
+      this.overall.update(done, payload);
+    }
+  }
 
   update(label: string, progress: Progress): void {
     const payload = { label: label.padEnd(22), phase: progress.phase.padEnd(8), unit: progress.unit, rate: rateText(progress) };
@@ -48,8 +60,7 @@ class BarDisplay implements ProgressDisplay {
   finish(label: string, summary: string): void {
     const bar = this.bars.get(label);
     if (bar) {
-      bar.update(bar.getTotal(), { rate: summary });
-      bar.stop();
+      this.multibar.remove(bar); // a finished job leaves the screen; its summary line stays
       this.bars.delete(label);
     }
     this.multibar.log(`${label}: ${summary}\n`);
@@ -87,6 +98,10 @@ class LineDisplay implements ProgressDisplay {
     this.write(`[${label}] done: ${summary}`);
   }
 
+  jobs(done: number, total: number): void {
+    if (done > 0) this.write(`[run] ${done}/${total} jobs done`);
+  }
+
   log(line: string): void {
     this.write(line);
   }
@@ -102,4 +117,4 @@ export function createProgressDisplay(options: { tty?: boolean; write?: (line: s
 }
 
 /** A display that shows nothing (programmatic use). */
-export const silentDisplay: ProgressDisplay = { update() {}, finish() {}, log() {}, stop() {} };
+export const silentDisplay: ProgressDisplay = { update() {}, finish() {}, jobs() {}, log() {}, stop() {} };

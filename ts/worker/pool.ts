@@ -75,7 +75,7 @@ export class WorkerPool {
             const name = `local-${i + 1}${groups.length > 1 ? `.${k + 1}` : ""}${gpus === undefined ? "" : `-gpu${gpus.join("+")}`}`;
             const env = gpus === undefined ? undefined : { CUDA_VISIBLE_DEVICES: gpus.join(",") };
             const launch = async () => {
-              const proc = await startLocalWorker({ python: spec.python, env, onStderr: (line) => options.onStderr?.(name, line) });
+              const proc = await startLocalWorker({ python: spec.python, env, args: spec.telemetry === false ? ["--telemetry", "off"] : [], onStderr: (line) => options.onStderr?.(name, line) });
               processes.add(proc);
               const client = new WorkerClient(proc.address);
               await client.waitForReady();

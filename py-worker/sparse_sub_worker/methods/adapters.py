@@ -81,6 +81,10 @@ class AdapterTrainable(Trainable):
                 p.copy_(snapshot[name])
 
     def save(self, path: str | Path) -> None:
+        # Name the base model as the request did (pkg://, hub id or the user's path), not the
+        # absolute path it was loaded from, so the adapter folder stays valid when moved.
+        for config in self._peft.peft_config.values():
+            config.base_model_name_or_path = self.loaded.request.source
         with atomic_dir(path, kind="peft adapter", field_name="output_path") as tmp:
             self._peft.save_pretrained(tmp)
 
