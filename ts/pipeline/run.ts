@@ -185,7 +185,7 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
       };
       const jobs = pipelineJobs({ plan, corpora, layout, runId, onProgress, stage: fileStaging(dir, logEvent) });
       let finished = 0;
-      display.jobs(finished, jobs.length);
+      display.jobs?.(finished, jobs.length);
       await runGraph(jobs, pool, records, {
         signal: options.signal,
         hooks: {
@@ -194,7 +194,7 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
             if (wasReused) reused.add(job.id);
             logEvent({ event: "job_finished", job: job.id, worker: record.worker, seconds: record.seconds, reused: wasReused });
             display.finish(job.id, wasReused ? "reused from an earlier run" : `${record.seconds.toFixed(1)} s on ${record.worker}`);
-            display.jobs(++finished, jobs.length);
+            display.jobs?.(++finished, jobs.length);
             save(); // finished work is on disk before the next job can fail
           },
           onRetry: (job, worker, error, attempt) => {

@@ -6,8 +6,8 @@ import type { Progress } from "../gen/sparse_sub/v1/worker.js";
 export interface ProgressDisplay {
   update(label: string, progress: Progress): void;
   finish(label: string, summary: string): void;
-  /** The run as a whole: jobs finished (or reused) of all. */
-  jobs(done: number, total: number): void;
+  /** The run as a whole: jobs finished (or reused) of all. Optional for displays of one's own. */
+  jobs?(done: number, total: number): void;
   log(line: string): void;
   stop(): void;
 }
