@@ -37,3 +37,17 @@ class JobCancelled(WorkerError):
 
     def __init__(self, job_id: str):
         super().__init__(grpc.StatusCode.CANCELLED, "JOB_CANCELLED", f"job {job_id} was cancelled")
+
+
+def out_of_memory(error: BaseException, job_id: str, shape: str, advice: str) -> WorkerError | None:
+    """A device or host out-of-memory error as the user's to fix: which job, at which batch and
+    sequence length, and what to lower. None for any other error."""
+    import torch
+
+    oom = isinstance(error, torch.OutOfMemoryError) or (
+        isinstance(error, RuntimeError) and "can't allocate memory" in str(error))  # CPU allocator
+    if not oom:
+        return None
+    first_line = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+    return WorkerError(grpc.StatusCode.RESOURCE_EXHAUSTED, "OUT_OF_MEMORY",
+                       f"job {job_id} ran out of memory at {shape} ({first_line}); {advice}")

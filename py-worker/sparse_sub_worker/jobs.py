@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 import grpc
 
-from .errors import JobCancelled, WorkerError
+from .errors import JobCancelled, WorkerError, out_of_memory
 
 log = logging.getLogger(__name__)
 _DONE = object()
@@ -99,9 +99,11 @@ def stream_job(
     rpc_context,
     job: Callable[[JobContext], object],
     queued: Callable[[int, str], object] | None = None,
+    memory: tuple[str, str] = ("", ""),
 ) -> Iterator[object]:
     """Yields the job's emitted events, then its return value; re-raises its exception.
-    `queued(position, running_job)` builds the event that reports a place in the queue."""
+    `queued(position, running_job)` builds the event that reports a place in the queue;
+    `memory` = (the job's shape, what to lower) words an out-of-memory error."""
     events: queue.Queue = queue.Queue()
     cancelled = call_ended(rpc_context)
     outcome: dict[str, object] = {}
@@ -117,7 +119,7 @@ def stream_job(
         try:
             outcome["result"] = job(JobContext(job_id, events, cancelled))
         except BaseException as error:  # handed to the RPC thread, which maps it to a status
-            outcome["error"] = error
+            outcome["error"] = out_of_memory(error, job_id, *memory) or error
         finally:
             slot.release()
             events.put(_DONE)

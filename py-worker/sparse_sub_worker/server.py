@@ -282,7 +282,9 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
                 language=request.language, output_path=request.output_path, token_count=counts.token_count, sequence_length=sequence_length,
                 num_layers=loaded.shape.num_layers, intermediate_size=loaded.shape.intermediate_size, seconds=clock.elapsed()))
 
-        yield from stream_job(self.slot, request.job_id, context, job, self._queued(request.job_id, wrap))
+        memory = (f"batch_size {batch_size}, sequence_length {request.sequence_length or 'model_max'}",
+                  "lower identification.batch_size or identification.sequence_length")
+        yield from stream_job(self.slot, request.job_id, context, job, self._queued(request.job_id, wrap), memory)
 
     @unary
     def SelectNeurons(self, request, context):
@@ -338,7 +340,11 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
                         self.models.evict()  # trained in place: the next job must reload the base
             return pb.TrainEvent(result=result)
 
-        yield from stream_job(self.slot, request.job_id, context, job, self._queued(request.job_id, wrap))
+        config = request.config
+        memory = (f"batch_size {config.batch_size}, sequence_length {config.sequence_length}",
+                  "lower training.batch_size (raise gradient_accumulation_steps to keep the effective batch) or "
+                  "training.sequence_length, or set the method's gradient_checkpointing")
+        yield from stream_job(self.slot, request.job_id, context, job, self._queued(request.job_id, wrap), memory)
 
     @streaming
     def Evaluate(self, request, context):
@@ -379,7 +385,8 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             return pb.EvaluateEvent(result=pb.EvaluateResult(pack_path=request.pack_path, scores=scores, seconds=clock.elapsed(),
                                                              tasks=task_scores, alignment=aligned))
 
-        yield from stream_job(self.slot, request.job_id, context, job, self._queued(request.job_id, wrap))
+        memory = (f"batch_size {batch_size}, sequence_length {sequence_length}", "lower evaluation.batch_size or evaluation.sequence_length")
+        yield from stream_job(self.slot, request.job_id, context, job, self._queued(request.job_id, wrap), memory)
 
     @unary
     def MergePack(self, request, context):
