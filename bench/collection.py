@@ -1,7 +1,7 @@
-"""Activation collection vs a plain forward pass over the same batches; and whether counts are
-identical across batch sizes. Prints one JSON line.
+"""Activation collection vs a plain forward pass over the same batches, timed in interleaved pairs
+(bench/paired.py); and whether counts are identical across batch sizes. Prints one JSON line.
 
-    python bench/collection.py [--shape small] [--device cpu] [--sequences 16]"""
+    python bench/collection.py [--shape small] [--device cpu] [--sequences 32] [--pairs 9]"""
 
 from __future__ import annotations
 
@@ -14,30 +14,21 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
+from paired import interleaved, median, timed  # noqa: E402
 from shapes import build_model  # noqa: E402
 
 from sparse_sub_worker.activations import count_activations  # noqa: E402
 from sparse_sub_worker.corpus import PackedSequences  # noqa: E402
 
 
-def timed(fn, device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--shape", default="small")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--sequences", type=int, default=16)
+    parser.add_argument("--sequences", type=int, default=32, help="per trial (32 x 256 = 8,192 tokens: seconds of work on a CPU)")
     parser.add_argument("--sequence-length", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--pairs", type=int, default=9, help="interleaved (plain, collection) pairs")
     args = parser.parse_args()
 
     device = torch.device(args.device)
@@ -54,20 +45,17 @@ def main() -> None:
                 decoder(input_ids=ids[start : start + args.batch_size].to(device), use_cache=False)
 
     collect = lambda: count_activations(decoder, loaded.layers, sequences, args.batch_size)
-    plain(), collect()  # warm up
-    plain_times, collect_times = [], []
-    for _ in range(args.repeats):  # interleaved: drift on a shared machine hits both alike
-        plain_times.append(timed(plain, device))
-        collect_times.append(timed(collect, device))
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    pairs = interleaved(lambda: timed(plain, sync), lambda: timed(collect, sync), args.pairs)
     tokens = ids.numel()
-    plain_s, collect_s = min(plain_times), min(collect_times)
     by_batch = {b: count_activations(decoder, loaded.layers, sequences, b).over_zero.cpu() for b in (1, 3, args.batch_size)}
     identical = all(torch.equal(by_batch[1], counts) for counts in by_batch.values())
     print(json.dumps({
         "shape": args.shape, "device": str(device), "dtype": str(dtype).removeprefix("torch."), "tokens": tokens,
         "batch_size": args.batch_size, "sequence_length": args.sequence_length,
-        "plain_tokens_per_second": tokens / plain_s, "collect_tokens_per_second": tokens / collect_s,
-        "overhead": collect_s / plain_s - 1, "counts_identical_across_batch_sizes": identical,
+        "plain_tokens_per_second": tokens / median(pairs["a_seconds"]), "collect_tokens_per_second": tokens / median(pairs["b_seconds"]),
+        "ratio": {k: pairs[k] for k in ("pairs", "ratios", "median", "low", "high")},  # collection / plain
+        "counts_identical_across_batch_sizes": identical,
         "batch_sizes_compared": sorted(by_batch),
     }))
 

@@ -37,9 +37,32 @@ def test_training_bench_measures_what_each_method_keeps(method):
 
 
 def test_collection_bench_counts_do_not_depend_on_batch_size():
-    result = bench("collection.py", "--sequences", "4", "--sequence-length", "16", "--repeats", "1")
+    result = bench("collection.py", "--sequences", "4", "--sequence-length", "16", "--pairs", "1")
     assert result["counts_identical_across_batch_sizes"] is True
     assert result["plain_tokens_per_second"] > 0 and result["collect_tokens_per_second"] > 0
+    assert result["ratio"]["pairs"] == 1 and result["ratio"]["low"] == result["ratio"]["median"] == result["ratio"]["high"] > 0
+
+
+def test_step_pairs_and_control_plane_benches_report_paired_ratios():
+    steps = bench("step_pairs.py", "--sequence-length", "16", "--rounds", "2", "--steps", "1")
+    assert set(steps["seconds_per_step"]) == {"sparse", "lora", "clone"}
+    ratios = steps["sparse_vs_lora"]["ratios"]
+    assert len(ratios) == 2 and steps["sparse_vs_lora"]["median"] == pytest.approx(sum(ratios) / 2)
+    control = bench("control_plane.py", "--steps", "2", "--pairs", "1")
+    assert control["ratio"]["median"] == pytest.approx(control["grpc_seconds"] / control["direct_seconds"])
+    assert control["messages_per_job"] >= 2  # progress + the result
+
+
+def test_median_interval_and_verdicts_by_hand():
+    from paired import median, median_interval, verdict
+
+    assert median([3, 1, 2]) == 2 and median([4, 1, 3, 2]) == 2.5
+    assert median_interval([5, 1, 4, 2, 3]) == (1, 5)  # n=5: only min-max covers >= 95% (93.75% is the most there is)
+    # n=9: P(Binom(9, 1/2) < 2) = 10/512, so [x_(2), x_(8)] covers 1 - 20/512 = 96.1%; [x_(3), x_(7)] only 82%
+    assert median_interval(list(range(1, 10))) == (2, 8)
+    assert verdict(0.90, 1.04, 1.05) == "met"
+    assert verdict(1.06, 1.20, 1.05) == "missed"
+    assert verdict(1.00, 1.10, 1.05) == "not resolved"
 
 
 def test_scoring_bench_compares_two_paths_that_agree():
@@ -78,3 +101,14 @@ def test_gradient_masking_baseline_trains_the_same_slices_as_the_sparse_trainer(
         t = torch.tensor(idx)
         torch.testing.assert_close(tiny.layers[layer].up_proj.weight[t], pack.slices[layer]["up_proj"], rtol=1e-4, atol=1e-6)
         torch.testing.assert_close(tiny.layers[layer].down_proj.weight[:, t], pack.slices[layer]["down_proj"], rtol=1e-4, atol=1e-6)
+
+
+def test_gpu_check_runs_its_pipeline_jobs_on_the_cpu():
+    """The GPU check's dry run (--device cpu --quick): the same jobs over real gRPC at a tiny
+    shape, so a GPU session does not spend its minutes on a broken script."""
+    report = bench("gpu_check.py", "--device", "cpu", "--quick")
+    pipeline = report["pipeline"]
+    assert pipeline["finite"] is True
+    assert set(pipeline["seconds"]) == {"collect:en", "collect:af", "select", "train:sparse", "train:lora", "evaluate:sparse"}
+    assert pipeline["results"]["selected_neurons"] > 0
+    assert set(pipeline["results"]["perplexity"]) == {"en", "af"}

@@ -38,3 +38,24 @@ def test_answers_are_token_for_token_the_same_at_batch_sizes_1_3_and_8():
         assert any(alone)  # the model answers something
         for batch_size in (3, 8):
             assert generate_tokens(loaded.model, loaded.encoder, prompts, batch_size=batch_size, max_new_tokens=max_new_tokens) == alone
+
+
+def test_stop_at_newline_decides_as_transformers_stop_strings_for_every_token():
+    """StopAtNewline replaces StopStringCriteria(["\\n"]) (whose tables are rebuilt over the whole
+    vocabulary on every generate call): for each token of a real vocabulary as the last one
+    generated, both must stop or both go on."""
+    import torch
+    from transformers import StopStringCriteria
+
+    from sparse_sub_worker.tasks.generation import StopAtNewline
+
+    loaded = load_model(ModelRequest(DEMO_MODEL, device="cpu", dtype="float32"))
+    tokenizer = loaded.encoder.tokenizer
+    prompt = loaded.encoder.encode("Translate:")
+    every = torch.arange(len(tokenizer))
+    ids = torch.cat([torch.tensor(prompt).expand(len(every), -1), every[:, None]], dim=1)
+    ours = StopAtNewline(loaded.encoder.newline_ids, len(prompt))(ids, None)
+    theirs = StopStringCriteria(tokenizer, ["\n"])(ids, None)
+    assert ours.sum() > 10  # the vocabulary has newline tokens, and they are found
+    assert torch.equal(ours, theirs)
+    assert not StopAtNewline(loaded.encoder.newline_ids, ids.shape[1])(ids, None).any()  # nothing generated yet

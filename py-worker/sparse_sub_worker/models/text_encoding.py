@@ -9,6 +9,8 @@ give the same ids."""
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +48,11 @@ class TextEncoder:
 
     def decode(self, ids) -> str:
         return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+    @functools.cached_property
+    def newline_ids(self) -> list[int]:
+        """Every token whose text contains a newline (decoded one by one, once per model)."""
+        return [i for i in range(len(self.tokenizer)) if "\n" in self.tokenizer.decode([i])]
 
 
 def gguf_add_bos(gguf_path: str | Path | None) -> bool | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-from transformers import LogitsProcessor, LogitsProcessorList
+from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
 from ..models.text_encoding import TextEncoder
 from .loglik import left_pad
@@ -43,6 +43,21 @@ class PaddingAwareRepetitionPenalty(LogitsProcessor):
         return scores.scatter(1, seen, logits)
 
 
+class StopAtNewline(StoppingCriteria):
+    """Ends a row at its first generated token that contains a newline: what
+    StopStringCriteria(["\\n"]) decides, without rebuilding its tables over the whole vocabulary on
+    every generate call (~2 s per batch for Gemma-3's 262k tokens)."""
+
+    def __init__(self, newline_ids: list[int], prompt_width: int) -> None:
+        self.newline_ids = torch.tensor(newline_ids, dtype=torch.long)
+        self.prompt_width = prompt_width
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
+        if input_ids.shape[1] <= self.prompt_width:
+            return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        return torch.isin(input_ids[:, -1], self.newline_ids.to(input_ids.device))
+
+
 @torch.inference_mode()
 def generate_tokens(model, encoder: TextEncoder, prompts: list[str], batch_size: int = 8, max_new_tokens: int = 128,
                     repetition_penalty: float = 1.1, on_batch: Callable[[int], None] = lambda done: None) -> list[list[int]]:
@@ -62,7 +77,7 @@ def generate_tokens(model, encoder: TextEncoder, prompts: list[str], batch_size:
             input_ids=ids.to(device), attention_mask=mask.to(device), do_sample=False, max_new_tokens=max_new_tokens,
             repetition_penalty=1.0,  # the model's generation config must not add transformers' own on top
             logits_processor=LogitsProcessorList([PaddingAwareRepetitionPenalty(repetition_penalty, padding)]),
-            pad_token_id=pad, stop_strings=["\n"], tokenizer=encoder.tokenizer,
+            pad_token_id=pad, stopping_criteria=StoppingCriteriaList([StopAtNewline(encoder.newline_ids, width)]),
         )
         for row, i in enumerate(batch):
             new = generated[row, width:].tolist()

@@ -39,6 +39,16 @@ def right_pad(rows: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tens
     return ids, mask
 
 
+def last_logits_only(model) -> dict:
+    """Forward kwargs that compute the LM head at the last position only, where the model allows
+    it: a context needs just the next-token distribution, and with a 262k vocabulary (Gemma-3)
+    the head over every context position is most of the work."""
+    import inspect
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # peft wraps the model
+    return {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(base.forward).parameters else {}
+
+
 @torch.inference_mode()
 def score_choices(model, encoder: TextEncoder, contexts: list[str], choices: list[list[str]], batch_size: int = 8,
                   on_batch: Callable[[int], None] = lambda done: None) -> list[list[float]]:
@@ -50,12 +60,13 @@ def score_choices(model, encoder: TextEncoder, contexts: list[str], choices: lis
     order = sorted(range(len(contexts)), key=lambda i: -len(context_ids[i]))  # similar lengths batch together
     scores: list[list[float]] = [[] for _ in contexts]
     done = 0
+    last_only = last_logits_only(model)
     for start in range(0, len(order), batch_size):
         batch = order[start : start + batch_size]
         ids, mask = left_pad([context_ids[i] for i in batch], pad)                     # [B, C]
         ids, mask = ids.to(device), mask.to(device)
         positions = (mask.cumsum(-1) - 1).clamp_min(0)
-        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
+        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, **last_only)
         last = F.log_softmax(out.logits[:, -1].float(), dim=-1)                         # [B, V]
         counts = [len(choice_ids[i]) for i in batch]
         repeat = torch.tensor(counts, device=device)

@@ -1,0 +1,98 @@
+"""What the control plane costs a job: the same worker (one WorkerService, its model already
+loaded) runs the same training job called directly in this process and called through gRPC on
+loopback, in interleaved pairs (bench/paired.py). Both paths run the same code: load text,
+train, report progress (ZeroMQ telemetry included), write the pack; the difference is the RPC:
+serialization, the stream of progress messages and the network stack. Prints one JSON line.
+
+    python bench/control_plane.py [--steps 60] [--pairs 9]"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from concurrent import futures
+from pathlib import Path
+
+import grpc
+
+sys.path.insert(0, os.path.dirname(__file__))
+from paired import interleaved, median, timed  # noqa: E402
+
+from sparse_sub_worker.gen.sparse_sub.v1 import worker_pb2 as pb  # noqa: E402
+from sparse_sub_worker.gen.sparse_sub.v1 import worker_pb2_grpc  # noqa: E402
+from sparse_sub_worker.neuron_sets import NeuronSet, save_neuron_set  # noqa: E402
+from sparse_sub_worker.server import WorkerService  # noqa: E402
+from sparse_sub_worker.telemetry import TelemetryPublisher  # noqa: E402
+from sparse_sub_worker.testing.tiny_model import make_tiny_llama  # noqa: E402
+from sparse_sub_worker.testing.udhr_text import udhr_articles  # noqa: E402
+
+
+class DirectCall:
+    """The part of grpc.ServicerContext a streaming handler uses, for a call made in-process."""
+
+    def add_callback(self, callback) -> bool:
+        return True
+
+    def is_active(self) -> bool:
+        return True
+
+    def abort_with_status(self, status):
+        raise RuntimeError(f"job failed: {status.details}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--pairs", type=int, default=9)
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="sparse-sub-bench-"))
+    text = scratch / "af.txt"
+    text.write_text("\n".join(udhr_articles("afr", range(1, 30))), encoding="utf-8")
+    model = make_tiny_llama(scratch / "model", [text.read_text(encoding="utf-8")], layers=4, hidden=256, intermediate=768, vocab_size=2000)
+    save_neuron_set(scratch / "set.json", NeuronSet("af", [[i * 7 for i in range(16)] for _ in range(4)], 768))
+
+    def request(job_id: str) -> pb.TrainRequest:
+        return pb.TrainRequest(
+            job_id=job_id, model=pb.ModelSpec(source=str(model), dtype="float32", device="cpu"), language="af",
+            neuron_set_path=str(scratch / "set.json"), train_corpus=pb.Corpus(text_files=pb.TextFiles(paths=[str(text)])),
+            config=pb.TrainConfig(learning_rate=1e-4, weight_decay=0.01, max_grad_norm=1.0, batch_size=2, sequence_length=128,
+                                  epochs=1000, max_steps=args.steps),
+            output_path=str(scratch / f"{job_id}.safetensors"), method=pb.METHOD_SPARSE)
+
+    telemetry = TelemetryPublisher()
+    service = WorkerService(telemetry)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    worker_pb2_grpc.add_WorkerServicer_to_server(service, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    stub = worker_pb2_grpc.WorkerStub(channel)
+    messages = {"direct": 0, "grpc": 0}
+
+    def direct() -> None:
+        for _event in service.Train(request("direct"), DirectCall()):
+            messages["direct"] += 1
+
+    def through_grpc() -> None:
+        for _event in stub.Train(request("grpc")):
+            messages["grpc"] += 1
+
+    try:
+        pairs = interleaved(lambda: timed(direct), lambda: timed(through_grpc), args.pairs)  # the warm-up loads the model
+    finally:
+        channel.close()
+        server.stop(0)
+        telemetry.close()
+    print(json.dumps({
+        "steps": args.steps, "direct_seconds": median(pairs["a_seconds"]), "grpc_seconds": median(pairs["b_seconds"]),
+        "ratio": {k: pairs[k] for k in ("pairs", "ratios", "median", "low", "high")},  # grpc / direct
+        "messages_per_job": messages["grpc"] // (args.pairs + 1),
+    }))
+
+
+if __name__ == "__main__":
+    main()
