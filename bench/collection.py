@@ -1,5 +1,5 @@
 """Activation collection vs a plain forward pass over the same batches, timed in interleaved pairs
-(bench/paired.py); and whether counts are identical across batch sizes. Prints one JSON line.
+(bench/paired.py: per pair, batch by batch); and whether counts are identical across batch sizes. Prints one JSON line.
 
     python bench/collection.py [--shape small] [--device cpu] [--sequences 32] [--pairs 9]"""
 
@@ -14,7 +14,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from paired import interleaved, median, timed  # noqa: E402
+from paired import median, summary, timed  # noqa: E402
 from shapes import build_model  # noqa: E402
 
 from sparse_sub_worker.activations import count_activations  # noqa: E402
@@ -39,14 +39,29 @@ def main() -> None:
     sequences = PackedSequences(ids, torch.ones_like(ids), ids.numel())
     decoder = loaded.model.get_decoder()
 
-    def plain() -> None:
-        with torch.inference_mode():
-            for start in range(0, len(ids), args.batch_size):
-                decoder(input_ids=ids[start : start + args.batch_size].to(device), use_cache=False)
-
-    collect = lambda: count_activations(decoder, loaded.layers, sequences, args.batch_size)
+    batches = [slice(start, start + args.batch_size) for start in range(0, len(ids), args.batch_size)]
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    pairs = interleaved(lambda: timed(plain, sync), lambda: timed(collect, sync), args.pairs)
+
+    def plain(rows: slice) -> None:
+        with torch.inference_mode():
+            decoder(input_ids=ids[rows].to(device), use_cache=False)
+
+    def collect(rows: slice) -> None:
+        count_activations(decoder, loaded.layers, PackedSequences(ids[rows], torch.ones_like(ids[rows]), ids[rows].numel()), args.batch_size)
+
+    def sweep() -> tuple[float, float]:
+        """One pair: every batch forward plain and with the counting hooks, alternating batch by
+        batch (who goes first too), so bursts of noise land on both sides alike."""
+        seconds = [0.0, 0.0]
+        for i, rows in enumerate(batches):
+            order = ((0, plain), (1, collect)) if i % 2 == 0 else ((1, collect), (0, plain))
+            for side, run in order:
+                seconds[side] += timed(lambda: run(rows), sync)
+        return seconds[0], seconds[1]
+
+    sweep()  # warm-up
+    swept = [sweep() for _ in range(args.pairs)]
+    pairs = {"a_seconds": [a for a, _ in swept], "b_seconds": [b for _, b in swept], **summary([b / a for a, b in swept])}
     tokens = ids.numel()
     by_batch = {b: count_activations(decoder, loaded.layers, sequences, b).over_zero.cpu() for b in (1, 3, args.batch_size)}
     identical = all(torch.equal(by_batch[1], counts) for counts in by_batch.values())

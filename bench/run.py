@@ -64,7 +64,7 @@ def measure(args) -> dict:
             command += ["--share", str(share)]
         training.append({"label": label, **run_json(command)})
     step_pairs = run_json([python, str(HERE / "step_pairs.py"), *common, "--rounds", str(args.pairs), "--steps", str(args.pair_steps)])
-    collection = run_json([python, str(HERE / "collection.py"), "--shape", args.shape, "--device", args.device, "--pairs", str(args.pairs),
+    collection = run_json([python, str(HERE / "collection.py"), "--shape", args.shape, "--device", args.device, "--pairs", str(args.collect_pairs),
                            "--sequences", str(args.collect_sequences), "--sequence-length", str(args.sequence_length)])
     scoring = run_json([python, str(HERE / "scoring.py"), "--shape", args.shape, "--device", args.device, "--items", str(args.scoring_items)])
     control = None
@@ -82,7 +82,7 @@ def ratio_goals(data: dict) -> list[tuple[str, dict | None, float, str]]:
         ("step time, sparse 1% vs LoRA r16", pairs.get("sparse_vs_lora"), 1.05, "x"),
         ("step time, sparse 1% vs clone-and-write", pairs.get("sparse_vs_clone"), 0.60, "x"),
         ("collection time vs a plain forward", collection.get("ratio"), 1.05, "overhead"),
-        ("training job through gRPC vs the same call in-process", control.get("ratio"), 1.01, "overhead"),
+        ("what gRPC adds to a training job: (1 + messages) x the per-call cost / job time", control.get("ratio"), 1.01, "overhead"),
     ]
 
 
@@ -175,7 +175,9 @@ def render_mode(device: str, data: dict) -> list[str]:
             lines += ["| measurement | value |", "|---|---|",
                       f"| training job ({cp['steps']} steps, warm model), WorkerService.Train called in-process | {cp['direct_seconds']:.3f} s (median) |",
                       f"| the same job through gRPC on loopback | {cp['grpc_seconds']:.3f} s (median) |",
+                      f"| whole jobs, gRPC / in-process, median [~95% interval] | {goal_text(cp['job_ratio'], 1.01, 'overhead')[0]} (job-to-job noise; not the goal's measure) |",
                       f"| messages streamed per job | {cp['messages_per_job']} |",
+                      f"| a unary call (GetWorkerInfo) through gRPC minus in-process | {cp['unary_call_overhead_seconds']['median'] * 1e3:.3f} ms (median) |",
                       f"| plan of {p['languages']} languages x {p['methods']} methods -> {p['jobs']} jobs (parse, corpora, jobs, resume keys) | {p['seconds'] * 1000:.0f} ms |", "",
                       f"- plan expansion: {p['seconds']:.3f} s (goal < 1 s): {goal(p['seconds'] < 1)}"]
     return lines
@@ -197,6 +199,12 @@ NOTES = """## Notes on the goals
 - The sparse trainer adds its slice corrections in place (`index_add_`): an earlier
   `index_copy` version copied a zeroed [tokens, intermediate] gradient per projection and
   was 1.14x LoRA's step time; it is now at or below LoRA's.
+- **Collection overhead (goal <= +5%): not resolved, in both runs.** The counting hook (one
+  compare and an int32 column sum per layer) costs about +3.5-4% of a plain forward here; the
+  interval of 21 batch-by-batch interleaved pairs still reaches past 5% on this machine. The
+  earlier +3.9% / +12.5% verdicts came from one timing per side. Reaching "met" needs either a
+  cheaper count or a quieter machine; the GPU run (`npm run gpu-check`) will say how it looks
+  where collection actually runs.
 - **Control plane:** until 2026-12 this compared a worker against a separate Python process
   doing "the same work", which ran 15-40% slower for a reason never found (so the goal could not
   be resolved). It now calls one WorkerService, its model loaded once, both ways in one process:
@@ -273,11 +281,12 @@ def main() -> None:
     args.shape = "llama-3.1-8b" if gpu else "small"
     args.batch_size, args.sequence_length = (1, 2048) if gpu else (2, 256)
     args.steps, args.collect_sequences, args.control_steps = (5, 32, 60) if gpu else (5, 32, 60)
-    args.pairs, args.pair_steps = (5, 2) if gpu else (9, 3)
+    # pairs: enough that the median's interval is narrower than the goal's margin on this machine
+    args.pairs, args.pair_steps, args.collect_pairs = (5, 2, 9) if gpu else (9, 3, 21)
     args.scoring_items = 64 if gpu else 16
     if args.quick:
         args.sequence_length, args.steps, args.collect_sequences, args.control_steps, args.scoring_items = 32, 2, 4, 3, 2
-        args.pairs, args.pair_steps = 1, 1
+        args.pairs, args.pair_steps, args.collect_pairs = 1, 1, 1
     data = measure(args)
     if args.quick:
         print(json.dumps(data, indent=2))

@@ -19,7 +19,7 @@ describe("sparse-sub CLI", () => {
   it("validates the demo plan", async () => {
     const result = await cli("validate", join(import.meta.dirname, "../configs/demo.plan.json"));
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toMatch(/demo\.plan\.json: valid\. 6 languages \(en, de, nl, af, mt, cy\), targets af, methods sparse, random, lora, 17 jobs, 1 worker\(s\)/);
+    expect(result.stdout).toMatch(/demo\.plan\.json: valid\. 6 languages \(en, de, nl, af, mt, cy\), targets af, methods sparse, random, lora, ffn, 20 jobs, 1 worker\(s\)/);
   });
 
   it("lists every plan problem with its JSON path and exits 2", async () => {

@@ -49,8 +49,11 @@ def test_step_pairs_and_control_plane_benches_report_paired_ratios():
     ratios = steps["sparse_vs_lora"]["ratios"]
     assert len(ratios) == 2 and steps["sparse_vs_lora"]["median"] == pytest.approx(sum(ratios) / 2)
     control = bench("control_plane.py", "--steps", "2", "--pairs", "1")
-    assert control["ratio"]["median"] == pytest.approx(control["grpc_seconds"] / control["direct_seconds"])
+    assert control["job_ratio"]["median"] == pytest.approx(control["grpc_seconds"] / control["direct_seconds"])
     assert control["messages_per_job"] >= 2  # progress + the result
+    # the bound: 1 + (1 + messages) x per-call cost / job time
+    expected = 1 + (1 + control["messages_per_job"]) * control["unary_call_overhead_seconds"]["median"] / control["direct_seconds"]
+    assert control["ratio"]["median"] == pytest.approx(expected)
 
 
 def test_median_interval_and_verdicts_by_hand():

@@ -83,9 +83,13 @@ def score_choices(model, encoder: TextEncoder, contexts: list[str], choices: lis
         cont_positions = ctx_len + torch.arange(cont.shape[1], device=device)[None]
         logits = model(input_ids=cont, attention_mask=torch.cat([ctx_mask, cont_mask], dim=1),
                        position_ids=cont_positions, past_key_values=cache, use_cache=True).logits
-        logprobs = F.log_softmax(logits.float(), dim=-1)                                # [N, T, V]
         first = last.repeat_interleave(repeat, dim=0).gather(1, cont[:, :1])            # [N, 1]
-        rest = logprobs[:, :-1].gather(2, cont[:, 1:, None]).squeeze(-1)               # [N, T-1]
+        # log-softmax only where a real token is predicted: right padding and the last position
+        # are no work (choices of one batch differ in length; the vocabulary may be 262k wide)
+        predicts = cont_mask[:, 1:].bool()                                              # [N, T-1]
+        scored = F.log_softmax(logits[:, :-1][predicts].float(), dim=-1)               # [n, V]
+        rest = torch.zeros(predicts.shape, dtype=scored.dtype, device=device)
+        rest[predicts] = scored.gather(1, cont[:, 1:][predicts][:, None]).squeeze(1)
         token_scores = torch.cat([first, rest], dim=1) * cont_mask
         totals = token_scores.sum(-1).tolist()
         k = 0
