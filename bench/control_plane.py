@@ -104,7 +104,7 @@ def main() -> None:
         unary = interleaved(lambda: timed(unary_direct), lambda: timed(unary_grpc), args.pairs)
     finally:
         channel.close()
-        server.stop(0)
+        server.stop(0).wait()
         telemetry.close()
     per_message = len(pairs["a_seconds"]) and messages["grpc"] // (args.pairs + 1)
     job_seconds = median(pairs["a_seconds"])

@@ -89,7 +89,8 @@ def pipeline_jobs(device: str, shape: dict, steps: int) -> dict:
     worker_pb2_grpc.add_WorkerServicer_to_server(WorkerService(NullPublisher()), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
-    stub = worker_pb2_grpc.WorkerStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    stub = worker_pb2_grpc.WorkerStub(channel)
     timings, results = {}, {}
 
     def timed(name, call):
@@ -127,7 +128,8 @@ def pipeline_jobs(device: str, shape: dict, steps: int) -> dict:
         results["perplexity"] = {s.language: s.perplexity for s in scored.scores}
         results["chrf"] = scored.tasks[0].metrics["chrf"]
     finally:
-        server.stop(0)
+        channel.close()  # before the server: gRPC threads alive at interpreter exit abort it
+        server.stop(0).wait()
     numbers = [*results["perplexity"].values(), results["chrf"], *(results[f"train:{m}"]["final_loss"] for m in ("sparse", "lora"))]
     return {"device": device, "shape": shape, "steps": steps, "seconds": timings, "results": results,
             "finite": all(math.isfinite(x) for x in numbers)}
