@@ -78,3 +78,15 @@ def test_hub_dataset_stops_reading_at_the_character_budget(tmp_path):
     (data / "train.jsonl").write_text("".join(f'{{"text": "document number {i:04d}"}}\n' for i in range(1000)), encoding="utf-8")
     documents = read_documents(HubDatasetCorpus(str(data)), "corpus", char_budget=50)
     assert documents == ["document number 0000", "document number 0001", "document number 0002"]
+
+
+def test_a_gate_output_of_exactly_zero_is_not_active(tiny, text_file):
+    """act(0) = 0 for SiLU and GELU: not > 0. With layer 0's gate weights zeroed every gate output
+    there is exactly 0 (no bias), so that layer counts nothing, while layer 1 still counts."""
+    stream = token_stream(tiny.encoder, [text_file.read_text()], None)
+    sequences = pack(stream, 16, 0, keep_tail=False, pad_token_id=0, field_name="corpus")
+    with torch.no_grad():
+        tiny.layers[0].gate_proj.weight.zero_()
+    counts = count_activations(tiny.model.get_decoder(), tiny.layers, sequences, batch_size=2)
+    assert counts.over_zero[0].sum() == 0
+    assert counts.over_zero[1].sum() > 0

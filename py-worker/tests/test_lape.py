@@ -149,3 +149,16 @@ def test_float32_not_float64_at_the_top_k_cut():
     theirs64 = reference_lape(counts, tokens, *args, float64=True)
     assert same_as_reference(ours.neurons, theirs32)
     assert theirs64 == [[[0]], [[0]]] and theirs32 != theirs64
+
+
+def test_a_probability_equal_to_the_activation_bar_does_not_own_the_neuron():
+    """The bar is strict (p > bar), as the reference's. Ties are common: p is a count over a token
+    count. n1 below fires for lang 1 with p = 0.5, exactly the bar:
+      n0 [0.9, 0.0] LAPE 0, n1 [0.0, 0.5] LAPE 0, n2 [0.5, 0.5] LAPE ln 2, n3 [0.1, 0.1] LAPE ln 2
+      sorted p: 0 0 .1 .1 .5 .5 .5 .9; bar rate 0.75 -> k = 6 -> bar = 0.5; rate 0.5 -> bar = 0.1"""
+    counts = torch.tensor([[[9, 0], [0, 5], [5, 5], [1, 1]]], dtype=torch.int64)
+    at_bar = select_language_neurons(counts, TOKENS, top_rate=0.5, filter_rate=0.25, activation_bar_ratio=0.75)
+    assert at_bar.activation_threshold == 0.5
+    assert at_bar.neurons == [[[0]], [[]]]  # n1's 0.5 is not above 0.5
+    below_bar = select_language_neurons(counts, TOKENS, top_rate=0.5, filter_rate=0.25, activation_bar_ratio=0.5)
+    assert below_bar.neurons == [[[0]], [[1]]]

@@ -217,3 +217,17 @@ def test_divergence_after_good_steps_keeps_the_best_validated_weights(tiny, text
     assert [step for step, _ in outcome.validation_loss] == [0, 2]  # no validation after the bad step
     best = min(outcome.validation_loss, key=lambda point: point[1])
     assert outcome.best_step == best[0] == 2
+
+
+def test_gradient_clipping_is_applied(tiny, text_file):
+    """A clip far below the gradient norm must shrink the update. AdamW's first step is
+    lr * g / (|g| + eps): scale-free while |g| >> eps (1e-8), so a gradient clipped to norm 1e-12
+    moves each weight by ~lr * 1e-12 / 1e-8 instead of ~lr."""
+    data = batches(tiny, text_file)
+    base = tiny.layers[0].up_proj.weight[NEURONS[0]].detach().clone()
+    common = dict(learning_rate=1e-2, batch_size=2, sequence_length=16, max_steps=1, validate_every=0, weight_decay=0.0, seed=1)
+    moved = lambda outcome: (outcome.pack.slices[0]["up_proj"] - base).abs().max().item()
+    unclipped = moved(train_sparse(tiny, NeuronSet("af", NEURONS), data, None, TrainSettings(max_grad_norm=0.0, **common)))
+    clipped = moved(train_sparse(tiny, NeuronSet("af", NEURONS), data, None, TrainSettings(max_grad_norm=1e-12, **common)))
+    assert unclipped == pytest.approx(1e-2, rel=0.01)  # sign(g) * lr
+    assert clipped < 1e-5

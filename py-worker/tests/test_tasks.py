@@ -173,3 +173,8 @@ def test_repetition_penalty_is_transformers_own_without_padding_and_skips_paddin
     assert out[1, 0] == scores[1, 0] and torch.equal(out[1, [9, 10]], RepetitionPenaltyLogitsProcessor(1.1)(ids[1:, 2:], scores[1:].clone())[0, [9, 10]])
     untouched = [k for k in range(11) if k not in (9, 10)]
     assert torch.equal(out[1, untouched], scores[1, untouched])
+
+
+def test_a_letter_counts_only_with_a_delimiter_after_it():
+    """A word that starts with a valid letter is not that letter: the letter must stand alone."""
+    assert [read_letter(a, 4) for a in ["Because it says so", "Dogs", "Cats.", "apple", "B) rights", "d", "(A)"]] == [None, None, None, None, 1, 3, 0]
