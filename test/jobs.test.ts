@@ -7,9 +7,10 @@ import { prepareCorpora } from "../ts/corpora/prepare.js";
 import { pipelineJobs, runLayout } from "../ts/pipeline/jobs.js";
 import { parsePlan } from "../ts/plan/load.js";
 
-function keys(dir: string): Record<string, string> {
+function keys(dir: string, identification: Record<string, number> = {}): Record<string, string> {
   const { plan } = parsePlan(
     {
+      identification,
       name: "keys",
       model: { source: "org/model" },
       languages: [
@@ -45,11 +46,23 @@ describe("job keys", () => {
     writeFileSync(join(dir, "xx-dev.txt"), "held out, edited");
     const edited = keys(dir);
     expect(edited["evaluate:base"]).not.toBe(after["evaluate:base"]);
+    expect(edited["train:xx:sparse"]).not.toBe(after["train:xx:sparse"]); // validation reads the held-out text
 
     writeFileSync(join(dir, "mmlu.jsonl"), '{"question": "q"}\n'); // task data counts too
     const retasked = keys(dir);
     expect(retasked["evaluate:base"]).not.toBe(edited["evaluate:base"]);
     expect(retasked["evaluate:xx:sparse"]).not.toBe(edited["evaluate:xx:sparse"]);
     expect(retasked["train:xx:sparse"]).toBe(edited["train:xx:sparse"]);
+  });
+
+  it("change with each LAPE parameter for the selection, and not for the counts it reads", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sparse-sub-keys-"));
+    for (const [file, text] of [["xx.txt", "text"], ["xx-dev.txt", "held out"], ["mmlu.jsonl", "{}\n"]]) writeFileSync(join(dir, file), text);
+    const base = keys(dir);
+    for (const [name, value] of [["top_rate", 0.02], ["filter_rate", 0.9], ["activation_bar_ratio", 0.9]] as const) {
+      const changed = keys(dir, { [name]: value });
+      expect(changed.select, name).not.toBe(base.select);
+      expect(changed["collect:xx"], name).toBe(base["collect:xx"]);
+    }
   });
 });

