@@ -231,3 +231,34 @@ def test_gradient_clipping_is_applied(tiny, text_file):
     clipped = moved(train_sparse(tiny, NeuronSet("af", NEURONS), data, None, TrainSettings(max_grad_norm=1e-12, **common)))
     assert unclipped == pytest.approx(1e-2, rel=0.01)  # sign(g) * lr
     assert clipped < 1e-5
+
+
+def test_padding_is_never_a_training_target(tiny, text_file):
+    """The worker trains with keep_tail (the last row padded). The first step's loss, before any
+    update, must be the model's own loss with -100 labels on the padding."""
+    stream = token_stream(tiny.encoder, [text_file.read_text()], None)
+    data = pack(stream[: 16 * 3 + 5], 16, 0, keep_tail=True, pad_token_id=0, field_name="corpus")
+    assert data.attention_mask[-1].sum() == 5  # a padded tail
+    with torch.no_grad():
+        labels = data.input_ids.masked_fill(data.attention_mask == 0, -100)
+        expected = tiny.model(input_ids=data.input_ids, attention_mask=data.attention_mask, labels=labels).loss.item()
+        unmasked = tiny.model(input_ids=data.input_ids, attention_mask=data.attention_mask, labels=data.input_ids).loss.item()
+    assert abs(expected - unmasked) > 1e-3  # the padding would change the loss
+    settings = TrainSettings(learning_rate=1e-2, batch_size=len(data), sequence_length=16, max_steps=1, validate_every=0)
+    outcome = train_sparse(tiny, NeuronSet("af", NEURONS), data, None, settings)
+    assert outcome.train_loss[0][1] == pytest.approx(expected, rel=1e-6)
+
+
+def test_the_best_steps_weights_are_the_ones_kept(tiny, text_file):
+    """Not only the step called best: the kept slices are that step's weights, which a run
+    stopped at that step (same data order, no validation) reaches independently."""
+    data = batches(tiny, text_file)
+    common = dict(learning_rate=2e-1, batch_size=2, sequence_length=16, seed=2)  # validation loss turns up after step 4
+    full = train_sparse(tiny, NeuronSet("af", NEURONS), data, data, TrainSettings(max_steps=6, validate_every=2, **common))
+    assert 0 < full.best_step < 6, "pick settings where the best step is neither the first nor the last"
+    stopped = train_sparse(tiny, NeuronSet("af", NEURONS), data, None, TrainSettings(max_steps=full.best_step, validate_every=0, **common))
+    last = train_sparse(tiny, NeuronSet("af", NEURONS), data, None, TrainSettings(max_steps=6, validate_every=0, **common))
+    for layer, slices in stopped.pack.slices.items():
+        for name, tensor in slices.items():
+            torch.testing.assert_close(full.pack.slices[layer][name], tensor, rtol=0, atol=0)
+            assert not torch.equal(last.pack.slices[layer][name], tensor)  # the last step's weights differ
