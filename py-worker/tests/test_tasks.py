@@ -178,3 +178,17 @@ def test_repetition_penalty_is_transformers_own_without_padding_and_skips_paddin
 def test_a_letter_counts_only_with_a_delimiter_after_it():
     """A word that starts with a valid letter is not that letter: the letter must stand alone."""
     assert [read_letter(a, 4) for a in ["Because it says so", "Dogs", "Cats.", "apple", "B) rights", "d", "(A)"]] == [None, None, None, None, 1, 3, 0]
+
+
+def test_each_task_reads_its_answer_field_right():
+    """The right option of each schema's row, known by hand (not computed by the code under
+    test): Belebele's correct_answer_num and winogrande's answer are 1-based, the others 0-based
+    or a label."""
+    from sparse_sub_worker.tasks.definitions import task
+
+    known = {"belebele": "alle mense", "mmlu": "4", "hellaswag": "walks in.", "piqa": "use a towel", "arc_easy": "water", "sib200": "sports"}
+    for name, right in known.items():
+        item = task(name).item(SCHEMAS[name][0], "afr_Latn", "eng-x")
+        assert item.options[item.answer].strip() == right, name
+    winogrande = task("winogrande").item(SCHEMAS["winogrande"][0], "afr_Latn", "eng-x")
+    assert winogrande.options[winogrande.answer].startswith("cup"), winogrande.options
