@@ -112,3 +112,22 @@ def test_random_sets_by_seed():
     assert [len(l) for l in per_layer.layers] == [3, 0, 1]
     seeds = {tuple(map(tuple, draw_random_set(like, 3, 10, seed=s, per_layer=False).layers)) for s in range(5)}
     assert len(seeds) > 1
+
+
+def test_the_base_model_check_sits_between_bf16_rounding_and_a_fine_tuned_model(tiny):
+    """The tolerance is 0.2% of a neuron's base-weight norm: bf16 rounding moves norms by ~0.01%,
+    a base model that was itself fine-tuned moves them by ~1%. Scale one neuron's gate row by
+    1.0005 (accepted) and by 1.01 (refused), so a tolerance 100x looser or tighter fails here."""
+    trainable = SubnetworkTrainable(tiny, NeuronSet("af", [[0, 5], [1], [7]], 64))
+    with trainable.installed():
+        pack = trainable.pack()
+    gate = tiny.layers[0].gate_proj.weight
+    original = gate[5].detach().clone()
+    with torch.no_grad():
+        gate[5] = original * 1.0005
+    check_pack_fits(pack, tiny.shape, tiny.layers, "pack")
+    with torch.no_grad():
+        gate[5] = original * 1.01
+    with pytest.raises(WorkerError) as error:
+        check_pack_fits(pack, tiny.shape, tiny.layers, "pack")
+    assert error.value.reason == "PACK_MODEL_MISMATCH" and "1.00%" in error.value.message and "layer 0" in error.value.message
