@@ -97,3 +97,29 @@ def test_a_jobs_own_interrupted_saves_are_removed_and_nothing_else(tmp_path):
         path.write_text("partial")
     remove_partials_of(checkpoint)
     assert not mine.exists() and other_job.exists()
+
+
+def test_merge_pack_refuses_a_pack_of_another_base_model_and_writes_nothing(stub, tmp_path, tiny_model_dir):
+    """The worker itself checks the base model (not only the CLI): a pack trained on another
+    random init of the same shape is PACK_MODEL_MISMATCH, naming the pack's field."""
+    from sparse_sub_worker.methods.subnetwork import SubnetworkTrainable
+    from sparse_sub_worker.models.loading import ModelRequest, load_model
+    from sparse_sub_worker.neuron_sets import NeuronSet
+    from sparse_sub_worker.packs import save_pack
+    from sparse_sub_worker.testing.tiny_model import make_tiny_llama
+
+    from .conftest import TEXTS
+
+    other = load_model(ModelRequest(str(make_tiny_llama(tmp_path / "other", TEXTS * 4, layers=3, hidden=32, intermediate=64,
+                                                        vocab_size=300, seed=1)), device="cpu", dtype="float32"))
+    trainable = SubnetworkTrainable(other, NeuronSet("af", [[0, 5], [1], [7]], 64))
+    with trainable.installed():
+        save_pack(tmp_path / "af.safetensors", trainable.pack())
+    out = tmp_path / "merged"
+    request = pb.MergePackRequest(job_id="m", model=pb.ModelSpec(source=str(tiny_model_dir), device="cpu", dtype="float32"),
+                                  pack_paths=[str(tmp_path / "af.safetensors")], output_dir=str(out))
+    with pytest.raises(grpc.RpcError) as error:
+        stub.MergePack(request)
+    assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "pack_paths[0]" in error.value.details() and "other base weights" in error.value.details()
+    assert not out.exists()
