@@ -106,14 +106,14 @@ def main() -> None:
         channel.close()
         server.stop(0).wait()
         telemetry.close()
-    per_message = len(pairs["a_seconds"]) and messages["grpc"] // (args.pairs + 1)
+    per_job = messages["grpc"] // (args.pairs + 1)  # the warm-up job counts too
     job_seconds = median(pairs["a_seconds"])
     per_call = [(g - d) / calls for d, g in zip(unary["a_seconds"], unary["b_seconds"])]  # seconds gRPC adds per call
-    added = summary([1 + (1 + per_message) * c / job_seconds for c in per_call])  # bound on grpc job time / direct
+    added = summary([1 + (1 + per_job) * c / job_seconds for c in per_call])  # bound on grpc job time / direct
     print(json.dumps({
         "steps": args.steps, "direct_seconds": job_seconds, "grpc_seconds": median(pairs["b_seconds"]),
         "job_ratio": {k: pairs[k] for k in ("pairs", "ratios", "median", "low", "high")},  # grpc / direct, whole jobs
-        "messages_per_job": per_message,
+        "messages_per_job": per_job,
         "unary_call_overhead_seconds": summary(per_call),
         "ratio": {k: added[k] for k in ("pairs", "ratios", "median", "low", "high")},  # the bound from the per-call cost
     }))

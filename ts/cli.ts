@@ -3,7 +3,7 @@ import { execa } from "execa";
 import { join, resolve } from "node:path";
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
-import { SparseSubError, formatError } from "./errors.js";
+import { SparseSubError, formatError, formatWarning } from "./errors.js";
 import { tmpdir } from "node:os";
 import { prepareCorpora } from "./corpora/prepare.js";
 import { pipelineJobs, runLayout } from "./pipeline/jobs.js";
@@ -93,9 +93,10 @@ function silentDisplayUnlessTty() {
 
 /** `--json`: one JSON object on stdout, the error's too (code, message, issues). */
 function errorJson(error: unknown, dir?: string): string {
-  const where = dir ? { dir } : {};
-  if (error instanceof SparseSubError) return JSON.stringify({ ok: false, code: error.code, message: error.message, issues: error.extra.issues ?? [], ...where }) + "\n";
-  return JSON.stringify({ ok: false, code: "FAILED", message: error instanceof Error ? error.message : String(error), issues: [], ...where }) + "\n";
+  const known = error instanceof SparseSubError;
+  const message = error instanceof Error ? error.message : String(error);
+  const issues = known ? (error.extra.issues ?? []) : [];
+  return JSON.stringify({ ok: false, code: known ? error.code : "FAILED", message, issues, ...(dir ? { dir } : {}) }) + "\n";
 }
 
 function validateCommand(args: { plan: string; verbose: boolean; json: boolean }): number {
@@ -121,15 +122,15 @@ function validateCommand(args: { plan: string; verbose: boolean; json: boolean }
       process.stdout.write(JSON.stringify(summary) + "\n");
       return EXIT.ok;
     }
-    for (const warning of warnings) process.stderr.write(`sparse-sub: warning: ${warning.path}: ${warning.message}\n`);
+    for (const warning of warnings) process.stderr.write(formatWarning(warning) + "\n");
     process.stdout.write(
       `${path}: valid. ${plan.languages.length} languages (${plan.languages.map((l) => l.code).join(", ")}), ` +
         `targets ${plan.training.targets.join(", ")}, methods ${plan.training.methods.map(methodLabel).join(", ")}, ${jobs} jobs, ${plan.workers.length} worker(s), output ${plan.output!.dir}\n`,
     );
     return EXIT.ok;
   } catch (error) {
-    process.stderr.write(args.json ? "" : formatError(error, args.verbose) + "\n");
     if (args.json) process.stdout.write(errorJson(error));
+    else process.stderr.write(formatError(error, args.verbose) + "\n");
     return exitCodeFor(error);
   }
 }

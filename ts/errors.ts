@@ -38,6 +38,9 @@ export class SparseSubError extends Error {
   }
 }
 
+/** A plan warning as printed on stderr (validate and run alike). */
+export const formatWarning = (warning: PlanIssue): string => `sparse-sub: warning: ${warning.path}: ${warning.message}`;
+
 /** Formats an error for a terminal: one line, plus details when verbose. */
 export function formatError(error: unknown, verbose: boolean): string {
   if (!(error instanceof SparseSubError)) {

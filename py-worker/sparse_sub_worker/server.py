@@ -140,10 +140,10 @@ def _until_idle(iterator, seconds: float):
     def pump():
         try:
             for item in iterator:
-                items.put(item)
-        except Exception:  # noqa: BLE001 - the call ended (cancelled, aborted): stop reading
+                items.put(item, timeout=seconds)  # Full: the handler stopped reading (it failed); so do we
+            items.put(end, timeout=seconds)
+        except Exception:  # noqa: BLE001 - the call ended (cancelled, aborted), or queue.Full: stop reading
             pass
-        items.put(end)
 
     threading.Thread(target=pump, name="stream-reader", daemon=True).start()
     while True:

@@ -4,7 +4,7 @@ import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { prepareCorpora } from "../corpora/prepare.js";
 import type { Progress } from "../gen/sparse_sub/v1/worker.js";
-import { SparseSubError } from "../errors.js";
+import { SparseSubError, formatWarning } from "../errors.js";
 import { checkLocalInputs, languageCodeWarnings } from "../plan/checks.js";
 import { loadPlan, type LoadedPlan } from "../plan/load.js";
 import { assembleResults, type RunResults } from "../results/results.js";
@@ -88,7 +88,7 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
   const corpora = prepared.corpora;
   const release = claimRunDirectory(dir); // a file, a folder of other files or another run's: refused here
   const warnings = languageCodeWarnings(plan);
-  for (const warning of warnings) display.log(`sparse-sub: warning: ${warning.path}: ${warning.message}`);
+  for (const warning of warnings) display.log(formatWarning(warning));
   // Nothing is written until the workers are up: a worker that cannot start leaves no files.
   const early: string[] = [];
   let logEvent = (event: Record<string, unknown>): void => {

@@ -65,7 +65,8 @@ export function checkLocalInputs(loaded: LoadedPlan, outDir = loaded.plan.output
 
 const ISO_639_1 = new Set(iso6393.flatMap((l) => (l.iso6391 ? [l.iso6391] : [])));
 const ISO_639_3 = new Set(iso6393.map((l) => l.iso6393));
-const NAME_BY_CODE = new Map(iso6393.flatMap((l) => [[l.iso6393, l.name], ...(l.iso6391 ? [[l.iso6391, l.name] as [string, string]] : [])] as [string, string][]));
+const NAME_BY_CODE = new Map<string, string>();
+for (const l of iso6393) for (const code of [l.iso6393, l.iso6391]) if (code) NAME_BY_CODE.set(code, l.name);
 const ISO_639_3_OF_1 = new Map(iso6393.flatMap((l) => (l.iso6391 ? [[l.iso6391, l.iso6393] as [string, string]] : [])));
 
 /** The ISO 639-3 code of a BCP 47 tag's language subtag ("af-ZA" -> "afr"), if it is one. */
