@@ -20,7 +20,7 @@ from .errors import precondition
 from .models.architecture import MlpLayer
 from .packs import Pack
 from .models.text_encoding import TextEncoder
-from .tasks.loglik import right_pad
+from .tasks.loglik import last_logits_only, right_pad
 
 PROJECTIONS = ("gate_proj", "up_proj", "down_proj")
 LayerChange = dict[str, dict[str, float]]  # projection -> {"neurons": norm, "matrix": norm}
@@ -97,6 +97,7 @@ def alignment(model, encoder: TextEncoder, english: list[str], other: list[str],
     first when it expects one, but the pool covers the sentence's own tokens only: a BOS state
     is the same in both languages and would inflate every similarity."""
     device = next(model.parameters()).device
+    head = last_logits_only(model)  # the LM head is not needed for hidden states: one position only
 
     def pooled(texts: list[str]) -> torch.Tensor:  # [N, L, H]
         out = []
@@ -104,7 +105,7 @@ def alignment(model, encoder: TextEncoder, english: list[str], other: list[str],
             rows = [encoder.encode(t) for t in texts[start : start + batch_size]]
             ids, mask = right_pad(rows, encoder.pad_id)
             ids, mask = ids.to(device), mask.to(device)
-            states = model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[1:]  # L x [B, S, H]
+            states = model(input_ids=ids, attention_mask=mask, output_hidden_states=True, **head).hidden_states[1:]  # L x [B, S, H]
             pooled_mask = mask.clone()
             if encoder.add_bos:
                 pooled_mask[:, 0] = 0

@@ -145,8 +145,33 @@ def test_every_task_runs_on_local_files_in_its_schema(tiny, tmp_path, name, mode
         assert outcome.metrics["accuracy"] == expected and outcome.metrics["acc_norm"] == expected_norm
         assert outcome.headline == ("acc_norm" if name in ("hellaswag", "arc_easy", "piqa") else "accuracy")
     else:
-        assert 0 <= outcome.metrics["accuracy"] <= 1 and 0 <= outcome.metrics["unreadable"] <= 1
+        # the reading rule by hand on the outputs the examples show (both rows are the same item)
+        letters = "ABCDEFG"
+        stands_alone = lambda out: len(out.lstrip("( ")) > 0 and out.lstrip("( ")[0] in letters and (len(out.lstrip("( ")) == 1 or out.lstrip("( ")[1] in " ).:,")
+        read = [letters.index(e["output"].lstrip("( ")[0]) if stands_alone(e["output"]) else None for e in outcome.examples]
+        right = [e["answer"] for e in outcome.examples]
+        assert outcome.metrics["unreadable"] == sum(r is None for r in read) / 2
+        assert outcome.metrics["accuracy"] == sum(r is not None and items_options(name)[r] == a for r, a in zip(read, right)) / 2
         assert outcome.examples[0]["prompt"].endswith("\nAnswer:")
+
+
+def items_options(name):
+    from sparse_sub_worker.tasks.definitions import task
+
+    return task(name).item(SCHEMAS[name][0], "afr_Latn", "eng-x").options
+
+
+def test_generative_choice_reads_each_answer_against_the_right_option(tiny, tmp_path, monkeypatch):
+    """Generation replaced by fixed answers (the model's own letters are tested for batch
+    independence elsewhere): mmlu's right option is "4", letter B."""
+    import sparse_sub_worker.tasks.runner as runner
+
+    rows = SCHEMAS["mmlu"] * 2  # four copies of the same item
+    monkeypatch.setattr(runner, "generate", lambda model, encoder, prompts, *a, **k: ["B. 4", "Because", "A", "(b)"])
+    outcome = run_task(tiny.model, tiny.encoder, TaskSpec(name="mmlu", mode="generative", files=(rows_file(tmp_path, "mmlu", rows),)), batch_size=2)
+    # right: "B. 4" and "(b)"; wrong: "A"; unreadable: "Because"
+    assert outcome.metrics["accuracy"] == 0.5 and outcome.metrics["unreadable"] == 0.25
+    assert outcome.metrics["accuracy_stderr"] == pytest.approx(math.sqrt(1 / 3) / 2, rel=1e-12)  # sample sd of 1,0,0,1 over sqrt(4)
 
 
 def test_task_rows_missing_a_field_name_the_task(tiny, tmp_path):

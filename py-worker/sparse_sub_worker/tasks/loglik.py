@@ -1,7 +1,7 @@
 """Log-likelihood of continuations given contexts, for multiple-choice scoring.
 
 Shared-context path (`score_choices`): contexts of a batch are encoded ONCE (left-padded); the
-key/value cache is repeated for each choice and only the continuations run a second forward.
+key/value cache serves each choice's row and only the continuations run a second forward.
 For k choices of a long passage this costs about 1/k of scoring each (context + choice)
 independently (`score_independent`, kept as the reference the tests compare against).
 Continuations are tokenized on their own (they start with a space), so both paths score the
@@ -9,6 +9,7 @@ same tokens. Contexts start with BOS when the model expects it (models/text_enco
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import torch
@@ -52,13 +53,17 @@ def last_logits_only(model) -> dict:
 @torch.inference_mode()
 def score_choices(model, encoder: TextEncoder, contexts: list[str], choices: list[list[str]], batch_size: int = 8,
                   on_batch: Callable[[int], None] = lambda done: None) -> list[list[float]]:
-    """Sum of log p(choice tokens | context) for every choice of every item."""
+    """Sum of log p(choice tokens | context) for every choice of every item.
+
+    `batch_size` bounds the rows of every forward: a batch of contexts, then their choices in
+    chunks of similar length (sorted, so a short option is not padded to the longest one: in
+    UDHR reading, padding to the batch's longest option tripled the continuation's work)."""
     device = next(model.parameters()).device
     pad = encoder.pad_id
     context_ids = [encoder.encode(c) for c in contexts]
     choice_ids = [[encoder.encode(c, bos=False) for c in item] for item in choices]
     order = sorted(range(len(contexts)), key=lambda i: -len(context_ids[i]))  # similar lengths batch together
-    scores: list[list[float]] = [[] for _ in contexts]
+    scores: list[list[float]] = [[0.0] * len(item) for item in choices]
     done = 0
     last_only = last_logits_only(model)
     for start in range(0, len(order), batch_size):
@@ -68,37 +73,43 @@ def score_choices(model, encoder: TextEncoder, contexts: list[str], choices: lis
         positions = (mask.cumsum(-1) - 1).clamp_min(0)
         out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, **last_only)
         last = F.log_softmax(out.logits[:, -1].float(), dim=-1)                         # [B, V]
-        counts = [len(choice_ids[i]) for i in batch]
-        repeat = torch.tensor(counts, device=device)
-        cache = out.past_key_values
-        if len(set(counts)) == 1:
-            cache.batch_repeat_interleave(counts[0])
-        else:  # choices per item differ: select rows explicitly
-            cache.batch_select_indices(torch.arange(len(batch), device=device).repeat_interleave(repeat))
-        rows = [c for i in batch for c in choice_ids[i]]
-        cont, cont_mask = right_pad(rows, pad)                                         # [N, T]
-        cont, cont_mask = cont.to(device), cont_mask.to(device)
-        ctx_mask = mask.repeat_interleave(repeat, dim=0)                                # [N, C]
-        ctx_len = ctx_mask.sum(-1, keepdim=True)
-        cont_positions = ctx_len + torch.arange(cont.shape[1], device=device)[None]
-        logits = model(input_ids=cont, attention_mask=torch.cat([ctx_mask, cont_mask], dim=1),
-                       position_ids=cont_positions, past_key_values=cache, use_cache=True).logits
-        first = last.repeat_interleave(repeat, dim=0).gather(1, cont[:, :1])            # [N, 1]
-        # log-softmax only where a real token is predicted: right padding and the last position
-        # are no work (choices of one batch differ in length; the vocabulary may be 262k wide)
-        predicts = cont_mask[:, 1:].bool()                                              # [N, T-1]
-        scored = F.log_softmax(logits[:, :-1][predicts].float(), dim=-1)               # [n, V]
-        rest = torch.zeros(predicts.shape, dtype=scored.dtype, device=device)
-        rest[predicts] = scored.gather(1, cont[:, 1:][predicts][:, None]).squeeze(1)
-        token_scores = torch.cat([first, rest], dim=1) * cont_mask
-        totals = token_scores.sum(-1).tolist()
-        k = 0
-        for i, count in zip(batch, counts):
-            scores[i] = totals[k : k + count]
-            k += count
+        # every (item of the batch, choice) row, longest first
+        rows = sorted(((b, k) for b, i in enumerate(batch) for k in range(len(choice_ids[i]))),
+                      key=lambda row: -len(choice_ids[batch[row[0]]][row[1]]))
+        for chunk_start in range(0, len(rows), batch_size):
+            chunk = rows[chunk_start : chunk_start + batch_size]
+            owners = torch.tensor([b for b, _ in chunk], device=device)                  # [N] context row of each
+            totals = _continuation_scores(model, out.past_key_values, owners, mask, last,
+                                          [choice_ids[batch[b]][k] for b, k in chunk], pad)
+            for (b, k), total in zip(chunk, totals):
+                scores[batch[b]][k] = total
         done += len(batch)
         on_batch(done)
     return scores
+
+
+def _continuation_scores(model, cache, owners: torch.Tensor, context_mask: torch.Tensor, last: torch.Tensor,
+                         rows: list[list[int]], pad: int) -> list[float]:
+    """Sum of log p over each row's tokens, continuing its owner's cached context. The cache is
+    copied for the chunk's rows (the context batch's own cache serves every chunk)."""
+    device = owners.device
+    chunk_cache = copy.copy(cache)  # shallow: the layers' tensors are replaced below, not changed in place
+    chunk_cache.layers = [copy.copy(layer) for layer in cache.layers]
+    chunk_cache.batch_select_indices(owners)
+    cont, cont_mask = right_pad(rows, pad)                                             # [N, T]
+    cont, cont_mask = cont.to(device), cont_mask.to(device)
+    ctx_mask = context_mask[owners]                                                     # [N, C]
+    cont_positions = ctx_mask.sum(-1, keepdim=True) + torch.arange(cont.shape[1], device=device)[None]
+    logits = model(input_ids=cont, attention_mask=torch.cat([ctx_mask, cont_mask], dim=1),
+                   position_ids=cont_positions, past_key_values=chunk_cache, use_cache=True).logits
+    first = last[owners].gather(1, cont[:, :1])                                         # [N, 1]
+    # log-softmax only where a real token is predicted: right padding and the last position
+    # are no work (the vocabulary may be 262k wide)
+    predicts = cont_mask[:, 1:].bool()                                                  # [N, T-1]
+    scored = F.log_softmax(logits[:, :-1][predicts].float(), dim=-1)                   # [n, V]
+    rest = torch.zeros(predicts.shape, dtype=scored.dtype, device=device)
+    rest[predicts] = scored.gather(1, cont[:, 1:][predicts][:, None]).squeeze(1)
+    return (torch.cat([first, rest], dim=1) * cont_mask).sum(-1).tolist()
 
 
 @torch.inference_mode()

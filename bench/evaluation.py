@@ -1,0 +1,76 @@
+"""Where one evaluation job of the demo spends its time: perplexity per language, each task, and
+alignment, on the demo's own model and files (a finished or partial demo run directory). The
+scores are printed beside the times, so a speed-up that changed a score shows up here.
+
+    python bench/evaluation.py [--run runs/demo] [--batch-size 16] [--repeats 1]
+
+Prints one JSON line: seconds per part, the evaluation's total, and each part's score."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "py-worker"))
+
+from sparse_sub_worker.analysis import alignment  # noqa: E402
+from sparse_sub_worker.corpus import TextFilesCorpus, load_sequences  # noqa: E402
+from sparse_sub_worker.evaluation import score_sequences  # noqa: E402
+from sparse_sub_worker.models.loading import ModelRequest, load_model  # noqa: E402
+from sparse_sub_worker.tasks.runner import TaskSpec, run_task  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--run", default=str(ROOT / "runs/demo"), help="a demo run directory (its corpora/ is read)")
+    parser.add_argument("--plan", default=str(ROOT / "configs/demo.plan.json"))
+    parser.add_argument("--batch-size", type=int, default=0, help="default: the plan's evaluation.batch_size")
+    args = parser.parse_args()
+    plan = json.loads(Path(args.plan).read_text())
+    corpus = Path(args.run) / "corpora"
+    if not corpus.is_dir():
+        sys.exit(f"{corpus}: no corpora directory; run the demo first (npx sparse-sub run {args.plan})")
+    batch = args.batch_size or plan["evaluation"]["batch_size"]
+    sequence_length = plan["evaluation"]["sequence_length"]
+    target = plan["training"]["targets"][0]
+    torch.set_num_threads(os.cpu_count() or 1)
+
+    loaded = load_model(ModelRequest(plan["model"]["source"], dtype=plan["model"].get("dtype", "auto"), device="cpu"))
+    seconds: dict[str, float] = {}
+    scores: dict[str, float] = {}
+
+    def timed(name: str, fn):
+        start = time.perf_counter()
+        out = fn()
+        seconds[name] = round(time.perf_counter() - start, 2)
+        return out
+
+    for language in [entry["code"] for entry in plan["languages"]]:
+        sequences = load_sequences(TextFilesCorpus((str(corpus / language / "heldout.jsonl"),)), loaded.encoder, "heldout",
+                                   sequence_length, separate_documents=True, keep_tail=True)
+        scores[f"perplexity {language}"] = timed(f"perplexity {language}", lambda: score_sequences(loaded.model, sequences, batch)).perplexity
+    udhr = corpus / target
+    for direction in ("eng-x", "x-eng"):
+        spec = TaskSpec(name="flores", language=target, direction=direction, files=(str(udhr / "udhr_translation.jsonl"),))
+        outcome = timed(f"translation {direction}", lambda: run_task(loaded.model, loaded.encoder, spec, batch))
+        scores[f"translation {direction} chrf"] = outcome.metrics["chrf"]
+    spec = TaskSpec(name="belebele", language=target, mode="loglik", files=(str(udhr / "udhr_reading.jsonl"),))
+    outcome = timed("reading loglik", lambda: run_task(loaded.model, loaded.encoder, spec, batch))
+    scores["reading loglik accuracy"] = outcome.metrics["accuracy"]
+    rows = [json.loads(line) for line in (udhr / "udhr_translation.jsonl").read_text().splitlines() if line]
+    english = [r["sentence_eng_Latn"] for r in rows]
+    other = [next(v for k, v in r.items() if k.startswith("sentence_") and k != "sentence_eng_Latn") for r in rows]
+    per_layer = timed("alignment", lambda: alignment(loaded.model, loaded.encoder, english, other, batch))
+    scores["alignment mean"] = sum(per_layer) / len(per_layer)
+    print(json.dumps({"batch_size": batch, "total_s": round(sum(seconds.values()), 2), "seconds": seconds, "scores": scores}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+// Mutation testing of the controller (`npm run mutation`, scripts/mutation.mjs): the plan, job
+// graph and results code against the unit suites in stryker.vitest.config.ts. Not in CI: a
+// full run takes tens of minutes on 2 cores.
+export default {
+  testRunner: "vitest",
+  vitest: { configFile: "stryker.vitest.config.ts" },
+  coverageAnalysis: "perTest", // each mutant runs only the tests that reach it
+  mutate: [
+    "ts/plan/schema.ts",
+    "ts/plan/methods.ts",
+    "ts/plan/tasks.ts",
+    "ts/pipeline/jobs.ts",
+    "ts/pipeline/graph.ts",
+    "ts/results/records.ts",
+    "ts/results/paper.ts",
+    "ts/results/table.ts",
+  ],
+  concurrency: 2,
+  timeoutMS: 20_000,
+  reporters: ["json", "progress"],
+  jsonReporter: { fileName: ".cache/mutation/stryker.json" },
+  tempDirName: ".cache/stryker-tmp",
+  cleanTempDir: "always",
+};
