@@ -2,15 +2,18 @@
 alignment, on the demo's own model and files (a finished or partial demo run directory). The
 scores are printed beside the times, so a speed-up that changed a score shows up here.
 
-    python bench/evaluation.py [--run runs/demo] [--batch-size 16] [--repeats 1]
+    python bench/evaluation.py [--run runs/demo] [--batch-size 16] [--record LABEL]
 
-Prints one JSON line: seconds per part, the evaluation's total, and each part's score."""
+Prints one JSON line: seconds per part, the evaluation's total, and each part's score. With
+--record, also appends it to bench/results/evaluation.json under LABEL (e.g. "before", "after"),
+with the whole demo's job times from the run's results.json, and re-renders bench/RESULTS.md."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,6 +35,7 @@ def main() -> None:
     parser.add_argument("--run", default=str(ROOT / "runs/demo"), help="a demo run directory (its corpora/ is read)")
     parser.add_argument("--plan", default=str(ROOT / "configs/demo.plan.json"))
     parser.add_argument("--batch-size", type=int, default=0, help="default: the plan's evaluation.batch_size")
+    parser.add_argument("--record", default="", help="append to bench/results/evaluation.json under this label")
     args = parser.parse_args()
     plan = json.loads(Path(args.plan).read_text())
     corpus = Path(args.run) / "corpora"
@@ -69,7 +73,32 @@ def main() -> None:
     other = [next(v for k, v in r.items() if k.startswith("sentence_") and k != "sentence_eng_Latn") for r in rows]
     per_layer = timed("alignment", lambda: alignment(loaded.model, loaded.encoder, english, other, batch))
     scores["alignment mean"] = sum(per_layer) / len(per_layer)
-    print(json.dumps({"batch_size": batch, "total_s": round(sum(seconds.values()), 2), "seconds": seconds, "scores": scores}))
+    measured = {"batch_size": batch, "total_s": round(sum(seconds.values()), 2), "seconds": seconds, "scores": scores}
+    print(json.dumps(measured))
+    if args.record:
+        record(args.record, measured, Path(args.run) / "results.json")
+
+
+def demo_job_seconds(results_file: Path) -> dict[str, float]:
+    """Seconds the demo's jobs took, summed per kind (collect, select, train, evaluate, weights)."""
+    if not results_file.is_file():
+        return {}
+    totals: dict[str, float] = {}
+    for job in json.loads(results_file.read_text())["jobs"]:
+        kind = job["id"].split("/")[-1].split(":")[0]
+        totals[kind] = round(totals.get(kind, 0.0) + job["seconds"], 1)
+    return totals
+
+
+def record(label: str, measured: dict, results_file: Path) -> None:
+    out = ROOT / "bench/results/evaluation.json"
+    runs = json.loads(out.read_text())["runs"] if out.is_file() else []
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    runs = [r for r in runs if r["label"] != label] + [{"label": label, "commit": commit, "date": time.strftime("%Y-%m-%d"),
+                                                         **measured, "demo_jobs": demo_job_seconds(results_file)}]
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"runs": runs}, indent=2) + "\n")
+    subprocess.run([sys.executable, str(ROOT / "bench/run.py"), "--render"], check=True)
 
 
 if __name__ == "__main__":

@@ -253,8 +253,34 @@ def render(results: dict[str, dict]) -> str:
         else:
             lines += [f"## {device.upper()}", "", "Not measured yet: no " + ("GPU was available to this project when the benchmarks last ran."
                                                                                if device == "cuda" else "CPU run recorded."), ""]
+    lines += render_evaluation(results.get("evaluation", {}).get("runs", []))
     lines += [NOTES]
     return "\n".join(lines)
+
+
+def render_evaluation(runs: list[dict]) -> list[str]:
+    """bench/evaluation.py's records side by side: one demo evaluation job, part by part, and the
+    whole demo's job time per kind (the share evaluation takes)."""
+    if not runs:
+        return []
+    header = ["part"] + [f"{r['label']} ({r['commit']}, {r['date']})" for r in runs]
+    lines = ["## Evaluation: one demo evaluation job (bench/evaluation.py, base model, batch "
+             f"{runs[-1]['batch_size']})", "", f"| {' | '.join(header)} |", f"|{'---|' * len(header)}"]
+    for part in runs[-1]["seconds"]:
+        lines.append(f"| {part} | " + " | ".join(f"{r['seconds'].get(part, float('nan')):.2f} s" for r in runs) + " |")
+    lines.append("| **total** | " + " | ".join(f"**{r['total_s']:.1f} s**" for r in runs) + " |")
+    same = all(r["scores"] == runs[0]["scores"] for r in runs)
+    lines += ["", f"- every score identical across these runs (perplexity per language, chrF both ways, reading accuracy, alignment): {same}"]
+    demos = [r for r in runs if r.get("demo_jobs")]
+    if demos:
+        lines += ["", "The whole demo (`npx sparse-sub run configs/demo.plan.json`), job seconds summed per kind:", "",
+                  "| run | collect | train | evaluate | evaluation's share |", "|---|---|---|---|---|"]
+        for r in demos:
+            jobs = r["demo_jobs"]
+            total = sum(jobs.values())
+            lines.append(f"| {r['label']} | {jobs.get('collect', 0):.0f} s | {jobs.get('train', 0):.0f} s | {jobs.get('evaluate', 0):.0f} s | "
+                         f"{jobs.get('evaluate', 0) / total:.0%} (goal <= 33%) |")
+    return lines + [""]
 
 
 KEPT_RUNS = 2  # RESULTS.md shows the last two runs of each device side by side

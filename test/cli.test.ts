@@ -95,7 +95,7 @@ describe("sparse-sub CLI", () => {
       evaluation: { tasks: [{ task: "belebel" }, { task: "udhr_reading", modes: ["logllik"] }] },
     }));
     expect(result.exitCode).toBe(2);
-    expect(result.stderr).toContain(`training.methods[0].method: unknown value "sprase": did you mean "sparse"? (expected one of "sparse", "random", "ffn", "full", "lora", "ia3")`);
+    expect(result.stderr).toContain(`training.methods[0].method: unknown value "sprase": did you mean "sparse"? (expected one of "sparse", "random", "ffn", "full", "lora", "ia3", "neuron-lora")`);
     expect(result.stderr).toContain(`evaluation.tasks[0].task: unknown value "belebel": did you mean "belebele"?`);
     expect(result.stderr).toContain(`evaluation.tasks[1].modes[0]: unknown value "logllik": did you mean "loglik"?`);
   });

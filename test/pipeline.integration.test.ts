@@ -143,6 +143,7 @@ describe("runPlan with every method side by side", () => {
     { method: "full", learning_rate: 1e-3 },
     { method: "lora", r: 4, alpha: 8, learning_rate: 0.01 },
     { method: "ia3", learning_rate: 0.01 },
+    { method: "neuron-lora", r: 2, alpha: 4, learning_rate: 0.01 },
   ];
   let dir: string;
   let results: RunResults;
@@ -154,11 +155,12 @@ describe("runPlan with every method side by side", () => {
   });
 
   it("trains and scores each method under the same conditions", () => {
-    const labels = ["sparse", "sparse-up-down", "random", "random-per-layer", "ffn", "full", "lora", "ia3"];
+    const labels = ["sparse", "sparse-up-down", "random", "random-per-layer", "ffn", "full", "lora", "ia3", "neuron-lora"];
     expect(results.targets.map((t) => t.label)).toEqual(labels);
     expect(results.targets.every((t) => t.steps === 4 && t.tokens === results.targets[0].tokens && t.scores !== null)).toBe(true);
     expect(results.targets.every((t) => t.validation_loss.map((v) => v.step).join() === "0,2,4")).toBe(true);
-    const af = results.selection!.neuron_sets.find((s) => s.language === "af")!.neuron_count;
+    const afSet = results.selection!.neuron_sets.find((s) => s.language === "af")!;
+    const [af, perLayer] = [afSet.neuron_count, afSet.per_layer];
     const [hidden, intermediate, layers] = [32, 64, 2];
     const trainable = Object.fromEntries(results.targets.map((t) => [t.label, t.trainable_parameters]));
     expect(trainable).toMatchObject({
@@ -169,14 +171,16 @@ describe("runPlan with every method side by side", () => {
       ffn: layers * 3 * hidden * intermediate,
       lora: layers * 3 * 4 * (hidden + intermediate),
       ia3: layers * 3 * intermediate,
+      // per layer with k neurons, r = 2: gate and up B [k, r] + A [r, H], down B [H, r] + A [r, k]
+      "neuron-lora": Object.values(perLayer).reduce((sum, k) => sum + 2 * (k * 2 + 2 * hidden) + (hidden * 2 + 2 * k), 0),
     });
     const full = results.targets.find((t) => t.label === "full")!;
     expect(full.parameter_share).toBe(1);
-    expect(results.targets.map((t) => t.output_kind)).toEqual(["pack", "pack", "pack", "pack", "model_directory", "model_directory", "peft_adapter", "peft_adapter"]);
+    expect(results.targets.map((t) => t.output_kind)).toEqual(["pack", "pack", "pack", "pack", "model_directory", "model_directory", "peft_adapter", "peft_adapter", "pack"]);
   });
 
   it("writes each method's artifact where the run layout says", () => {
-    for (const file of ["packs/af.sparse.safetensors", "packs/af.random-per-layer.safetensors", "models/af.ffn/config.json", "models/af.full/model.safetensors", "adapters/af.lora/adapter_config.json", "adapters/af.ia3/adapter_model.safetensors", "neurons/af.random.json"]) {
+    for (const file of ["packs/af.sparse.safetensors", "packs/af.random-per-layer.safetensors", "models/af.ffn/config.json", "models/af.full/model.safetensors", "adapters/af.lora/adapter_config.json", "adapters/af.ia3/adapter_model.safetensors", "neurons/af.random.json", "packs/af.neuron-lora.safetensors"]) {
       expect(existsSync(join(dir, file)), file).toBe(true);
     }
     const random = results.targets.find((t) => t.label === "random")!;
@@ -187,7 +191,7 @@ describe("runPlan with every method side by side", () => {
 
   it("renders one row per method in the table", () => {
     const table = readFileSync(join(dir, "results.md"), "utf8");
-    for (const label of ["base", "sparse", "sparse-up-down", "random", "random-per-layer", "ffn", "full", "lora", "ia3"]) {
+    for (const label of ["base", "sparse", "sparse-up-down", "random", "random-per-layer", "ffn", "full", "lora", "ia3", "neuron-lora"]) {
       expect(table).toMatch(new RegExp(`^\\| ${label} \\|`, "m"));
     }
   });

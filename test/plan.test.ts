@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SparseSubError } from "../ts/errors.js";
-import { methodLabel } from "../ts/plan/methods.js";
+import { Method, methodToJSON } from "../ts/gen/sparse_sub/v1/worker.js";
+import { METHOD_NAMES, methodLabel, methodWire } from "../ts/plan/methods/index.js";
 import { loadPlan, parsePlan } from "../ts/plan/load.js";
 import { collectRequest, modelSpec } from "../ts/plan/requests.js";
 
@@ -135,21 +136,30 @@ describe("plan loading", () => {
       "full",
       { method: "lora", r: 16 },
       "ia3",
+      "neuron-lora",
+      { method: "neuron-lora", components: ["down"] },
     ];
     const methods = parsePlan(plan, "/plans").plan.training.methods;
-    expect(methods.map(methodLabel)).toEqual(["sparse", "sparse-up-down", "random", "random-per-layer", "ffn", "full", "lora", "ia3"]);
+    expect(methods.map(methodLabel)).toEqual(["sparse", "sparse-up-down", "random", "random-per-layer", "ffn", "full", "lora", "ia3", "neuron-lora", "neuron-lora-down"]);
     expect(methods.map((m) => [m.learning_rate, m.max_grad_norm])).toEqual([
-      [1e-4, 1], [1e-4, 1], [1e-4, 1], [1e-4, 1], [1e-5, 1], [1e-5, 0.5], [1e-4, 1], [3e-3, 1],
+      [1e-4, 1], [1e-4, 1], [1e-4, 1], [1e-4, 1], [1e-5, 1], [1e-5, 0.5], [1e-4, 1], [3e-3, 1], [1e-3, 1], [1e-3, 1],
     ]);
     expect(methods[5]).toMatchObject({ gradient_checkpointing: true });
     expect(methods[6]).toMatchObject({ r: 16, alpha: 64, dropout: 0.1, target_modules: ["gate_proj", "up_proj", "down_proj"] });
+    expect(methods[8]).toEqual({ method: "neuron-lora", learning_rate: 1e-3, weight_decay: 0.01, max_grad_norm: 1, gradient_checkpointing: false, components: ["gate", "up", "down"], r: 8, alpha: 16 });
+  });
+
+  it("has one method per wire enum value, named after it", () => {
+    const wire = Object.values(Method).filter((v): v is number => typeof v === "number" && v > 0);
+    expect(METHOD_NAMES.map(methodWire).sort()).toEqual(wire.sort());
+    for (const name of METHOD_NAMES) expect(methodToJSON(methodWire(name))).toBe(`METHOD_${name.toUpperCase().replace("-", "_")}`);
   });
 
   it("rejects unknown methods, clashing names and settings moved into methods", () => {
     const plan = minimal();
     Object.assign(plan.training, { learning_rate: 3e-4, methods: ["sparse", { method: "sparse", name: "sparse" }, "adapterz"] });
     expect(issues(plan)).toEqual([
-      { path: "training.methods[2].method", message: 'unknown value "adapterz" (expected one of "sparse", "random", "ffn", "full", "lora", "ia3")' },
+      { path: "training.methods[2].method", message: 'unknown value "adapterz" (expected one of "sparse", "random", "ffn", "full", "lora", "ia3", "neuron-lora")' },
       { path: "training.learning_rate", message: 'set per method, e.g. "methods": [{ "method": "sparse", "learning_rate": ... }] (each method has the reference\'s default)' },
     ]);
     Object.assign(plan.training, { learning_rate: undefined, methods: ["sparse", { method: "sparse", name: "sparse" }] });

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SparseSubError } from "../ts/errors.js";
+import { METHOD_NAMES, methodWire } from "../ts/plan/methods/index.js";
 import { WorkerClient } from "../ts/worker/client.js";
 import { startLocalWorker, type LocalWorker } from "../ts/worker/launch.js";
 import { subscribeTelemetry } from "../ts/telemetry/subscriber.js";
@@ -65,6 +66,8 @@ describe("worker over gRPC", () => {
     const info = await client.info();
     expect(info).toMatchObject({ protocol: "sparse_sub.v1", device: "cpu", runningJob: "", queuedJobs: 0 });
     expect(info.telemetryEndpoint).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+    // the controller's methods and the worker's registry are the same list
+    expect([...info.methods].sort()).toEqual(METHOD_NAMES.map(methodWire).sort());
   });
 
   it("turns worker errors into typed errors naming the request field", async () => {

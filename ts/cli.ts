@@ -13,7 +13,7 @@ import { mergePacks, type OverlapRule } from "./packs/merge.js";
 import { checkLocalInputs, languageCodeWarnings } from "./plan/checks.js";
 import { loadPlan } from "./plan/load.js";
 import { readResults, renderResults, type ResultsFormat } from "./results/render.js";
-import { methodLabel } from "./plan/methods.js";
+import { methodLabel } from "./plan/methods/index.js";
 import { createProgressDisplay, silentDisplay } from "./telemetry/progress.js";
 import { PACKAGE_ROOT, workerPython } from "./worker/launch.js";
 

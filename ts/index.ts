@@ -2,7 +2,7 @@
 export { runPlan, type RunOptions, type RunOutcome } from "./pipeline/run.js";
 export { loadPlan, parsePlan, type LoadedPlan } from "./plan/load.js";
 export { Plan as PlanSchema, type Plan, type PlanInput } from "./plan/schema.js";
-export { METHOD_NAMES, methodLabel, outputKind, type MethodName, type MethodSpec, type OutputKind } from "./plan/methods.js";
+export { METHOD_NAMES, methodLabel, outputKind, type MethodName, type MethodSpec, type OutputKind } from "./plan/methods/index.js";
 export { readPackInfo, describePack, type PackInfo } from "./packs/info.js";
 export { mergePacks, type MergePacksOptions, type OverlapRule } from "./packs/merge.js";
 export { WorkerClient, type CallOptions } from "./worker/client.js";

@@ -38,6 +38,7 @@ from .lape import select_language_neurons
 from .models.architecture import model_max_length
 from .models.loading import LoadedModel, ModelCache, ModelRequest
 from .methods.adapters import adapter_applied
+from .methods.registry import METHODS
 from .neuron_sets import NeuronSet, check_fits, export_reference, import_reference, load_neuron_set, save_neuron_set
 from .packs import OVERLAP_RULES, check_pack_fits, load_pack, merge_to_directory, packs_applied
 from .distributed import run_distributed
@@ -251,7 +252,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             telemetry_endpoint=self.telemetry.endpoint, torch_version=torch.__version__,
             transformers_version=transformers.__version__, queued_jobs=self.slot.waiting, running_job=self.slot.running,
             data_root=str(self.data_root.root or ""), staging_dir=str(staging_dir(self.data_root.root)),
-            accelerators=torch.cuda.device_count(),
+            accelerators=torch.cuda.device_count(), methods=sorted(METHODS),
         )
 
     @streaming

@@ -10,17 +10,13 @@ from dataclasses import dataclass
 from .corpus import HubDatasetCorpus, TextFilesCorpus, load_sequences
 from .errors import invalid
 from .gen.sparse_sub.v1 import worker_pb2 as pb
-from .methods import Trainable
-from .methods.adapters import AdapterSettings, AdapterTrainable
-from .methods.dense import DenseTrainable
-from .methods.subnetwork import SubnetworkTrainable
+from .methods import MethodDefinition, MethodJob
+from .methods.registry import METHODS, method_definition
 from .models.loading import LoadedModel
-from .neuron_sets import NeuronSet, check_fits, draw_random_set, load_neuron_set, save_neuron_set
+from .neuron_sets import NeuronSet, check_fits, load_neuron_set
 from .parallel import STRATEGIES, Parallel
 from .training import StepReport, TrainSettings, run_training
 
-METHOD_NAMES = {pb.METHOD_SPARSE: "sparse", pb.METHOD_RANDOM: "random", pb.METHOD_FFN: "ffn", pb.METHOD_FULL: "full",
-                pb.METHOD_LORA: "lora", pb.METHOD_IA3: "ia3"}
 OUTPUT_KINDS = {"pack": pb.OUTPUT_KIND_PACK, "peft_adapter": pb.OUTPUT_KIND_PEFT_ADAPTER, "model_directory": pb.OUTPUT_KIND_MODEL_DIRECTORY}
 
 
@@ -41,21 +37,19 @@ def corpus_from_request(corpus: pb.Corpus, field_name: str):
 @dataclass
 class TrainJob:
     request: pb.TrainRequest
-    method: str
+    method: MethodDefinition
+    method_settings: object  # the method's own settings (its read_settings)
     settings: TrainSettings
     train_corpus: object
     validation_corpus: object | None
     neuron_set: NeuronSet | None
-    adapter: AdapterSettings
     processes: int
     parallel: str
 
     @classmethod
     def parse(cls, request: pb.TrainRequest) -> "TrainJob":
         c = request.config
-        method = METHOD_NAMES.get(request.method or pb.METHOD_SPARSE)
-        if method is None:
-            raise invalid("method", f"unknown method {request.method}")
+        method = method_definition(request.method)
         settings = TrainSettings(
             learning_rate=c.learning_rate, weight_decay=c.weight_decay, max_grad_norm=c.max_grad_norm,
             batch_size=c.batch_size, gradient_accumulation_steps=c.gradient_accumulation_steps or 1,
@@ -66,49 +60,31 @@ class TrainJob:
             raise invalid("output_path", "is empty")
         processes = max(c.processes, 1)
         parallel = c.parallel or "fsdp"
-        if processes > 1 and method not in ("ffn", "full"):
-            raise invalid("config.processes", f"several processes train ffn or full only; {method} fits one GPU (got {processes})")
+        if processes > 1 and not method.multi_process:
+            spanning = " or ".join(m.name for m in METHODS.values() if m.multi_process)
+            raise invalid("config.processes", f"several processes train {spanning} only; {method.name} fits one GPU (got {processes})")
         if parallel not in STRATEGIES:
             raise invalid("config.parallel", f"must be one of {list(STRATEGIES)}, got {parallel!r}")
         neuron_set = None
-        if method in ("sparse", "random"):
+        if method.uses_neuron_set:
             neuron_set = load_neuron_set(request.neuron_set_path, "neuron_set_path")
             if request.language:
                 neuron_set.language = request.language
-        adapter = AdapterSettings(
-            target_modules=tuple(request.adapter.target_modules) or AdapterSettings.target_modules,
-            r=request.adapter.r or AdapterSettings.r, alpha=request.adapter.alpha or AdapterSettings.alpha,
-            dropout=request.adapter.dropout,
-            feedforward_modules=tuple(request.adapter.feedforward_modules) or AdapterSettings.feedforward_modules)
-        if method in ("lora", "ia3"):
-            adapter.peft_config(method)  # validates before any work
+        method_settings = method.read_settings(request)  # validates before any work
         train_corpus = corpus_from_request(request.train_corpus, "train_corpus")
         validation_corpus = corpus_from_request(request.validation_corpus, "validation_corpus") if request.HasField("validation_corpus") else None
-        return cls(request, method, settings, train_corpus, validation_corpus, neuron_set, adapter, processes, parallel)
+        return cls(request, method, method_settings, settings, train_corpus, validation_corpus, neuron_set, processes, parallel)
 
     @property
     def modifies_base(self) -> bool:
-        return self.method in ("ffn", "full")
+        return self.method.modifies_base
 
     def run(self, loaded: LoadedModel, on_step: Callable[[StepReport], None], on_validation: Callable[[int, float], None],
             should_stop: Callable[[], None], parallel: Parallel | None = None) -> pb.TrainResult:
         request, settings = self.request, self.settings
-        trainable: Trainable
-        drawn_path = ""
         if self.neuron_set is not None:
             check_fits(self.neuron_set, loaded.shape.num_layers, loaded.shape.intermediate_size, "neuron_set_path")
-            trained_set = self.neuron_set
-            if self.method == "random":
-                trained_set = draw_random_set(self.neuron_set, loaded.shape.num_layers, loaded.shape.intermediate_size,
-                                              request.random.seed, request.random.per_layer)
-                if request.drawn_neuron_set_path:
-                    drawn_path = request.drawn_neuron_set_path
-                    save_neuron_set(drawn_path, trained_set)
-            trainable = SubnetworkTrainable(loaded, trained_set, settings.components, self.method)
-        elif self.method in ("ffn", "full"):
-            trainable = DenseTrainable(loaded, self.method)
-        else:
-            trainable = AdapterTrainable(loaded, self.method, self.adapter)
+        trainable = self.method.build(MethodJob(loaded, request, self.method_settings, self.neuron_set, settings.components))
         train = load_sequences(self.train_corpus, loaded.encoder, "train_corpus", settings.sequence_length, settings.max_tokens,
                                separate_documents=True, keep_tail=True)
         validation = None
@@ -126,5 +102,5 @@ class TrainJob:
             best_step=outcome.best_step, diverged_step=outcome.diverged_step, seconds=outcome.seconds,
             tokens_per_second=(outcome.tokens - outcome.tokens_before_resume) / outcome.seconds if outcome.seconds else 0.0,
             peak_memory_bytes=outcome.peak_memory_bytes, optimizer_state_bytes=outcome.optimizer_state_bytes,
-            neuron_count=trainable.neuron_count, method=request.method or pb.METHOD_SPARSE,
-            output_kind=OUTPUT_KINDS[trainable.output_kind], drawn_neuron_set_path=drawn_path)
+            neuron_count=trainable.neuron_count, method=self.method.wire,
+            output_kind=OUTPUT_KINDS[trainable.output_kind], drawn_neuron_set_path=trainable.drawn_neuron_set_path)

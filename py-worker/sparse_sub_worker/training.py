@@ -24,10 +24,7 @@ from .errors import invalid
 from .evaluation import score_sequences
 from .memory import PeakMemory
 from .methods import Trainable
-from .methods.subnetwork import SubnetworkTrainable
 from .models.loading import LoadedModel
-from .neuron_sets import NeuronSet
-from .packs import Pack
 from .parallel import Parallel, local_tensor
 from .sparse_mlp import COMPONENTS
 
@@ -90,7 +87,6 @@ class TrainOutcome:
     diverged_step: int = 0  # > 0: the step whose loss was NaN or infinite; training stopped there
     train_loss: list[tuple[int, float]] = field(default_factory=list)
     validation_loss: list[tuple[int, float]] = field(default_factory=list)
-    pack: Pack | None = None  # sparse/random: the kept slices
     tokens_before_resume: int = 0  # trained by an earlier attempt (not in `seconds`)
 
 
@@ -239,7 +235,6 @@ def run_training(
             trainable.restore(best)
         state_bytes = optimizer_state_bytes(optimizer)
         trainable_count = sum(p.numel() for p in params)
-        pack = trainable.pack() if isinstance(trainable, SubnetworkTrainable) else None
         if output_path and parallel is not None:
             state_dict = parallel.full_state_dict(model)  # every process takes part; the first gets it
             if parallel.rank == 0:
@@ -262,15 +257,18 @@ def run_training(
         diverged_step=diverged_step,
         train_loss=train_loss,
         validation_loss=validation_loss,
-        pack=pack,
         tokens_before_resume=resumed_tokens,
     )
+
+
+# 2: trained tensors keyed by the modules' parameter names (a checkpoint of format 1 is not resumed)
+CHECKPOINT_FORMAT = 2
 
 
 def _fingerprint(settings: TrainSettings, trainable: Trainable, params: list[torch.nn.Parameter]) -> str:
     """What a checkpoint must match to be resumed: settings, method and the trained tensors' shapes."""
     shapes = [tuple(p.shape) for p in params]
-    return json.dumps({"settings": {k: v for k, v in asdict(settings).items() if k != "checkpoint_every"},
+    return json.dumps({"format": CHECKPOINT_FORMAT, "settings": {k: v for k, v in asdict(settings).items() if k != "checkpoint_every"},
                        "method": trainable.method, "shapes": shapes}, sort_keys=True, default=list)
 
 
@@ -302,16 +300,3 @@ def _checkpointing(model: torch.nn.Module, enabled: bool):
         yield
     finally:
         model.gradient_checkpointing_disable()
-
-
-def train_sparse(
-    loaded: LoadedModel,
-    neuron_set: NeuronSet,
-    train_sequences: PackedSequences,
-    validation: PackedSequences | None,
-    settings: TrainSettings,
-    **callbacks,
-) -> TrainOutcome:
-    """The paper's method: only `neuron_set`'s slices train; the outcome carries the pack."""
-    trainable = SubnetworkTrainable(loaded, neuron_set, settings.components)
-    return run_training(loaded, trainable, train_sequences, validation, settings, **callbacks)

@@ -27,7 +27,7 @@ def base_state(model_dir) -> dict[str, torch.Tensor]:
 
 def request(tiny_model_dir, text_file, tmp_path, method, name, **fields) -> pb.TrainRequest:
     save_neuron_set(tmp_path / "af.json", NeuronSet("af", LAPE_SET, INTERMEDIATE))
-    suffix = ".safetensors" if method in (pb.METHOD_SPARSE, pb.METHOD_RANDOM) else ""
+    suffix = ".safetensors" if method in (pb.METHOD_SPARSE, pb.METHOD_RANDOM, pb.METHOD_NEURON_LORA) else ""
     config = dict(learning_rate=1e-2, weight_decay=0.0, max_grad_norm=1.0, batch_size=2, sequence_length=16, epochs=1, max_steps=2, seed=3)
     config.update(fields.pop("config", {}))
     return pb.TrainRequest(
@@ -63,6 +63,15 @@ def changed_slices(before, after, layer: int, name: str) -> list[int]:
     return per_neuron.nonzero().flatten().tolist()
 
 
+def test_every_wire_method_has_one_definition_named_after_its_enum(stub):
+    from sparse_sub_worker.methods.registry import METHODS
+
+    wire = {value: name for name, value in pb.Method.items() if value != pb.METHOD_UNSPECIFIED}
+    assert sorted(METHODS) == sorted(wire)
+    assert {value: METHODS[value].name for value in wire} == {value: name.removeprefix("METHOD_").lower().replace("_", "-") for value, name in wire.items()}
+    assert list(stub.GetWorkerInfo(pb.GetWorkerInfoRequest()).methods) == sorted(wire)  # what a controller sees
+
+
 def test_sparse_and_components_ablation_change_only_their_slices(stub, tiny_model_dir, text_file, tmp_path):
     base = base_state(tiny_model_dir)
     full = train(stub, request(tiny_model_dir, text_file, tmp_path, pb.METHOD_SPARSE, "sparse"))
@@ -77,6 +86,28 @@ def test_sparse_and_components_ablation_change_only_their_slices(stub, tiny_mode
         for layer, neurons in enumerate(LAPE_SET):
             for name in trained:
                 assert changed_slices(base, after, layer, name) == neurons
+
+
+def test_neuron_lora_changes_only_its_slices_by_a_rank_r_update(stub, tiny_model_dir, text_file, tmp_path):
+    base = base_state(tiny_model_dir)
+    r = 2
+    result = train(stub, request(tiny_model_dir, text_file, tmp_path, pb.METHOD_NEURON_LORA, "nl", neuron_lora=pb.NeuronLoraConfig(r=r, alpha=4)))
+    # per layer with k neurons: gate and up B [k, r] + A [r, H]; down B [H, r] + A [r, k]
+    expected = sum(2 * (k * r + r * HIDDEN) + (HIDDEN * r + r * k) for k in map(len, LAPE_SET))
+    assert result.trainable_parameters == expected and result.neuron_count == 6
+    assert result.output_kind == pb.OUTPUT_KIND_PACK and result.method == pb.METHOD_NEURON_LORA
+
+    after = merged_state(stub, tiny_model_dir, tmp_path, [result.output_path])  # pack apply, as for sparse
+    assert changed(base, after) == {mlp_key(l, n) for l in range(LAYERS) for n in MLP}
+    for layer, neurons in enumerate(LAPE_SET):
+        for name in MLP:
+            assert changed_slices(base, after, layer, name) == neurons
+            delta = after[mlp_key(layer, name)] - base[mlp_key(layer, name)]
+            block = delta[neurons] if name != "down_proj" else delta[:, neurons]
+            assert torch.linalg.matrix_rank(block.double(), rtol=1e-5) <= min(r, len(neurons))
+    # the rank caps the update: the 2-neuron layer with r=2 can be full rank, a 3-neuron one cannot
+    delta0 = (after[mlp_key(0, "up_proj")] - base[mlp_key(0, "up_proj")])[LAPE_SET[0]]
+    assert torch.linalg.matrix_rank(delta0.double(), rtol=1e-5) == r
 
 
 def test_random_draws_the_same_count_reproducibly_and_trains_only_it(stub, tiny_model_dir, text_file, tmp_path):
@@ -168,6 +199,8 @@ def test_bad_method_inputs_name_the_field(stub, tiny_model_dir, text_file, tmp_p
         (dict(adapter=pb.AdapterConfig(r=4, target_modules=["no_such_proj"])), pb.METHOD_LORA, "adapter.target_modules"),
         (dict(adapter=pb.AdapterConfig(target_modules=["gate_proj"], feedforward_modules=["down_proj"])), pb.METHOD_IA3, "adapter.feedforward_modules"),
         (dict(config={"components": ["side"]}), pb.METHOD_SPARSE, "config.components"),
+        (dict(neuron_lora=pb.NeuronLoraConfig(r=-1)), pb.METHOD_NEURON_LORA, "neuron_lora.r"),
+        (dict(), 99, "method"),
     ]
     for fields, method, field_name in cases:
         with pytest.raises(grpc.RpcError) as error:

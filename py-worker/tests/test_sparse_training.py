@@ -11,7 +11,9 @@ from sparse_sub_worker.neuron_sets import NeuronSet
 from sparse_sub_worker.packs import load_pack, merge_to_directory, pack_applied, save_pack
 from sparse_sub_worker.sparse_mlp import sparse_mlps_installed
 from sparse_sub_worker.testing.baselines import CloneAndWriteMLP
-from sparse_sub_worker.training import TrainSettings, train_sparse
+from sparse_sub_worker.training import TrainSettings
+
+from .sparse_runs import train_sparse
 
 NEURONS = [[1, 5, 17, 40], [], [0, 2, 63]]  # 3 layers x 64 neurons; layer 1 untouched
 

@@ -16,7 +16,7 @@ import type {
   SelectNeuronsResponse,
   TrainResult,
 } from "../gen/sparse_sub/v1/worker.js";
-import { methodLabel, outputKind, processesOf, trainsNeurons, type MethodSpec } from "../plan/methods.js";
+import { methodLabel, outputKind, processesOf, trainsNeurons, type MethodSpec } from "../plan/methods/index.js";
 import { analyzeRequest, collectRequest, evaluateRequest, importRequest, selectRequest, trainRequest, type Evaluated } from "../plan/requests.js";
 import type { Plan } from "../plan/schema.js";
 import { PACKAGE_ROOT } from "../worker/launch.js";

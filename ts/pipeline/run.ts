@@ -7,6 +7,7 @@ import type { Progress } from "../gen/sparse_sub/v1/worker.js";
 import { SparseSubError, formatWarning } from "../errors.js";
 import { checkLocalInputs, languageCodeWarnings } from "../plan/checks.js";
 import { loadPlan, type LoadedPlan } from "../plan/load.js";
+import { methodsNotKnown } from "../plan/methods/index.js";
 import { assembleResults, type RunResults } from "../results/results.js";
 import { writeFileAtomic, writeJsonAtomic } from "../results/files.js";
 import { resultsTable } from "../results/table.js";
@@ -111,6 +112,14 @@ export async function runPlan(planOrPath: LoadedPlan | string, options: RunOptio
   }
 
   async function execute(): Promise<RunOutcome> {
+    for (const worker of pool.workers) {
+      const missing = methodsNotKnown(plan.training.methods, worker.info.methods);
+      if (missing.length > 0) {
+        throw new SparseSubError("PLAN_INVALID", `worker ${worker.name} (sparse-sub worker ${worker.info.version}) cannot train ${missing.join(", ")}: update it`, {
+          issues: missing.map((method) => ({ path: "training.methods", message: `'${method}' is unknown to worker ${worker.name}` })),
+        });
+      }
+    }
     if (options.fresh) rmSync(join(dir, "checkpoints"), { recursive: true, force: true }); // fresh means from step 1 too
     prepared.write();
     writeJsonAtomic(join(dir, "plan.resolved.json"), plan);

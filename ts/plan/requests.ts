@@ -4,7 +4,6 @@ import { join } from "node:path";
 import {
   ConvertNeuronSetRequest,
   ConvertNeuronSetRequest_Direction,
-  Method,
   type CollectActivationsRequest,
   type AlignmentRequest,
   type AnalyzeWeightsRequest,
@@ -14,7 +13,7 @@ import {
   type TrainRequest,
 } from "../gen/sparse_sub/v1/worker.js";
 import type { LanguageCorpora } from "../corpora/prepare.js";
-import { processesOf, trainsNeurons, type MethodName, type MethodSpec } from "./methods.js";
+import { methodRequest, processesOf, trainsNeurons, type MethodSpec } from "./methods/index.js";
 import { taskRequests } from "./tasks.js";
 import type { Plan } from "./schema.js";
 
@@ -41,15 +40,6 @@ export function selectRequest(plan: Plan, jobId: string, counts: { language: str
   const id = plan.identification!;
   return { jobId, counts, topRate: id.top_rate, filterRate: id.filter_rate, activationBarRatio: id.activation_bar_ratio, outputDir };
 }
-
-const METHODS: Record<MethodName, Method> = {
-  sparse: Method.METHOD_SPARSE,
-  random: Method.METHOD_RANDOM,
-  ffn: Method.METHOD_FFN,
-  full: Method.METHOD_FULL,
-  lora: Method.METHOD_LORA,
-  ia3: Method.METHOD_IA3,
-};
 
 /** Where a train job's files go (see RunLayout). */
 export interface TrainOutputs {
@@ -94,15 +84,7 @@ export function trainRequest(
       parallel: "parallel" in spec ? spec.parallel : "",
     },
     outputPath: outputs.outputPath,
-    method: METHODS[spec.method],
-    random: spec.method === "random" ? { seed: spec.seed ?? t.seed, perLayer: spec.match === "per_layer" } : undefined,
-    adapter:
-      spec.method === "lora"
-        ? { targetModules: spec.target_modules, r: spec.r, alpha: spec.alpha, dropout: spec.dropout, feedforwardModules: [] }
-        : spec.method === "ia3"
-          ? { targetModules: spec.target_modules, r: 0, alpha: 0, dropout: 0, feedforwardModules: spec.feedforward_modules }
-          : undefined,
-    drawnNeuronSetPath: spec.method === "random" ? outputs.drawnNeuronSetPath : "",
+    ...methodRequest(spec, { seed: t.seed, drawnNeuronSetPath: outputs.drawnNeuronSetPath }),
     checkpointPath: outputs.checkpointPath,
   };
 }

@@ -1,7 +1,7 @@
 // plan.json, declared once: the zod schema is the validator, the type and the defaults.
 // Every field is documented in README.md ("Plan reference").
 import { z } from "zod";
-import { MethodSpec, methodLabel } from "./methods.js";
+import { MethodSpec, methodLabel } from "./methods/index.js";
 import { TaskEntry, UDHR_TASKS, isLanguageTask } from "./tasks.js";
 
 const positiveInt = z.number().int().positive();

@@ -13,7 +13,7 @@ import type {
 } from "../gen/sparse_sub/v1/worker.js";
 import type { JobRecord } from "../pipeline/graph.js";
 import { jobIds } from "../pipeline/jobs.js";
-import { methodLabel, outputKind, trainsNeurons, type MethodName, type MethodSpec, type OutputKind } from "../plan/methods.js";
+import { methodLabel, outputKind, trainsNeurons, type MethodName, type MethodSpec, type OutputKind } from "../plan/methods/index.js";
 import type { Plan } from "../plan/schema.js";
 
 export const RESULTS_SCHEMA = "sparse-sub/results@3";

@@ -12,8 +12,9 @@ import torch
 
 from ..atomic import atomic_dir
 from ..errors import invalid, precondition
+from ..gen.sparse_sub.v1 import worker_pb2 as pb
 from ..models.loading import LoadedModel
-from . import Trainable
+from . import MethodDefinition, Trainable
 
 MLP_MODULES = ("gate_proj", "up_proj", "down_proj")
 
@@ -25,6 +26,15 @@ class AdapterSettings:
     alpha: float = 64.0
     dropout: float = 0.1
     feedforward_modules: tuple[str, ...] = ("down_proj",)  # IA3: scaled on the input side
+
+    @classmethod
+    def read(cls, request: pb.TrainRequest, method: str) -> "AdapterSettings":
+        """The request's adapter settings, defaults where unset; checked by building the config."""
+        a = request.adapter
+        settings = cls(target_modules=tuple(a.target_modules) or cls.target_modules, r=a.r or cls.r, alpha=a.alpha or cls.alpha,
+                       dropout=a.dropout, feedforward_modules=tuple(a.feedforward_modules) or cls.feedforward_modules)
+        settings.peft_config(method)  # validates before any work
+        return settings
 
     def peft_config(self, method: str):
         from peft import IA3Config, LoraConfig
@@ -87,6 +97,16 @@ class AdapterTrainable(Trainable):
             config.base_model_name_or_path = self.loaded.request.source
         with atomic_dir(path, kind="peft adapter", field_name="output_path") as tmp:
             self._peft.save_pretrained(tmp)
+
+
+def _adapter(method: str) -> MethodDefinition:
+    return MethodDefinition(wire=getattr(pb, f"METHOD_{method.upper()}"), name=method, output_kind="peft_adapter",
+                            read_settings=lambda request: AdapterSettings.read(request, method),
+                            build=lambda job: AdapterTrainable(job.loaded, method, job.settings))
+
+
+LORA = _adapter("lora")
+IA3 = _adapter("ia3")
 
 
 @contextmanager

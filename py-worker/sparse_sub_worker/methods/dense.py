@@ -10,10 +10,11 @@ from pathlib import Path
 import torch
 
 from ..atomic import atomic_dir
+from ..gen.sparse_sub.v1 import worker_pb2 as pb
 from ..models.loading import LoadedModel
 from ..models.saving import save_model_directory
 from ..parallel import local_tensor
-from . import Trainable
+from . import MethodDefinition, Trainable, no_settings
 
 
 class DenseTrainable(Trainable):
@@ -60,3 +61,13 @@ class DenseTrainable(Trainable):
         """`state_dict`: the full weights, gathered from the processes of a sharded job."""
         with atomic_dir(path, field_name="output_path") as tmp:
             save_model_directory(self.loaded.model, self.loaded.tokenizer, tmp, state_dict)
+
+
+def _dense(method: str) -> MethodDefinition:
+    return MethodDefinition(wire=getattr(pb, f"METHOD_{method.upper()}"), name=method, output_kind="model_directory",
+                            read_settings=no_settings, modifies_base=True, multi_process=True,
+                            build=lambda job: DenseTrainable(job.loaded, method))
+
+
+FFN = _dense("ffn")
+FULL = _dense("full")

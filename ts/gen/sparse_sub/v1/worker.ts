@@ -52,6 +52,8 @@ export enum Method {
   METHOD_LORA = 5,
   /** METHOD_IA3 - peft IA3 vectors */
   METHOD_IA3 = 6,
+  /** METHOD_NEURON_LORA - low-rank updates of the language's neurons' gate/up rows and down columns */
+  METHOD_NEURON_LORA = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -78,6 +80,9 @@ export function methodFromJSON(object: any): Method {
     case 6:
     case "METHOD_IA3":
       return Method.METHOD_IA3;
+    case 7:
+    case "METHOD_NEURON_LORA":
+      return Method.METHOD_NEURON_LORA;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -101,6 +106,8 @@ export function methodToJSON(object: Method): string {
       return "METHOD_LORA";
     case Method.METHOD_IA3:
       return "METHOD_IA3";
+    case Method.METHOD_NEURON_LORA:
+      return "METHOD_NEURON_LORA";
     case Method.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -234,6 +241,8 @@ export interface WorkerInfo {
   stagingDir: string;
   /** CUDA devices this worker sees (0 on CPU): the most processes a job may ask for */
   accelerators: number;
+  /** training methods this worker can run */
+  methods: Method[];
 }
 
 /** One progress report. Streamed on the RPC and published on the telemetry socket. */
@@ -349,7 +358,7 @@ export interface TrainRequest {
   model?: ModelSpec | undefined;
   language: string;
   /**
-   * JSON neuron set (from SelectNeurons or an import). SPARSE: the neurons that train.
+   * JSON neuron set (from SelectNeurons or an import). SPARSE, NEURON_LORA: the neurons that train.
    * RANDOM: only its size (and per-layer sizes) is used. Other methods: ignored, may be empty.
    */
   neuronSetPath: string;
@@ -362,18 +371,22 @@ export interface TrainRequest {
     | TrainConfig
     | undefined;
   /**
-   * Where the artifact goes. SPARSE/RANDOM: a subnetwork pack (.safetensors). LORA/IA3: a peft
+   * Where the artifact goes. SPARSE/RANDOM/NEURON_LORA: a subnetwork pack (.safetensors). LORA/IA3: a peft
    * adapter directory. FFN/FULL: a transformers model directory. Written atomically.
    */
   outputPath: string;
   method: Method;
-  /** RANDOM only */
-  random?:
-    | RandomSelection
-    | undefined;
-  /** LORA / IA3 only */
-  adapter?:
-    | AdapterConfig
+  /** The method's own settings, if it has any (SPARSE, FFN and FULL have none beyond config). */
+  settings?:
+    | //
+    /** RANDOM */
+    { $case: "random"; value: RandomSelection }
+    | //
+    /** LORA / IA3 */
+    { $case: "adapter"; value: AdapterConfig }
+    | //
+    /** NEURON_LORA */
+    { $case: "neuronLora"; value: NeuronLoraConfig }
     | undefined;
   /** RANDOM only: where to write the drawn neuron set (JSON), so the subset can be inspected. */
   drawnNeuronSetPath: string;
@@ -406,6 +419,17 @@ export interface AdapterConfig {
   feedforwardModules: string[];
 }
 
+/**
+ * NEURON_LORA: per layer and projection, the selected rows (gate, up) or columns (down) change by
+ * (alpha / r) * B A with A, B of rank r; B starts at zero, so training starts at the base model.
+ */
+export interface NeuronLoraConfig {
+  /** rank (8) */
+  r: number;
+  /** scaling numerator (16) */
+  alpha: number;
+}
+
 export interface TrainConfig {
   /** AdamW lr (reference 1e-4) */
   learningRate: number;
@@ -429,7 +453,7 @@ export interface TrainConfig {
   validateEvery: number;
   /** data order and dropout */
   seed: number;
-  /** SPARSE/RANDOM: subset of "gate", "up", "down" (default all) */
+  /** SPARSE/RANDOM/NEURON_LORA: subset of "gate", "up", "down" (default all) */
   components: string[];
   /** recompute activations in backward: less memory, ~30% slower */
   gradientCheckpointing: boolean;
@@ -1285,6 +1309,7 @@ function createBaseWorkerInfo(): WorkerInfo {
     dataRoot: "",
     stagingDir: "",
     accelerators: 0,
+    methods: [],
   };
 }
 
@@ -1331,6 +1356,13 @@ export const WorkerInfo: MessageFns<WorkerInfo> = {
     }
     if (message.accelerators !== 0) {
       writer.uint32(112).int32(message.accelerators);
+    }
+    if (message.methods.length !== 0) {
+      writer.uint32(122).fork();
+      for (const v of message.methods) {
+        writer.int32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -1460,6 +1492,24 @@ export const WorkerInfo: MessageFns<WorkerInfo> = {
             message.accelerators = reader.int32();
             continue;
           }
+          case 15: {
+            if (tag === 120) {
+              message.methods.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 122) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.methods.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1528,6 +1578,9 @@ export const WorkerInfo: MessageFns<WorkerInfo> = {
         ? globalThis.String(object.staging_dir)
         : "",
       accelerators: isSet(object.accelerators) ? globalThis.Number(object.accelerators) : 0,
+      methods: globalThis.Array.isArray(object?.methods)
+        ? object.methods.map((e: any) => methodFromJSON(e))
+        : [],
     };
   },
 
@@ -1575,6 +1628,9 @@ export const WorkerInfo: MessageFns<WorkerInfo> = {
     if (message.accelerators !== 0) {
       obj.accelerators = Math.round(message.accelerators);
     }
+    if (message.methods?.length) {
+      obj.methods = message.methods.map((e) => methodToJSON(e));
+    }
     return obj;
   },
 
@@ -1597,6 +1653,7 @@ export const WorkerInfo: MessageFns<WorkerInfo> = {
     message.dataRoot = object.dataRoot ?? "";
     message.stagingDir = object.stagingDir ?? "";
     message.accelerators = object.accelerators ?? 0;
+    message.methods = object.methods?.map((e) => e) || [];
     return message;
   },
 };
@@ -3067,8 +3124,7 @@ function createBaseTrainRequest(): TrainRequest {
     config: undefined,
     outputPath: "",
     method: 0,
-    random: undefined,
-    adapter: undefined,
+    settings: undefined,
     drawnNeuronSetPath: "",
     checkpointPath: "",
   };
@@ -3103,11 +3159,16 @@ export const TrainRequest: MessageFns<TrainRequest> = {
     if (message.method !== 0) {
       writer.uint32(72).int32(message.method);
     }
-    if (message.random !== undefined) {
-      RandomSelection.encode(message.random, writer.uint32(82).fork()).join();
-    }
-    if (message.adapter !== undefined) {
-      AdapterConfig.encode(message.adapter, writer.uint32(90).fork()).join();
+    switch (message.settings?.$case) {
+      case "random":
+        RandomSelection.encode(message.settings.value, writer.uint32(82).fork()).join();
+        break;
+      case "adapter":
+        AdapterConfig.encode(message.settings.value, writer.uint32(90).fork()).join();
+        break;
+      case "neuronLora":
+        NeuronLoraConfig.encode(message.settings.value, writer.uint32(114).fork()).join();
+        break;
     }
     if (message.drawnNeuronSetPath !== "") {
       writer.uint32(98).string(message.drawnNeuronSetPath);
@@ -3208,7 +3269,7 @@ export const TrainRequest: MessageFns<TrainRequest> = {
               break;
             }
 
-            message.random = RandomSelection.decode(reader, reader.uint32());
+            message.settings = { $case: "random", value: RandomSelection.decode(reader, reader.uint32()) };
             continue;
           }
           case 11: {
@@ -3216,7 +3277,15 @@ export const TrainRequest: MessageFns<TrainRequest> = {
               break;
             }
 
-            message.adapter = AdapterConfig.decode(reader, reader.uint32());
+            message.settings = { $case: "adapter", value: AdapterConfig.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.settings = { $case: "neuronLora", value: NeuronLoraConfig.decode(reader, reader.uint32()) };
             continue;
           }
           case 12: {
@@ -3278,8 +3347,15 @@ export const TrainRequest: MessageFns<TrainRequest> = {
         ? globalThis.String(object.output_path)
         : "",
       method: isSet(object.method) ? methodFromJSON(object.method) : 0,
-      random: isSet(object.random) ? RandomSelection.fromJSON(object.random) : undefined,
-      adapter: isSet(object.adapter) ? AdapterConfig.fromJSON(object.adapter) : undefined,
+      settings: isSet(object.random)
+        ? { $case: "random", value: RandomSelection.fromJSON(object.random) }
+        : isSet(object.adapter)
+        ? { $case: "adapter", value: AdapterConfig.fromJSON(object.adapter) }
+        : isSet(object.neuronLora)
+        ? { $case: "neuronLora", value: NeuronLoraConfig.fromJSON(object.neuronLora) }
+        : isSet(object.neuron_lora)
+        ? { $case: "neuronLora", value: NeuronLoraConfig.fromJSON(object.neuron_lora) }
+        : undefined,
       drawnNeuronSetPath: isSet(object.drawnNeuronSetPath)
         ? globalThis.String(object.drawnNeuronSetPath)
         : isSet(object.drawn_neuron_set_path)
@@ -3322,11 +3398,12 @@ export const TrainRequest: MessageFns<TrainRequest> = {
     if (message.method !== 0) {
       obj.method = methodToJSON(message.method);
     }
-    if (message.random !== undefined) {
-      obj.random = RandomSelection.toJSON(message.random);
-    }
-    if (message.adapter !== undefined) {
-      obj.adapter = AdapterConfig.toJSON(message.adapter);
+    if (message.settings?.$case === "random") {
+      obj.random = RandomSelection.toJSON(message.settings.value);
+    } else if (message.settings?.$case === "adapter") {
+      obj.adapter = AdapterConfig.toJSON(message.settings.value);
+    } else if (message.settings?.$case === "neuronLora") {
+      obj.neuronLora = NeuronLoraConfig.toJSON(message.settings.value);
     }
     if (message.drawnNeuronSetPath !== "") {
       obj.drawnNeuronSetPath = message.drawnNeuronSetPath;
@@ -3359,12 +3436,26 @@ export const TrainRequest: MessageFns<TrainRequest> = {
       : undefined;
     message.outputPath = object.outputPath ?? "";
     message.method = object.method ?? 0;
-    message.random = (object.random !== undefined && object.random !== null)
-      ? RandomSelection.fromPartial(object.random)
-      : undefined;
-    message.adapter = (object.adapter !== undefined && object.adapter !== null)
-      ? AdapterConfig.fromPartial(object.adapter)
-      : undefined;
+    switch (object.settings?.$case) {
+      case "random": {
+        if (object.settings?.value !== undefined && object.settings?.value !== null) {
+          message.settings = { $case: "random", value: RandomSelection.fromPartial(object.settings.value) };
+        }
+        break;
+      }
+      case "adapter": {
+        if (object.settings?.value !== undefined && object.settings?.value !== null) {
+          message.settings = { $case: "adapter", value: AdapterConfig.fromPartial(object.settings.value) };
+        }
+        break;
+      }
+      case "neuronLora": {
+        if (object.settings?.value !== undefined && object.settings?.value !== null) {
+          message.settings = { $case: "neuronLora", value: NeuronLoraConfig.fromPartial(object.settings.value) };
+        }
+        break;
+      }
+    }
     message.drawnNeuronSetPath = object.drawnNeuronSetPath ?? "";
     message.checkpointPath = object.checkpointPath ?? "";
     return message;
@@ -3597,6 +3688,91 @@ export const AdapterConfig: MessageFns<AdapterConfig> = {
     message.alpha = object.alpha ?? 0;
     message.dropout = object.dropout ?? 0;
     message.feedforwardModules = object.feedforwardModules?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseNeuronLoraConfig(): NeuronLoraConfig {
+  return { r: 0, alpha: 0 };
+}
+
+export const NeuronLoraConfig: MessageFns<NeuronLoraConfig> = {
+  encode(message: NeuronLoraConfig, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.r !== 0) {
+      writer.uint32(8).int32(message.r);
+    }
+    if (message.alpha !== 0) {
+      writer.uint32(17).double(message.alpha);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NeuronLoraConfig {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNeuronLoraConfig();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.r = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.alpha = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NeuronLoraConfig {
+    return {
+      r: isSet(object.r) ? globalThis.Number(object.r) : 0,
+      alpha: isSet(object.alpha) ? globalThis.Number(object.alpha) : 0,
+    };
+  },
+
+  toJSON(message: NeuronLoraConfig): unknown {
+    const obj: any = {};
+    if (message.r !== 0) {
+      obj.r = Math.round(message.r);
+    }
+    if (message.alpha !== 0) {
+      obj.alpha = floatToJson(message.alpha);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NeuronLoraConfig>, I>>(base?: I): NeuronLoraConfig {
+    return NeuronLoraConfig.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NeuronLoraConfig>, I>>(object: I): NeuronLoraConfig {
+    const message = createBaseNeuronLoraConfig();
+    message.r = object.r ?? 0;
+    message.alpha = object.alpha ?? 0;
     return message;
   },
 };

@@ -16,6 +16,7 @@ class Method(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     METHOD_FULL: _ClassVar[Method]
     METHOD_LORA: _ClassVar[Method]
     METHOD_IA3: _ClassVar[Method]
+    METHOD_NEURON_LORA: _ClassVar[Method]
 
 class OutputKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -30,6 +31,7 @@ METHOD_FFN: Method
 METHOD_FULL: Method
 METHOD_LORA: Method
 METHOD_IA3: Method
+METHOD_NEURON_LORA: Method
 OUTPUT_KIND_UNSPECIFIED: OutputKind
 OUTPUT_KIND_PACK: OutputKind
 OUTPUT_KIND_PEFT_ADAPTER: OutputKind
@@ -82,7 +84,7 @@ class GetWorkerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class WorkerInfo(_message.Message):
-    __slots__ = ("version", "protocol", "device", "memory_total_bytes", "memory_used_bytes", "loaded_model", "telemetry_endpoint", "torch_version", "transformers_version", "queued_jobs", "running_job", "data_root", "staging_dir", "accelerators")
+    __slots__ = ("version", "protocol", "device", "memory_total_bytes", "memory_used_bytes", "loaded_model", "telemetry_endpoint", "torch_version", "transformers_version", "queued_jobs", "running_job", "data_root", "staging_dir", "accelerators", "methods")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_FIELD_NUMBER: _ClassVar[int]
     DEVICE_FIELD_NUMBER: _ClassVar[int]
@@ -97,6 +99,7 @@ class WorkerInfo(_message.Message):
     DATA_ROOT_FIELD_NUMBER: _ClassVar[int]
     STAGING_DIR_FIELD_NUMBER: _ClassVar[int]
     ACCELERATORS_FIELD_NUMBER: _ClassVar[int]
+    METHODS_FIELD_NUMBER: _ClassVar[int]
     version: str
     protocol: str
     device: str
@@ -111,7 +114,8 @@ class WorkerInfo(_message.Message):
     data_root: str
     staging_dir: str
     accelerators: int
-    def __init__(self, version: _Optional[str] = ..., protocol: _Optional[str] = ..., device: _Optional[str] = ..., memory_total_bytes: _Optional[int] = ..., memory_used_bytes: _Optional[int] = ..., loaded_model: _Optional[str] = ..., telemetry_endpoint: _Optional[str] = ..., torch_version: _Optional[str] = ..., transformers_version: _Optional[str] = ..., queued_jobs: _Optional[int] = ..., running_job: _Optional[str] = ..., data_root: _Optional[str] = ..., staging_dir: _Optional[str] = ..., accelerators: _Optional[int] = ...) -> None: ...
+    methods: _containers.RepeatedScalarFieldContainer[Method]
+    def __init__(self, version: _Optional[str] = ..., protocol: _Optional[str] = ..., device: _Optional[str] = ..., memory_total_bytes: _Optional[int] = ..., memory_used_bytes: _Optional[int] = ..., loaded_model: _Optional[str] = ..., telemetry_endpoint: _Optional[str] = ..., torch_version: _Optional[str] = ..., transformers_version: _Optional[str] = ..., queued_jobs: _Optional[int] = ..., running_job: _Optional[str] = ..., data_root: _Optional[str] = ..., staging_dir: _Optional[str] = ..., accelerators: _Optional[int] = ..., methods: _Optional[_Iterable[_Union[Method, str]]] = ...) -> None: ...
 
 class Progress(_message.Message):
     __slots__ = ("job_id", "phase", "done", "total", "unit", "tokens_per_second", "loss", "elapsed_seconds", "message")
@@ -248,7 +252,7 @@ class SelectNeuronsResponse(_message.Message):
     def __init__(self, neuron_sets: _Optional[_Iterable[_Union[NeuronSet, _Mapping]]] = ..., selected_neuron_count: _Optional[int] = ..., total_neuron_count: _Optional[int] = ..., filter_threshold: _Optional[float] = ..., activation_threshold: _Optional[float] = ...) -> None: ...
 
 class TrainRequest(_message.Message):
-    __slots__ = ("job_id", "model", "language", "neuron_set_path", "train_corpus", "validation_corpus", "config", "output_path", "method", "random", "adapter", "drawn_neuron_set_path", "checkpoint_path")
+    __slots__ = ("job_id", "model", "language", "neuron_set_path", "train_corpus", "validation_corpus", "config", "output_path", "method", "random", "adapter", "neuron_lora", "drawn_neuron_set_path", "checkpoint_path")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
@@ -260,6 +264,7 @@ class TrainRequest(_message.Message):
     METHOD_FIELD_NUMBER: _ClassVar[int]
     RANDOM_FIELD_NUMBER: _ClassVar[int]
     ADAPTER_FIELD_NUMBER: _ClassVar[int]
+    NEURON_LORA_FIELD_NUMBER: _ClassVar[int]
     DRAWN_NEURON_SET_PATH_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_PATH_FIELD_NUMBER: _ClassVar[int]
     job_id: str
@@ -273,9 +278,10 @@ class TrainRequest(_message.Message):
     method: Method
     random: RandomSelection
     adapter: AdapterConfig
+    neuron_lora: NeuronLoraConfig
     drawn_neuron_set_path: str
     checkpoint_path: str
-    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., language: _Optional[str] = ..., neuron_set_path: _Optional[str] = ..., train_corpus: _Optional[_Union[Corpus, _Mapping]] = ..., validation_corpus: _Optional[_Union[Corpus, _Mapping]] = ..., config: _Optional[_Union[TrainConfig, _Mapping]] = ..., output_path: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., random: _Optional[_Union[RandomSelection, _Mapping]] = ..., adapter: _Optional[_Union[AdapterConfig, _Mapping]] = ..., drawn_neuron_set_path: _Optional[str] = ..., checkpoint_path: _Optional[str] = ...) -> None: ...
+    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., language: _Optional[str] = ..., neuron_set_path: _Optional[str] = ..., train_corpus: _Optional[_Union[Corpus, _Mapping]] = ..., validation_corpus: _Optional[_Union[Corpus, _Mapping]] = ..., config: _Optional[_Union[TrainConfig, _Mapping]] = ..., output_path: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., random: _Optional[_Union[RandomSelection, _Mapping]] = ..., adapter: _Optional[_Union[AdapterConfig, _Mapping]] = ..., neuron_lora: _Optional[_Union[NeuronLoraConfig, _Mapping]] = ..., drawn_neuron_set_path: _Optional[str] = ..., checkpoint_path: _Optional[str] = ...) -> None: ...
 
 class RandomSelection(_message.Message):
     __slots__ = ("seed", "per_layer")
@@ -298,6 +304,14 @@ class AdapterConfig(_message.Message):
     dropout: float
     feedforward_modules: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, target_modules: _Optional[_Iterable[str]] = ..., r: _Optional[int] = ..., alpha: _Optional[float] = ..., dropout: _Optional[float] = ..., feedforward_modules: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class NeuronLoraConfig(_message.Message):
+    __slots__ = ("r", "alpha")
+    R_FIELD_NUMBER: _ClassVar[int]
+    ALPHA_FIELD_NUMBER: _ClassVar[int]
+    r: int
+    alpha: float
+    def __init__(self, r: _Optional[int] = ..., alpha: _Optional[float] = ...) -> None: ...
 
 class TrainConfig(_message.Message):
     __slots__ = ("learning_rate", "weight_decay", "max_grad_norm", "batch_size", "gradient_accumulation_steps", "sequence_length", "max_tokens", "epochs", "max_steps", "validate_every", "seed", "components", "gradient_checkpointing", "checkpoint_every", "processes", "parallel")
