@@ -18,6 +18,7 @@ import grpc
 from google.protobuf.message import Message
 
 from .errors import WorkerError, invalid
+from .gen.sparse_sub.v1 import worker_pb2 as pb
 from .models.loading import PACKAGE_SCHEME
 
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
@@ -54,12 +55,28 @@ class TokenAuth(grpc.ServerInterceptor):
         return factory(deny, handler.request_deserializer, handler.response_serializer)
 
 
-# Request fields that name files or directories on the worker.
-PATH_FIELDS = {"paths", "files", "output_path", "output_dir", "path", "neuron_set_path", "neuron_set_paths", "pack_path",
-               "pack_paths", "adapter_path", "model_directory", "reference_path", "drawn_neuron_set_path", "checkpoint_path"}
+def _marked(option) -> frozenset[str]:
+    """Names of the protocol's fields that worker.proto marks with `option` (the controller's
+    ts/gen/sparse_sub/v1/path-fields.ts is generated from the same marks)."""
+    names: set[str] = set()
+
+    def visit(message) -> None:
+        for field in message.fields:
+            if field.GetOptions().Extensions[option]:
+                names.add(field.name)
+        for nested in message.nested_types:
+            visit(nested)
+
+    for message in pb.DESCRIPTOR.message_types_by_name.values():
+        visit(message)
+    return frozenset(names)
+
+
+# Fields that name files or folders: each passes the data-root check below.
+PATH_FIELDS = _marked(pb.is_path)
 # Fields a job writes to: never the data root itself (an atomic replace would swap out the whole
 # root and stage its temp folder beside it, outside).
-OUTPUT_FIELDS = {"output_path", "output_dir", "checkpoint_path"}
+OUTPUT_FIELDS = _marked(pb.is_output)
 # (message, field) pairs that hold a hub id or a local path: a model source, a dataset name.
 # Under a data root a hub id must be spelled `owner/name`; anything else is a path.
 HUB_OR_PATH_FIELDS = {("ModelSpec", "source"), ("HubDataset", "name"), ("TaskRequest", "hub_name")}

@@ -44,7 +44,7 @@ from .packs import OVERLAP_RULES, check_pack_fits, load_pack, merge_to_directory
 from .distributed import run_distributed
 from .files import CHUNK_BYTES, list_files, read_chunks, sha256_of, staging_dir, write_chunks
 from .security import DataRoot
-from .tasks.definitions import other_sentence_column
+from .tasks.definitions import other_sentence_column, task
 from .tasks.languages import flores_code
 from .tasks.runner import TaskSpec, load_rows, run_task
 from .telemetry import TelemetryPublisher
@@ -202,15 +202,16 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
     def _run_task(self, ctx: JobContext, wrap, loaded: LoadedModel, spec: TaskSpec, batch_size: int, clock: Throughput) -> pb.TaskScore:
         ctx.check_cancelled()
         label = spec.label or spec.name
-        what = f"{label}" + (f" {spec.language}" if spec.language else "") + (f" {spec.direction}" if spec.name == "flores" else "")
+        translation = task(spec.name).kind == "translation"  # a direction; multiple choice has a mode instead
+        what = f"{label}" + (f" {spec.language}" if spec.language else "") + (f" {spec.direction}" if translation else "")
 
         def on_progress(done: int, total: int) -> None:
             ctx.check_cancelled()
             self._progress(ctx, wrap, "task", done, total, "items", clock.elapsed(), message="" if done < total else f"{what}: done")
 
         outcome = run_task(loaded.model, loaded.encoder, spec, batch_size, on_progress)
-        return pb.TaskScore(label=label, name=spec.name, language=spec.language, direction=spec.direction if spec.name == "flores" else "",
-                            mode=spec.mode if spec.name != "flores" else "", metrics=outcome.metrics, items=outcome.items,
+        return pb.TaskScore(label=label, name=spec.name, language=spec.language, direction=spec.direction if translation else "",
+                            mode=spec.mode if not translation else "", metrics=outcome.metrics, items=outcome.items,
                             seconds=outcome.seconds, headline=outcome.headline, examples_json=json.dumps(outcome.examples, ensure_ascii=False))
 
     def _alignment(self, ctx: JobContext, loaded: LoadedModel, request: pb.AlignmentRequest, field_name: str, batch_size: int) -> pb.AlignmentResult:

@@ -184,6 +184,9 @@ def test_6_an_output_may_not_be_the_data_root_itself(probe):
                                                        output_dir="p7/.."), metadata=auth(TOKEN)), "output_dir")
     chunk = pb.FileChunk(path=".", offset=0, data=b"x", sha256="", last=True)
     refused(lambda: stub.PutFile(iter([chunk]), metadata=auth(TOKEN)), "path")
+    # a random method's drawn set is written too (worker.proto marks it an output)
+    refused(lambda: list(stub.Train(pb.TrainRequest(method=pb.METHOD_RANDOM, drawn_neuron_set_path="."), metadata=auth(TOKEN))),
+            "drawn_neuron_set_path")
     assert (root / "keep.txt").read_text() == "mine" and sorted(p.name for p in root.parent.iterdir()) == ["OUTSIDE", "root"]
 
 

@@ -2,7 +2,7 @@
 // Every field is documented in README.md ("Plan reference").
 import { z } from "zod";
 import { MethodSpec, methodLabel } from "./methods/index.js";
-import { TaskEntry, UDHR_TASKS, isLanguageTask } from "./tasks.js";
+import { TaskEntry, isLanguageTask, isUdhrTask } from "./tasks.js";
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -185,7 +185,7 @@ export const Plan = z
       const languages = isLanguageTask(entry.task) ? (entry.languages ?? plan.training.targets) : [];
       languages.forEach((code, j) => {
         const where = entry.languages ? ["evaluation", "tasks", i, "languages", j] : ["evaluation", "tasks", i, "task"];
-        if ((UDHR_TASKS as readonly string[]).includes(entry.task) && !udhrCodes.includes(code)) {
+        if (isUdhrTask(entry.task) && !udhrCodes.includes(code)) {
           ctx.addIssue({ code: "custom", message: `'${code}' has no UDHR text in this plan (${entry.task} needs a language with "udhr")`, path: where });
         }
       });

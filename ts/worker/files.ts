@@ -9,13 +9,11 @@ import { hostname } from "node:os";
 import { isAbsolute, join, posix, relative, resolve, sep } from "node:path";
 import type { WorkerClient } from "./client.js";
 
-/** Request fields that name files or folders (the worker's security.PATH_FIELDS, camelCase). */
-const PATH_FIELDS = new Set([
-  "paths", "files", "outputPath", "outputDir", "path", "neuronSetPath", "neuronSetPaths", "packPath", "packPaths",
-  "adapterPath", "modelDirectory", "referencePath", "drawnNeuronSetPath", "checkpointPath",
-]);
-/** Fields a job writes: never sent, fetched back after the job. */
-export const OUTPUT_FIELDS: ReadonlySet<string> = new Set(["outputPath", "outputDir", "drawnNeuronSetPath", "checkpointPath"]);
+// Request fields that name files or folders, and those a job writes (never sent, fetched back
+// after the job): marked in worker.proto, the same marks the worker's data-root check reads.
+import { OUTPUT_FIELDS, PATH_FIELDS } from "../gen/sparse_sub/v1/path-fields.js";
+
+export { OUTPUT_FIELDS };
 
 export type FileSharing = "shared" | "copy";
 

@@ -46,6 +46,8 @@ class Task:
     hub: Callable[[str], HubSource]                  # language (FLORES code, "" if none) -> dataset
     item: Callable[[dict, str, str], object]         # (row, language FLORES code, direction) -> item
     needs_language: bool
+    # hub data in one config per language (FLORES+): the runner pairs English and the language by id
+    pairs_by_id: bool = False
 
 
 def lettered(stem: str, options: list[str]) -> str:
@@ -116,7 +118,7 @@ def _flores_hub(language: str) -> HubSource:
 
 
 TASKS: dict[str, Task] = {
-    "flores": Task("translation", _flores_hub, _translation, True),
+    "flores": Task("translation", _flores_hub, _translation, True, pairs_by_id=True),
     "belebele": Task("choice", lambda lang: HubSource("facebook/belebele", lang, "test"), _belebele, True),
     "mmlu": Task("choice", lambda lang: HubSource("cais/mmlu", "all", "validation"), _mmlu, False),
     "hellaswag": Task("choice", lambda lang: HubSource("Rowan/hellaswag", "", "validation"), _hellaswag, False),

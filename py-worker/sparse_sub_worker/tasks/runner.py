@@ -79,7 +79,7 @@ def load_rows(spec: TaskSpec, language: str) -> list[dict]:
     definition = task(spec.name)
     source = definition.hub(language)
     source = HubSource(spec.hub_name or source.name, spec.hub_config or source.config, spec.split or source.split)
-    if spec.name == "flores" and not spec.files:
+    if definition.pairs_by_id and not spec.files:
         # FLORES+: one config per language with a "text" column; pair English and the language by id
         english = {row["id"]: row["text"] for row in _dataset_rows(spec, HubSource(source.name, "eng_Latn", source.split))}
         rows = [{"id": row["id"], "sentence_eng_Latn": english[row["id"]], f"sentence_{language}": row["text"]}

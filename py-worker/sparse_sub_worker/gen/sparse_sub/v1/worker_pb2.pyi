@@ -1,3 +1,4 @@
+from google.protobuf import descriptor_pb2 as _descriptor_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -36,6 +37,10 @@ OUTPUT_KIND_UNSPECIFIED: OutputKind
 OUTPUT_KIND_PACK: OutputKind
 OUTPUT_KIND_PEFT_ADAPTER: OutputKind
 OUTPUT_KIND_MODEL_DIRECTORY: OutputKind
+IS_PATH_FIELD_NUMBER: _ClassVar[int]
+is_path: _descriptor.FieldDescriptor
+IS_OUTPUT_FIELD_NUMBER: _ClassVar[int]
+is_output: _descriptor.FieldDescriptor
 
 class ModelSpec(_message.Message):
     __slots__ = ("source", "gguf_file", "dtype", "device", "revision", "add_bos")
