@@ -12,7 +12,6 @@ const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
 function job(id: string, deps: string[], log: string[], options: { fail?: boolean; key?: string; ms?: number } = {}): Job {
   return defineJob<string>({
     id,
-    kind: "collect",
     deps,
     key: () => options.key ?? id,
     run: async ({ worker, signal }) => {
@@ -80,7 +79,6 @@ describe("job graph", () => {
     const dying = (id: string, deadWorkers: string[], log: string[]) =>
       defineJob<string>({
         id,
-        kind: "train",
         deps: [],
         key: () => id,
         run: async ({ worker }) => {
@@ -107,7 +105,6 @@ describe("job graph", () => {
     let kills = 0;
     const flaky = defineJob<string>({
       id: "t",
-      kind: "train",
       deps: [],
       key: () => "t",
       run: async () => {

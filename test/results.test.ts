@@ -1,7 +1,12 @@
 // The results table and records from a hand-built results.json: every expected value below is
 // worked out by hand from the inputs (no worker runs here), so a flipped sign, a wrong base or a
 // swapped standard error shows up as a wrong number.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { SparseSubError } from "../ts/errors.js";
+import { readResults } from "../ts/results/render.js";
 import { paperTable, withinNoise } from "../ts/results/paper.js";
 import { othersMeanChange, resultRecords, weightSummary } from "../ts/results/records.js";
 import { RESULTS_SCHEMA, type RunResults, type TargetResult, type TaskRow } from "../ts/results/results.js";
@@ -195,5 +200,26 @@ describe("results table (Markdown)", () => {
 
   it("alignment rows show the change vs base", () => {
     expect(table).toContain("| sparse | 0.6500 | +0.0500 | 0.9000 |");
+  });
+});
+
+describe("reading a run's results.json", () => {
+  const code = (contents: string | null) => {
+    const dir = mkdtempSync(join(tmpdir(), "sparse-sub-results-"));
+    if (contents !== null) writeFileSync(join(dir, "results.json"), contents);
+    try {
+      readResults(dir);
+      return "read";
+    } catch (error) {
+      expect(error).toBeInstanceOf(SparseSubError);
+      return (error as SparseSubError).code;
+    }
+  };
+
+  it("names what is wrong with the file, not with a plan", () => {
+    expect(code(null)).toBe("NOT_A_RUN");
+    expect(code("{ not json")).toBe("RESULTS_INVALID");
+    expect(code(JSON.stringify({ ...results(), schema: "sparse-sub/results@1" }))).toBe("RESULTS_INVALID");
+    expect(code(JSON.stringify(results()))).toBe("read");
   });
 });

@@ -24,7 +24,7 @@ function exitCodeFor(error: unknown): number {
   if (error.code === "CANCELLED") return EXIT.cancelled;
   if (error.code === "RUN_LOCKED") return EXIT.locked;
   if (error.code === "NOT_A_RUN") return EXIT.notARun;
-  if (["PLAN_INVALID", "PLAN_NOT_FOUND", "CORPUS_INVALID", "PACK_INVALID", "OUTPUT_INVALID"].includes(error.code)) return EXIT.invalid;
+  if (["PLAN_INVALID", "PLAN_NOT_FOUND", "CORPUS_INVALID", "PACK_INVALID", "OUTPUT_INVALID", "RESULTS_INVALID"].includes(error.code)) return EXIT.invalid;
   return EXIT.failed;
 }
 

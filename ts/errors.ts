@@ -13,6 +13,7 @@ export type ErrorCode =
   | "RUN_LOCKED" // another sparse-sub run holds the run directory
   | "OUTPUT_INVALID" // the run directory is a file, or a folder of other files
   | "NOT_A_RUN" // `results` on a folder that holds no results.json
+  | "RESULTS_INVALID" // a results.json that is not JSON or of another schema
   | "CANCELLED"; // the user interrupted the run
 
 export interface PlanIssue {

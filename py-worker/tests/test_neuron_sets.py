@@ -53,3 +53,25 @@ def test_json_round_trip_and_bad_file(tmp_path):
     (tmp_path / "bad.json").write_text("{\"layers\": 1}")
     with pytest.raises(WorkerError, match="neuron_set_path: .*bad.json is not a sparse-sub/neuron-set@1 file"):
         load_neuron_set(tmp_path / "bad.json", "neuron_set_path")
+
+
+def test_convert_neuron_set_exports_over_grpc_in_the_reference_layout_and_imports_back(stub, tmp_path):
+    from sparse_sub_worker.gen.sparse_sub.v1 import worker_pb2 as pb
+
+    sets = [NeuronSet("af", [[3, 1], [], [7]], 64), NeuronSet("mt", [[0], [2, 5], []], 64)]
+    paths = [str(tmp_path / f"{s.language}.json") for s in sets]
+    for neuron_set, path in zip(sets, paths):
+        save_neuron_set(path, neuron_set)
+    reference = tmp_path / "exported.pt"
+    Direction = pb.ConvertNeuronSetRequest
+    exported = stub.ConvertNeuronSet(pb.ConvertNeuronSetRequest(direction=Direction.DIRECTION_EXPORT, reference_path=str(reference),
+                                                                neuron_set_paths=paths))
+    assert [s.neuron_count for s in exported.neuron_sets] == [3, 3]
+    # the reference's own layout, read with plain torch: List[language][layer] -> LongTensor
+    data = torch.load(reference, weights_only=True)
+    assert [[t.tolist() for t in language] for language in data] == [[[1, 3], [], [7]], [[0], [2, 5], []]]
+    back = [str(tmp_path / "back-af.json"), str(tmp_path / "back-mt.json")]
+    imported = stub.ConvertNeuronSet(pb.ConvertNeuronSetRequest(direction=Direction.DIRECTION_IMPORT, reference_path=str(reference),
+                                                                languages=["af", "mt"], neuron_set_paths=back))
+    assert list(imported.missing_languages) == []
+    assert [load_neuron_set(p, "x").layers for p in back] == [[sorted(layer) for layer in s.layers] for s in sets]

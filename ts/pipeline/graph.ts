@@ -5,11 +5,8 @@ import { setMaxListeners } from "node:events";
 import { SparseSubError } from "../errors.js";
 import type { PooledWorker, WorkerPool } from "../worker/pool.js";
 
-export type JobKind = "collect" | "select" | "train" | "evaluate";
-
 export interface Job<T = unknown> {
   id: string; // unique, stable across runs: "collect:af"
-  kind: JobKind;
   deps: string[];
   /** Identifies the job's inputs; a recorded result is reused only when the key matches. */
   key: () => string;

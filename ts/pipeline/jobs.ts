@@ -132,7 +132,6 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress, stage =
 
   jobs.push(defineJob<EvaluateResult>({
     id: BASE,
-    kind: "evaluate",
     deps: [],
     key: () => fingerprint(evaluateRequest(plan, "", corpora, { base: true }), evaluationFiles),
     run: ({ worker, signal }) =>
@@ -153,7 +152,6 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress, stage =
       const request = () => trainRequest(plan, wireId(trainId), language, spec, neuronSetPath.path(target), outputs);
       jobs.push(defineJob<TrainResult>({
         id: trainId,
-        kind: "train",
         processes: processesOf(spec),
         deps: usesNeurons ? neuronSetPath.deps : [],
         key: () => fingerprint(request(), [...corpusFiles(language.train, language.heldout), ...(usesNeurons ? neuronSetPath.userFiles(target) : [])]),
@@ -166,7 +164,6 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress, stage =
         const analysis = (jobId: string) => analyzeRequest(plan, jobId, evaluated(spec, output), neuronSetPath.path(target));
         jobs.push(defineJob<AnalyzeWeightsResponse>({
           id: analyzeId,
-          kind: "evaluate",
           deps: [trainId, ...neuronSetPath.deps],
           key: () => fingerprint(analysis(""), neuronSetPath.userFiles(target)),
           run: ({ worker }) => stage(worker, analysis(wireId(analyzeId)), (r) => worker.client.analyzeWeights(r)),
@@ -177,7 +174,6 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress, stage =
       const scoring = (jobId: string) => evaluateRequest(plan, jobId, corpora, evaluated(spec, output));
       (outputKind(spec.method) === "model_directory" ? modelDirectoryEvaluations : jobs).push(defineJob<EvaluateResult>({
         id: evalId,
-        kind: "evaluate",
         deps: [trainId],
         key: () => fingerprint(scoring(""), evaluationFiles),
         run: ({ worker, signal }) => stage(worker, scoring(wireId(evalId)), (r) => worker.client.evaluate(r, { signal, onProgress: progress(evalId) })),
@@ -210,7 +206,6 @@ function identificationJobs(
     const request = importRequest(given, layout.neurons);
     jobs.push(defineJob<ConvertNeuronSetResponse>({
       id: jobIds.importNeurons,
-      kind: "select",
       deps: [],
       key: () => fingerprint(request, [given.reference_file]),
       reusable: (r) => r.neuronSets.every((s) => exists(s.path)),
@@ -233,7 +228,6 @@ function identificationJobs(
     const request = () => collectRequest(plan, wireId(id), language, layout.activations(language.code));
     jobs.push(defineJob<CollectActivationsResult>({
       id,
-      kind: "collect",
       deps: [],
       key: () => fingerprint(request(), corpusFiles(language.train)),
       reusable: (r) => exists(r.outputPath),
@@ -244,7 +238,6 @@ function identificationJobs(
   const selection = () => selectRequest(plan, wireId(jobIds.select), countsFiles, layout.neurons);
   jobs.push(defineJob<SelectNeuronsResponse>({
     id: jobIds.select,
-    kind: "select",
     deps: corpora.map((c) => jobIds.collect(c.code)),
     key: () => fingerprint(selection()),
     reusable: (r) => r.neuronSets.every((s) => exists(s.path)),

@@ -15,10 +15,10 @@ export function readResults(runDir: string): RunResults {
   try {
     results = JSON.parse(readFileSync(path, "utf8"));
   } catch (error) {
-    throw new SparseSubError("PLAN_INVALID", `${path} is not valid JSON: ${(error as Error).message}`);
+    throw new SparseSubError("RESULTS_INVALID", `${path} is not valid JSON: ${(error as Error).message}`);
   }
   if (results.schema !== RESULTS_SCHEMA) {
-    throw new SparseSubError("PLAN_INVALID", `${path} has schema ${results.schema}; this sparse-sub reads ${RESULTS_SCHEMA} (rerun the plan into the directory to rebuild it)`);
+    throw new SparseSubError("RESULTS_INVALID", `${path} has schema ${results.schema}; this sparse-sub reads ${RESULTS_SCHEMA} (rerun the plan into the directory to rebuild it)`);
   }
   return results;
 }
