@@ -1,6 +1,5 @@
 // The `sparse-sub` command line: parses arguments and delegates; nothing else lives here.
-import { execa } from "execa";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { SparseSubError, formatError, formatWarning } from "./errors.js";
@@ -15,7 +14,7 @@ import { loadPlan } from "./plan/load.js";
 import { readResults, renderResults, type ResultsFormat } from "./results/render.js";
 import { methodLabel } from "./plan/methods/index.js";
 import { createProgressDisplay, silentDisplay } from "./telemetry/progress.js";
-import { PACKAGE_ROOT, workerPython } from "./worker/launch.js";
+import { spawnWorkerServe } from "./worker/launch.js";
 
 const EXIT = { ok: 0, failed: 1, invalid: 2, locked: 3, notARun: 4, cancelled: 130 } as const;
 
@@ -99,8 +98,20 @@ function errorJson(error: unknown, dir?: string): string {
   return JSON.stringify({ ok: false, code: known ? error.code : "FAILED", message, issues, ...(dir ? { dir } : {}) }) + "\n";
 }
 
-function validateCommand(args: { plan: string; verbose: boolean; json: boolean }): number {
+/** Runs a command's body; a failure is printed (JSON on stdout with --json, else stderr) and
+ * becomes the exit code its error calls for. */
+async function reporting(options: { verbose: boolean; json?: boolean }, body: () => number | Promise<number>): Promise<number> {
   try {
+    return await body();
+  } catch (error) {
+    if (options.json) process.stdout.write(errorJson(error));
+    else process.stderr.write(formatError(error, options.verbose) + "\n");
+    return exitCodeFor(error);
+  }
+}
+
+function validateCommand(args: { plan: string; verbose: boolean; json: boolean }): Promise<number> {
+  return reporting(args, () => {
     const loaded = loadPlan(args.plan);
     const { plan, path } = loaded;
     const { corpora } = prepareCorpora(plan.languages, tmpdir()); // checks corpora; writes nothing
@@ -128,11 +139,7 @@ function validateCommand(args: { plan: string; verbose: boolean; json: boolean }
         `targets ${plan.training.targets.join(", ")}, methods ${plan.training.methods.map(methodLabel).join(", ")}, ${jobs} jobs, ${plan.workers.length} worker(s), output ${plan.output!.dir}\n`,
     );
     return EXIT.ok;
-  } catch (error) {
-    if (args.json) process.stdout.write(errorJson(error));
-    else process.stderr.write(formatError(error, args.verbose) + "\n");
-    return exitCodeFor(error);
-  }
+  });
 }
 
 interface ServeArgs {
@@ -147,19 +154,13 @@ interface ServeArgs {
 }
 
 async function workerServeCommand(args: ServeArgs): Promise<number> {
-  const python = workerPython();
   const optional = (flag: string, value?: string) => (value ? [flag, value] : []);
   const serveArgs = [
     "--listen", args.listen, "--telemetry", args.telemetry, ...(args.insecure ? ["--insecure"] : []),
     ...optional("--token-file", args.tokenFile), ...optional("--tls-cert", args.tlsCert), ...optional("--tls-key", args.tlsKey),
     ...optional("--data-root", args.dataRoot), ...(args.hub ? [] : ["--no-hub"]),
   ];
-  const child = execa(python, ["-u", "-m", "sparse_sub_worker", "serve", ...serveArgs], {
-    cwd: join(PACKAGE_ROOT, "py-worker"),
-    env: { PYTHONPATH: join(PACKAGE_ROOT, "py-worker") },
-    stdio: "inherit",
-    reject: false,
-  });
+  const child = spawnWorkerServe(serveArgs, { stdio: "inherit", reject: false });
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
   process.on("SIGINT", forward("SIGINT"));
   process.on("SIGTERM", forward("SIGTERM"));
@@ -167,25 +168,19 @@ async function workerServeCommand(args: ServeArgs): Promise<number> {
   return result.exitCode ?? EXIT.failed;
 }
 
-function resultsCommand(args: { dir: string; format: ResultsFormat; verbose: boolean }): number {
-  try {
+function resultsCommand(args: { dir: string; format: ResultsFormat; verbose: boolean }): Promise<number> {
+  return reporting(args, () => {
     process.stdout.write(renderResults(readResults(args.dir), args.format));
     return EXIT.ok;
-  } catch (error) {
-    process.stderr.write(formatError(error, args.verbose) + "\n");
-    return exitCodeFor(error);
-  }
+  });
 }
 
-async function packInfoCommand(args: { packs: string[]; json: boolean; verbose: boolean }): Promise<number> {
-  try {
+function packInfoCommand(args: { packs: string[]; json: boolean; verbose: boolean }): Promise<number> {
+  return reporting({ verbose: args.verbose }, () => {
     const infos = args.packs.map((p) => readPackInfo(p));
     process.stdout.write(args.json ? JSON.stringify(infos, null, 2) + "\n" : infos.map(describePack).join("\n\n") + "\n");
     return EXIT.ok;
-  } catch (error) {
-    process.stderr.write(formatError(error, args.verbose) + "\n");
-    return exitCodeFor(error);
-  }
+  });
 }
 
 interface PackMergeArgs {
@@ -201,8 +196,8 @@ interface PackMergeArgs {
   verbose: boolean;
 }
 
-async function packMergeCommand(args: PackMergeArgs): Promise<number> {
-  try {
+function packMergeCommand(args: PackMergeArgs): Promise<number> {
+  return reporting(args, async () => {
     const response = await mergePacks({
       model: { source: args.model, ggufFile: args.ggufFile, dtype: args.dtype, device: args.device },
       packs: args.pack,
@@ -214,10 +209,7 @@ async function packMergeCommand(args: PackMergeArgs): Promise<number> {
     const shared = response.sharedNeuronCount ? ` (${response.sharedNeuronCount} shared by several packs: ${args.overlap})` : "";
     process.stdout.write(`wrote ${response.outputDir}: ${args.pack.length} pack(s), ${response.neuronCount} neurons${shared}\n`);
     return EXIT.ok;
-  } catch (error) {
-    process.stderr.write(formatError(error, args.verbose) + "\n");
-    return exitCodeFor(error);
-  }
+  });
 }
 
 const modelOptions = <T>(y: Argv<T>) =>
@@ -259,8 +251,8 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
         y
           .positional("plan", { type: "string", demandOption: true })
           .option("json", { type: "boolean", default: false, describe: "print one JSON object (ok, jobs, warnings | code, message, issues)" }),
-      (args) => {
-        exitCode = validateCommand(args as unknown as { plan: string; verbose: boolean; json: boolean });
+      async (args) => {
+        exitCode = await validateCommand(args as unknown as { plan: string; verbose: boolean; json: boolean });
       },
     )
     .command(
@@ -270,8 +262,8 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
         y
           .positional("dir", { type: "string", demandOption: true, describe: "run directory" })
           .option("format", { choices: ["md", "csv", "json"] as const, default: "md" as const, describe: "md: the tables; csv / json: one record per target, method and measure" }),
-      (args) => {
-        exitCode = resultsCommand(args as unknown as { dir: string; format: ResultsFormat; verbose: boolean });
+      async (args) => {
+        exitCode = await resultsCommand(args as unknown as { dir: string; format: ResultsFormat; verbose: boolean });
       },
     )
     .command("pack", "subnetwork packs: inspect, apply to the base model, merge several languages", (y) =>

@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { execa, type ResultPromise } from "execa";
+import { execa, type Options as ExecaOptions, type ResultPromise } from "execa";
 import { SparseSubError } from "../errors.js";
 
 export const PACKAGE_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -36,12 +36,22 @@ export function workerPython(explicit?: string): string {
   return python;
 }
 
-export async function startLocalWorker(options: LaunchOptions = {}): Promise<LocalWorker> {
-  const python = workerPython(options.python);
-  const listen = options.listen ?? "127.0.0.1:0";
-  const child: ResultPromise = execa(python, ["-u", "-m", "sparse_sub_worker", "serve", "--listen", listen, "--exit-with-parent", ...(options.args ?? [])], {
+/** `python -m sparse_sub_worker serve <args>` from the package's py-worker folder: the one way
+ * a worker process starts (a run's local workers, and `sparse-sub worker serve`). */
+export function spawnWorkerServe<O extends ExecaOptions>(serveArgs: string[], options: O & { python?: string; env?: Record<string, string> }) {
+  const { python, env, ...rest } = options;
+  return execa(workerPython(python), ["-u", "-m", "sparse_sub_worker", "serve", ...serveArgs], {
     cwd: join(PACKAGE_ROOT, "py-worker"),
-    env: { PYTHONPATH: join(PACKAGE_ROOT, "py-worker"), TOKENIZERS_PARALLELISM: "false", ...options.env },
+    ...rest,
+    env: { PYTHONPATH: join(PACKAGE_ROOT, "py-worker"), TOKENIZERS_PARALLELISM: "false", ...env },
+  } as unknown as O);
+}
+
+export async function startLocalWorker(options: LaunchOptions = {}): Promise<LocalWorker> {
+  const listen = options.listen ?? "127.0.0.1:0";
+  const child: ResultPromise = spawnWorkerServe(["--listen", listen, "--exit-with-parent", ...(options.args ?? [])], {
+    python: options.python,
+    env: options.env,
     reject: false,
     buffer: false,
     stdin: "ignore",
