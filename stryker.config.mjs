@@ -7,7 +7,7 @@ export default {
   coverageAnalysis: "perTest", // each mutant runs only the tests that reach it
   mutate: [
     "ts/plan/schema.ts",
-    "ts/plan/methods.ts",
+    "ts/plan/methods/*.ts",
     "ts/plan/tasks.ts",
     "ts/pipeline/jobs.ts",
     "ts/pipeline/graph.ts",
@@ -15,6 +15,9 @@ export default {
     "ts/results/paper.ts",
     "ts/results/table.ts",
   ],
+  // the sandbox copies the project: not the worker's virtualenv, runs or build outputs
+  ignorePatterns: ["py-worker", "runs", "dist", ".cache", "bench/results"],
+  disableTypeChecks: "ts/**/*.ts",
   concurrency: 2,
   timeoutMS: 20_000,
   reporters: ["json", "progress"],
