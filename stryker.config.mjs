@@ -19,7 +19,7 @@ export default {
   ignorePatterns: ["py-worker", "runs", "dist", ".cache", "bench/results"],
   disableTypeChecks: "ts/**/*.ts",
   concurrency: 2,
-  timeoutMS: 20_000,
+  timeoutMS: 5_000, // a mutant that hangs the job graph counts as killed; no need to wait long
   reporters: ["json", "progress"],
   jsonReporter: { fileName: ".cache/mutation/stryker.json" },
   tempDirName: ".cache/stryker-tmp",

@@ -40,29 +40,14 @@ function writeAtomic(path, text) {
   renameSync(`${path}.tmp`, path);
 }
 
-/** mutmut: `mutmut results --all true` lists `<module>.x_<function>__mutmut_<n>: <status>`. */
+/** mutmut over the worker's core; its verdicts (and each survivor's diff) read back by
+ * scripts/mutmut_report.py in one process. */
 function mutateWorker() {
   const python = workerPython(root);
   run(python, ["-m", "pip", "install", "--quiet", "-r", "requirements-mutation.txt"], worker);
   run(join(worker, ".venv/bin/mutmut"), ["run", "--max-children", "2"], worker);
-  const listing = run(join(worker, ".venv/bin/mutmut"), ["results", "--all", "true"], worker, true);
-  const mutants = [];
-  for (const line of listing.split("\n")) {
-    const match = /^\s*(\S+): (\S[\w ]*)$/.exec(line);
-    if (!match) continue;
-    const [, id, status] = match;
-    const entry = { id, module: moduleOf(id), status: status.trim() };
-    if (entry.status !== "killed") entry.diff = run(join(worker, ".venv/bin/mutmut"), ["show", id], worker, true).split("\n").filter((l) => /^[+-](?![+-])/.test(l)).join("\n");
-    mutants.push(entry);
-  }
-  return mutants;
-}
-
-/** `sparse_sub_worker.tasks.metrics.x_chrf__mutmut_3` -> `sparse_sub_worker/tasks/metrics.py` */
-function moduleOf(id) {
-  const parts = id.split(".");
-  const at = parts.findIndex((part) => part.startsWith("x_") || part.startsWith("xǁ"));
-  return `${parts.slice(0, at).join("/")}.py`;
+  const mutants = JSON.parse(run(python, [join(root, "scripts/mutmut_report.py")], worker, true));
+  return mutants.map((m) => ({ ...m, module: `py-worker/${m.module}` }));
 }
 
 /** Stryker's JSON report (mutation-testing-report-schema): files -> mutants with status. */
@@ -86,8 +71,8 @@ function mutateController() {
 
 // A timeout counts as killed (the mutant made the tests hang: they noticed); compile and runtime
 // errors of Stryker's own instrumentation are left out of the rate.
-const COUNTED = new Set(["killed", "timeout", "survived", "no tests", "suspicious"]);
-const isKilled = (status) => status === "killed" || status === "timeout";
+const COUNTED = new Set(["killed", "timeout", "segfault", "survived", "no tests", "suspicious"]);
+const isKilled = (status) => status === "killed" || status === "timeout" || status === "segfault"; // the tests noticed
 
 function summarize(mutants) {
   const modules = {};
@@ -126,7 +111,9 @@ function render(runs, equivalent) {
   if (survivors.length === 0) lines.push("None.");
   for (const m of survivors) {
     const why = equivalent[m.id];
-    lines.push(`- \`${m.id}\` (${m.status})${why ? `: **equivalent**: ${why}` : ""}`, "", "  ```diff", ...m.diff.split("\n").map((l) => `  ${l}`), "  ```", "");
+    const diff = m.diff.split("\n").filter(Boolean);
+    const shown = diff.length > 6 ? [...diff.slice(0, 6), `  ... (${diff.length - 6} more lines)`] : diff;
+    lines.push(`- \`${m.id}\` (${m.status})${why ? `: **equivalent**: ${why}` : ""}`, "", "  ```diff", ...shown.map((l) => `  ${l}`), "  ```", "");
   }
   return lines.join("\n") + "\n";
 }

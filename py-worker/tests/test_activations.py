@@ -90,3 +90,44 @@ def test_a_gate_output_of_exactly_zero_is_not_active(tiny, text_file):
     counts = count_activations(tiny.model.get_decoder(), tiny.layers, sequences, batch_size=2)
     assert counts.over_zero[0].sum() == 0
     assert counts.over_zero[1].sum() > 0
+
+
+def test_a_bos_column_is_fed_but_not_counted(tiny, text_file):
+    """Rows that start with BOS: the counts are those of positions 1.. only (the same hook, its
+    first column dropped), and n counts text tokens only."""
+    from sparse_sub_worker.corpus import PackedSequences
+
+    stream = token_stream(tiny.encoder, [text_file.read_text()], None)
+    plain = pack(stream, 15, 0, keep_tail=False, pad_token_id=0, field_name="corpus")
+    bos = torch.full((len(plain), 1), tiny.tokenizer.bos_token_id or 1, dtype=torch.long)
+    ids = torch.cat([bos, plain.input_ids], dim=1)
+    sequences = PackedSequences(ids, torch.ones_like(ids), plain.input_ids.numel(), bos_first=True)
+    counts = count_activations(tiny.model.get_decoder(), tiny.layers, sequences, batch_size=2)
+    everything = independent_counts(tiny, ids)
+    first_column = independent_counts(tiny, ids[:, :1])  # BOS alone: causal attention makes it the same state
+    assert counts.token_count == plain.input_ids.numel() == ids[:, 1:].numel()
+    assert torch.equal(counts.over_zero, everything - first_column)
+    assert not torch.equal(counts.over_zero, everything)
+
+
+def test_counts_files_keep_their_metadata_and_bad_files_name_the_field(tiny, text_file, tmp_path):
+    from safetensors import safe_open
+
+    stream = token_stream(tiny.encoder, [text_file.read_text()], None)
+    counts = count_activations(tiny.model.get_decoder(), tiny.layers, pack(stream, 16, 0, keep_tail=False, pad_token_id=0, field_name="c"), 2)
+    path = tmp_path / "af.safetensors"
+    save_counts(path, counts, "af", "org/model")
+    with safe_open(str(path), "pt") as f:
+        assert f.metadata() == {"language": "af", "model": "org/model", "format": "sparse-sub/activation-counts@1"}
+        assert f.get_tensor("token_count").dtype == torch.int64
+    with pytest.raises(WorkerError) as error:
+        load_counts(tmp_path / "missing.safetensors", "counts[2].path")
+    assert error.value.field == "counts[2].path" and "missing.safetensors" in error.value.message
+    from safetensors.torch import save_file
+
+    save_file({"over_zero": counts.over_zero}, str(tmp_path / "half.safetensors"))  # no token_count
+    with pytest.raises(WorkerError) as error:
+        load_counts(tmp_path / "half.safetensors", "counts[0].path")
+    assert error.value.reason == "BAD_COUNTS_FILE" and error.value.field == "counts[0].path"
+    save_file({"over_zero": counts.over_zero.to(torch.int32), "token_count": torch.tensor([7])}, str(tmp_path / "i32.safetensors"))
+    assert load_counts(tmp_path / "i32.safetensors", "c").over_zero.dtype == torch.int64

@@ -52,3 +52,33 @@ def test_only_the_named_components_get_factors(tiny):
     hidden = tiny.layers[1].gate_proj.weight.shape[1]
     assert {n: tuple(p.shape) for n, p in module.named_parameters()} == {"down_lora_b": (hidden, 2), "down_lora_a": (2, len(NEURONS))}
     assert set(module.slices()) == {"down_proj"}
+
+
+def test_the_pack_holds_base_plus_scaled_low_rank_update(tiny):
+    """What a neuron-lora pack stores, worked out by hand from B, A and alpha / r."""
+    layer = tiny.layers[2]
+    module = NeuronLoraMLP(layer, torch.tensor(NEURONS), ("gate", "down"), NeuronLoraSettings(r=2, alpha=3.0))
+    with torch.no_grad():
+        module.gate_lora_b.fill_(0.5)
+        module.down_lora_b.fill_(-0.25)
+    slices = module.slices()
+    by_hand_gate = layer.gate_proj.weight.detach()[NEURONS] + 1.5 * (module.gate_lora_b @ module.gate_lora_a)
+    by_hand_down = layer.down_proj.weight.detach()[:, NEURONS] + 1.5 * (module.down_lora_b @ module.down_lora_a)
+    torch.testing.assert_close(slices["gate_proj"], by_hand_gate, rtol=0, atol=1e-6)
+    torch.testing.assert_close(slices["down_proj"], by_hand_down, rtol=0, atol=1e-6)
+    assert set(slices) == {"gate_proj", "down_proj"}
+
+
+def test_settings_take_defaults_and_refuse_what_cannot_train():
+    import pytest
+
+    from sparse_sub_worker.errors import WorkerError
+    from sparse_sub_worker.gen.sparse_sub.v1 import worker_pb2 as pb
+
+    read = lambda **given: NeuronLoraSettings.read(pb.TrainRequest(neuron_lora=pb.NeuronLoraConfig(**given)))
+    assert read() == NeuronLoraSettings(r=8, alpha=16.0)
+    assert read(r=4, alpha=0.5) == NeuronLoraSettings(r=4, alpha=0.5)
+    for given, field_name in ((dict(r=-2), "neuron_lora.r"), (dict(alpha=-1.0), "neuron_lora.alpha"), (dict(alpha=float("nan")), "neuron_lora.alpha")):
+        with pytest.raises(WorkerError) as error:
+            read(**given)
+        assert error.value.field == field_name and "got" in error.value.message

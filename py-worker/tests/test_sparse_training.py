@@ -180,6 +180,16 @@ def test_a_killed_training_resumes_from_its_checkpoint_and_ends_where_an_uninter
             assert torch.equal(resumed.pack.slices[layer][name], tensor)
     assert not checkpoint.exists()
 
+    # a checkpoint made under other settings is not resumed: the job starts over
+    with pytest.raises(JobCancelled):
+        calls["n"] = 0
+        train_sparse(tiny, NeuronSet("af", NEURONS), data, None, settings, checkpoint_path=str(checkpoint), should_stop=stop_in_step_five)
+    other = TrainSettings(learning_rate=5e-3, batch_size=2, sequence_length=16, max_steps=6, validate_every=0, seed=3, checkpoint_every=2)
+    steps_run.clear()
+    restarted = train_sparse(tiny, NeuronSet("af", NEURONS), data, None, other, checkpoint_path=str(checkpoint), on_step=lambda r: steps_run.append(r.step))
+    assert steps_run == [1, 2, 3, 4, 5, 6]
+    assert restarted.train_loss == train_sparse(tiny, NeuronSet("af", NEURONS), data, None, other).train_loss
+
 
 def test_a_diverging_training_stops_at_the_bad_step_and_keeps_the_best_weights(tiny, text_file):
     data = batches(tiny, text_file)

@@ -49,6 +49,8 @@ def test_acc_norm_divides_by_the_option_length_in_characters():
     # option 0: -4 over 2 characters = -2 per char; option 1: -6 over 6 = -1 per char
     plain, normed = loglik_predictions([[-4.0, -6.0], [-1.0, -9.0]], [["ab", "abcdef"], ["a", "abc"]])
     assert plain == [0, 0] and normed == [1, 0]
+    # a one-character option: -3 per char against -2.5
+    assert loglik_predictions([[-3.0, -5.0]], [["a", "ab"]]) == ([0], [1])
 
 
 def test_translation_scores_keep_bleu_and_chrf_apart_with_errors():
@@ -89,7 +91,10 @@ def test_shared_context_scores_equal_independent_scoring(tiny):
         logprobs = torch.log_softmax(tiny.model(input_ids=torch.tensor([ctx + cont])).logits[0], -1)
     by_hand = sum(float(logprobs[len(ctx) - 1 + i, t]) for i, t in enumerate(cont))
     assert shared[1][1] == pytest.approx(by_hand, rel=1e-6)
-    assert forward_tokens(tiny.encoder, CONTEXTS, CHOICES, shared=True) < forward_tokens(tiny.encoder, CONTEXTS, CHOICES, shared=False)
+    contexts = [len(tiny.tokenizer(c).input_ids) for c in CONTEXTS]
+    options = [[len(tiny.tokenizer(o, add_special_tokens=False).input_ids) for o in item] for item in CHOICES]
+    assert forward_tokens(tiny.encoder, CONTEXTS, CHOICES, shared=True) == sum(contexts) + sum(map(sum, options))
+    assert forward_tokens(tiny.encoder, CONTEXTS, CHOICES, shared=False) == sum(len(o) * c + sum(o) for c, o in zip(contexts, options))
 
 
 def test_batched_left_padded_generation_equals_one_at_a_time(tiny):
