@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { SparseSubError, type PlanIssue } from "../errors.js";
 import type { Corpus } from "../gen/sparse_sub/v1/worker.js";
 import type { Language, TextSource } from "../plan/schema.js";
-import { writeFileAtomic } from "../results/files.js";
+import { writeFileAtomic } from "../atomic-files.js";
 import { readDeclaration, splitDeclaration } from "./udhr.js";
 import { readingRows, translationRows, udhrPairs } from "./udhr-tasks.js";
 

@@ -10,7 +10,7 @@ import { loadPlan, type LoadedPlan } from "../plan/load.js";
 import type { Plan } from "../plan/schema.js";
 import { methodsNotKnown } from "../plan/methods/index.js";
 import { assembleResults, type RunResults } from "../results/results.js";
-import { writeFileAtomic, writeJsonAtomic } from "../results/files.js";
+import { writeFileAtomic, writeJsonAtomic } from "../atomic-files.js";
 import { resultsTable } from "../results/table.js";
 import { silentDisplay, type ProgressDisplay } from "../telemetry/progress.js";
 import { WorkerFiles } from "../worker/files.js";

@@ -1,5 +1,5 @@
-// Atomic output: write a temporary sibling, then rename over the target, so a crash or
-// Ctrl-C never leaves a half-written results file.
+// Atomic output, for every layer that writes files: a temporary sibling, then a rename over the
+// target, so a crash or Ctrl-C never leaves a half-written file.
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, basename } from "node:path";
 
