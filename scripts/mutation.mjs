@@ -96,7 +96,7 @@ function render(runs, equivalent) {
     "mutmut mutates the worker's core (py-worker/pyproject.toml, `[tool.mutmut]`), Stryker the controller's",
     "plan, job graph and results code (stryker.config.mjs). A mutant is killed when a test fails on it (a",
     `timeout counts as killed). Goal: at least ${GOAL * 100}% killed per module; every survivor killed by a new`,
-    "test or explained below as equivalent (test/mutation-equivalent.json).",
+    "test or explained below as equivalent (test/mutation-equivalent.json: a reason per pattern of id or diff).",
     "",
     "## Kill rate per module, every run",
     "",
@@ -109,8 +109,11 @@ function render(runs, equivalent) {
   ];
   const survivors = latest.mutants.filter((m) => COUNTED.has(m.status) && !isKilled(m.status));
   if (survivors.length === 0) lines.push("None.");
+  const reasonFor = (m) => equivalent.find((e) => (!e.id || new RegExp(e.id).test(m.id)) && (!e.diff || new RegExp(e.diff, "m").test(m.diff ?? "")))?.reason;
+  const explained = survivors.filter(reasonFor).length;
+  lines.push(`${survivors.length} survivors; ${explained} explained as equivalent or unobservable here (the reason beside each), ${survivors.length - explained} not yet killed.`, "");
   for (const m of survivors) {
-    const why = equivalent[m.id];
+    const why = reasonFor(m);
     const diff = m.diff.split("\n").filter(Boolean);
     const shown = diff.length > 6 ? [...diff.slice(0, 6), `  ... (${diff.length - 6} more lines)`] : diff;
     lines.push(`- \`${m.id}\` (${m.status})${why ? `: **equivalent**: ${why}` : ""}`, "", "  ```diff", ...shown.map((l) => `  ${l}`), "  ```", "");
@@ -119,7 +122,8 @@ function render(runs, equivalent) {
 }
 
 const runs = existsSync(runsFile) ? JSON.parse(readFileSync(runsFile, "utf8")) : [];
-const equivalent = existsSync(equivalentFile) ? JSON.parse(readFileSync(equivalentFile, "utf8")) : {};
+// [{ id?: regex, diff?: regex, reason }]: survivors judged equivalent (or unobservable on a CPU)
+const equivalent = existsSync(equivalentFile) ? JSON.parse(readFileSync(equivalentFile, "utf8")) : [];
 if (!args.includes("--report")) {
   const mutants = [...(only === "ts" ? [] : mutateWorker()), ...(only === "py" ? [] : mutateController())];
   const commit = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).stdout.trim();

@@ -70,6 +70,7 @@ def test_convert_neuron_set_exports_over_grpc_in_the_reference_layout_and_import
     # the reference's own layout, read with plain torch: List[language][layer] -> LongTensor
     data = torch.load(reference, weights_only=True)
     assert [[t.tolist() for t in language] for language in data] == [[[1, 3], [], [7]], [[0], [2, 5], []]]
+    assert all(t.dtype == torch.int64 for language in data for t in language)  # LongTensor, an empty layer too
     back = [str(tmp_path / "back-af.json"), str(tmp_path / "back-mt.json")]
     imported = stub.ConvertNeuronSet(pb.ConvertNeuronSetRequest(direction=Direction.DIRECTION_IMPORT, reference_path=str(reference),
                                                                 languages=["af", "mt"], neuron_set_paths=back))
