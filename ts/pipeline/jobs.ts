@@ -19,7 +19,8 @@ import type {
 import { methodLabel, outputKind, processesOf, trainsNeurons, type MethodSpec } from "../plan/methods/index.js";
 import { analyzeRequest, collectRequest, evaluateRequest, importRequest, selectRequest, trainRequest, type Evaluated } from "../plan/requests.js";
 import type { Plan } from "../plan/schema.js";
-import { PACKAGE_ROOT } from "../worker/launch.js";
+import { jobIds } from "../ids.js";
+import { PACKAGE_VERSION } from "../package-info.js";
 import type { PooledWorker } from "../worker/pool.js";
 import { defineJob, type Job } from "./graph.js";
 import { relativeToRun } from "./run-directory.js";
@@ -57,16 +58,6 @@ function evaluated(spec: MethodSpec, path: string): Evaluated {
   return kind === "pack" ? { pack: path } : kind === "peft_adapter" ? { adapter: path } : { modelDirectory: path };
 }
 
-const BASE = "evaluate:base";
-export const jobIds = {
-  collect: (language: string) => `collect:${language}`,
-  select: "select",
-  importNeurons: "import",
-  train: (language: string, label: string) => `train:${language}:${label}`,
-  evaluateBase: BASE,
-  evaluateTrained: (language: string, label: string) => `evaluate:${language}:${label}`,
-  analyze: (language: string, label: string) => `weights:${language}:${label}`,
-};
 
 /** A stable fingerprint of the code version, a request (job id excluded) and the content of the
  * user's input files it names, for resume. Files made by earlier jobs are covered by chaining their keys.
@@ -74,7 +65,7 @@ export const jobIds = {
 type Fingerprint = (request: object, inputFiles?: string[]) => string;
 
 /** Results of another release of sparse-sub are not reused: its code may compute differently. */
-const CODE_VERSION = `sparse-sub ${JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")).version}`;
+const CODE_VERSION = `sparse-sub ${PACKAGE_VERSION}`;
 
 function fingerprinter(runDir: string): Fingerprint {
   const contentHashes = new Map<string, string>(); // read each input once per run
@@ -131,11 +122,11 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress, stage =
   const neuronSetPath = identificationJobs(plan, layout, wireId, progress, jobs, corpora, fingerprint, stage);
 
   jobs.push(defineJob<EvaluateResult>({
-    id: BASE,
+    id: jobIds.evaluateBase,
     deps: [],
     key: () => fingerprint(evaluateRequest(plan, "", corpora, { base: true }), evaluationFiles),
     run: ({ worker, signal }) =>
-      stage(worker, evaluateRequest(plan, wireId(BASE), corpora, { base: true }), (r) => worker.client.evaluate(r, { signal, onProgress: progress(BASE) })),
+      stage(worker, evaluateRequest(plan, wireId(jobIds.evaluateBase), corpora, { base: true }), (r) => worker.client.evaluate(r, { signal, onProgress: progress(jobIds.evaluateBase) })),
   }));
 
   // Scoring a trained model directory loads another model: those jobs are listed last, so that

@@ -12,7 +12,7 @@ import type {
   WorkerInfo,
 } from "../gen/sparse_sub/v1/worker.js";
 import type { JobRecord } from "../pipeline/graph.js";
-import { jobIds } from "../pipeline/jobs.js";
+import { jobIds } from "../ids.js";
 import { methodLabel, outputKind, trainsNeurons, type MethodName, type MethodSpec, type OutputKind } from "../plan/methods/index.js";
 import type { Plan } from "../plan/schema.js";
 

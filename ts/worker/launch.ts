@@ -1,12 +1,11 @@
 // Starting a local worker process: the project's Python (py-worker/.venv) running
 // `python -m sparse_sub_worker serve`, ready once it prints its READY line.
 import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { execa, type Options as ExecaOptions, type ResultPromise } from "execa";
 import { SparseSubError } from "../errors.js";
+import { PACKAGE_ROOT } from "../package-info.js";
 
-export const PACKAGE_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const READY_PREFIX = "SPARSE_SUB_WORKER_READY ";
 const STDERR_TAIL_LINES = 40;
 

@@ -1,0 +1,11 @@
+// Job ids of a run (stable across runs: state.json and results.json are keyed by them), for the
+// pipeline that names its jobs and the results that read them back.
+export const jobIds = {
+  collect: (language: string) => `collect:${language}`,
+  select: "select",
+  importNeurons: "import",
+  train: (language: string, label: string) => `train:${language}:${label}`,
+  evaluateBase: "evaluate:base",
+  evaluateTrained: (language: string, label: string) => `evaluate:${language}:${label}`,
+  analyze: (language: string, label: string) => `weights:${language}:${label}`,
+};
