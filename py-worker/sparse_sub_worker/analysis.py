@@ -17,12 +17,11 @@ import torch
 import torch.nn.functional as F
 
 from .errors import precondition
-from .models.architecture import MlpLayer
+from .models.architecture import PROJECTIONS, MlpLayer
 from .packs import Pack
 from .models.text_encoding import TextEncoder
 from .tasks.loglik import last_logits_only, right_pad
 
-PROJECTIONS = ("gate_proj", "up_proj", "down_proj")
 LayerChange = dict[str, dict[str, float]]  # projection -> {"neurons": norm, "matrix": norm}
 
 

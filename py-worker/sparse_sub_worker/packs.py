@@ -24,11 +24,10 @@ from safetensors.torch import save_file
 
 from .atomic import atomic_dir, atomic_path
 from .errors import invalid, not_found, precondition
-from .models.architecture import MlpLayer, ModelShape
+from .models.architecture import PROJECTIONS, MlpLayer, ModelShape
 from .models.saving import save_model_directory
 
 FORMAT = "sparse-sub/pack@1"
-PROJECTIONS = ("gate_proj", "up_proj", "down_proj")
 OVERLAP_RULES = ("mean", "first", "error")
 # A bf16 copy of the same weights moves a row norm by ~1e-4; another fine-tune of the same
 # architecture moves some neuron's norm by far more.

@@ -76,3 +76,45 @@ def test_convert_neuron_set_exports_over_grpc_in_the_reference_layout_and_import
                                                                 languages=["af", "mt"], neuron_set_paths=back))
     assert list(imported.missing_languages) == []
     assert [load_neuron_set(p, "x").layers for p in back] == [[sorted(layer) for layer in s.layers] for s in sets]
+
+
+def test_a_neuron_set_file_is_checked_field_by_field(tmp_path):
+    import json
+
+    from sparse_sub_worker.neuron_sets import FORMAT, check_fits
+
+    def write(data) -> str:
+        path = tmp_path / "set.json"
+        path.write_text(data if isinstance(data, str) else json.dumps(data), encoding="utf-8")
+        return str(path)
+
+    good = {"format": FORMAT, "language": "af", "intermediate_size": 64, "layers": [[0, 63], [5]]}
+    loaded = load_neuron_set(write(good), "neuron_set_path")
+    assert (loaded.language, loaded.layers, loaded.intermediate_size) == ("af", [[0, 63], [5]], 64)  # neuron 0 is a neuron
+    bad = {"not json": "{", "another format": {**good, "format": "other@1"}, "a negative index": {**good, "layers": [[-1]]},
+           "a string index": {**good, "layers": [["3"]]}, "a layer that is not a list": {**good, "layers": [3]},
+           "layers not a list": {**good, "layers": {"0": [1]}}}
+    for case, data in bad.items():
+        with pytest.raises(WorkerError) as error:
+            load_neuron_set(write(data), "sets[1]")
+        assert (error.value.reason, error.value.field) == ("BAD_NEURON_SET", "sets[1]"), case
+    with pytest.raises(WorkerError) as error:
+        load_neuron_set(str(tmp_path / "nowhere.json"), "sets[2]")
+    assert error.value.field == "sets[2]" and "nowhere.json" in error.value.message
+
+    # the model's shape: neuron 63 fits 64 per layer, neuron 64 does not; two layers do not fit three
+    check_fits(loaded, 2, 64, "x")
+    for neuron_set, layers, size in ((loaded, 2, 63), (loaded, 3, 64), (NeuronSet("af", [[], []], 64), 2, 64)):
+        with pytest.raises(WorkerError) as error:
+            check_fits(neuron_set, layers, size, "neuron_set_path")
+        assert error.value.field == "neuron_set_path" and error.value.reason in ("SHAPE_MISMATCH", "EMPTY_NEURON_SET")
+
+
+def test_random_sets_per_layer_are_reproducible_by_seed():
+    from sparse_sub_worker.neuron_sets import draw_random_set
+
+    like = NeuronSet("af", [[1, 2, 3], [], [0, 9]], 10)
+    first = draw_random_set(like, 3, 10, seed=4, per_layer=True)
+    assert first.layers == draw_random_set(like, 3, 10, seed=4, per_layer=True).layers
+    assert [len(l) for l in first.layers] == [3, 0, 2]
+    assert any(draw_random_set(like, 3, 10, seed=s, per_layer=True).layers != first.layers for s in range(5, 9))

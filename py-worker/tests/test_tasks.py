@@ -224,3 +224,24 @@ def test_each_task_reads_its_answer_field_right():
         assert item.options[item.answer].strip() == right, name
     winogrande = task("winogrande").item(SCHEMAS["winogrande"][0], "afr_Latn", "eng-x")
     assert winogrande.options[winogrande.answer].startswith("cup"), winogrande.options
+
+
+def test_prompts_and_contexts_read_as_written_by_hand():
+    """The exact text each item becomes (tokenization depends on every space), and where each
+    task's data lives on the hub."""
+    from sparse_sub_worker.tasks.definitions import HubSource, task
+
+    winogrande = task("winogrande").item(SCHEMAS["winogrande"][0], "", "")
+    assert winogrande.context == "The cup did not fit in the box because the"
+    assert winogrande.options == ["cup was too big.", "box was too big."]
+    flores = {"id": 1, "sentence_eng_Latn": "All are free.", "sentence_af": "Almal is vry."}  # another spelling of the code
+    assert task("flores").item(flores, "afr_Latn", "eng-x").prompt == "Translate this sentence into Afrikaans: All are free. Translation:"
+    back = task("flores").item(flores, "afr_Latn", "x-eng")
+    assert (back.prompt, back.reference) == ("Translate this sentence into English: Almal is vry. Translation:", "All are free.")
+    for row in ({"sentence_eng_Latn": "x"}, {"sentence_eng_Latn": "x", "sentence_a": "y", "sentence_b": "z"}):
+        with pytest.raises(KeyError):
+            task("flores").item(row, "afr_Latn", "eng-x")
+    assert task("flores").hub("afr_Latn") == HubSource("openlanguagedata/flores_plus", "afr_Latn", "devtest")
+    assert task("belebele").hub("afr_Latn") == HubSource("facebook/belebele", "afr_Latn", "test")
+    assert task("sib200").hub("afr_Latn") == HubSource("Davlan/sib200", "afr_Latn", "test")
+    assert task("mmlu").hub("") == HubSource("cais/mmlu", "all", "validation")

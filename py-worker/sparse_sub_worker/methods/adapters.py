@@ -13,10 +13,11 @@ import torch
 from ..atomic import atomic_dir
 from ..errors import invalid, precondition
 from ..gen.sparse_sub.v1 import worker_pb2 as pb
+from ..models.architecture import PROJECTIONS
 from ..models.loading import LoadedModel
 from . import MethodDefinition, Trainable
 
-MLP_MODULES = ("gate_proj", "up_proj", "down_proj")
+MLP_MODULES = PROJECTIONS  # peft targets them by module name
 
 
 @dataclass
@@ -99,14 +100,12 @@ class AdapterTrainable(Trainable):
             self._peft.save_pretrained(tmp)
 
 
-def _adapter(method: str) -> MethodDefinition:
-    return MethodDefinition(wire=getattr(pb, f"METHOD_{method.upper()}"), name=method, output_kind="peft_adapter",
-                            read_settings=lambda request: AdapterSettings.read(request, method),
-                            build=lambda job: AdapterTrainable(job.loaded, method, job.settings))
-
-
-LORA = _adapter("lora")
-IA3 = _adapter("ia3")
+LORA = MethodDefinition(wire=pb.METHOD_LORA, name="lora", output_kind="peft_adapter",
+                        read_settings=lambda request: AdapterSettings.read(request, "lora"),
+                        build=lambda job: AdapterTrainable(job.loaded, "lora", job.settings))
+IA3 = MethodDefinition(wire=pb.METHOD_IA3, name="ia3", output_kind="peft_adapter",
+                       read_settings=lambda request: AdapterSettings.read(request, "ia3"),
+                       build=lambda job: AdapterTrainable(job.loaded, "ia3", job.settings))
 
 
 @contextmanager

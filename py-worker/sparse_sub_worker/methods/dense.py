@@ -11,6 +11,7 @@ import torch
 
 from ..atomic import atomic_dir
 from ..gen.sparse_sub.v1 import worker_pb2 as pb
+from ..models.architecture import PROJECTIONS
 from ..models.loading import LoadedModel
 from ..models.saving import save_model_directory
 from ..parallel import local_tensor
@@ -31,7 +32,7 @@ class DenseTrainable(Trainable):
     def _selected(self) -> dict[str, torch.nn.Parameter]:
         if self.method == "full":
             return dict(self.loaded.model.named_parameters())
-        mlp_weights = {id(getattr(layer, name).weight) for layer in self.loaded.layers for name in ("gate_proj", "up_proj", "down_proj")}
+        mlp_weights = {id(getattr(layer, name).weight) for layer in self.loaded.layers for name in PROJECTIONS}
         return {name: p for name, p in self.loaded.model.named_parameters() if id(p) in mlp_weights}
 
     @contextmanager
@@ -63,11 +64,7 @@ class DenseTrainable(Trainable):
             save_model_directory(self.loaded.model, self.loaded.tokenizer, tmp, state_dict)
 
 
-def _dense(method: str) -> MethodDefinition:
-    return MethodDefinition(wire=getattr(pb, f"METHOD_{method.upper()}"), name=method, output_kind="model_directory",
-                            read_settings=no_settings, modifies_base=True, multi_process=True,
-                            build=lambda job: DenseTrainable(job.loaded, method))
-
-
-FFN = _dense("ffn")
-FULL = _dense("full")
+FFN = MethodDefinition(wire=pb.METHOD_FFN, name="ffn", output_kind="model_directory", read_settings=no_settings,
+                       modifies_base=True, multi_process=True, build=lambda job: DenseTrainable(job.loaded, "ffn"))
+FULL = MethodDefinition(wire=pb.METHOD_FULL, name="full", output_kind="model_directory", read_settings=no_settings,
+                        modifies_base=True, multi_process=True, build=lambda job: DenseTrainable(job.loaded, "full"))

@@ -14,6 +14,9 @@ from torch import nn
 
 from ..errors import invalid, precondition
 
+# The gated MLP's three projections, by their module names (Llama, Gemma, Mistral, Qwen...).
+PROJECTIONS = ("gate_proj", "up_proj", "down_proj")
+
 # model_type -> MLP flavour. Gemma uses GeGLU (tanh GELU); the others SwiGLU.
 SUPPORTED_MODEL_TYPES = {
     "llama": "swiglu",
@@ -85,7 +88,7 @@ def mlp_layers(model: nn.Module) -> list[MlpLayer]:
     layers = []
     for index, layer in enumerate(decoder_layers(model)):
         mlp = getattr(layer, "mlp", None)
-        parts = [getattr(mlp, name, None) for name in ("gate_proj", "up_proj", "down_proj", "act_fn")]
+        parts = [getattr(mlp, name, None) for name in (*PROJECTIONS, "act_fn")]
         if mlp is None or any(p is None for p in parts):
             raise precondition(
                 "UNSUPPORTED_ARCHITECTURE",
