@@ -6,9 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SparseSubError } from "../ts/errors.js";
-import { readResults } from "../ts/results/render.js";
+import { readResults, renderResults } from "../ts/results/render.js";
 import { paperTable, withinNoise } from "../ts/results/paper.js";
-import { othersMeanChange, resultRecords, weightSummary } from "../ts/results/records.js";
+import { RECORD_COLUMNS, othersMeanChange, resultRecords, weightSummary } from "../ts/results/records.js";
 import { RESULTS_SCHEMA, type RunResults, type TargetResult, type TaskRow } from "../ts/results/results.js";
 import { resultsTable } from "../ts/results/table.js";
 
@@ -116,6 +116,25 @@ function results(): RunResults {
   };
 }
 
+/** Everything the table can show: a selection, a second method that diverged and was not
+ * evaluated, a failed run. */
+function fullResults(): RunResults {
+  const r = results();
+  r.selection = {
+    top_rate: 0.05, filter_rate: 0.95, activation_bar_ratio: 0.95, selected_neuron_count: 12, total_neuron_count: 192,
+    filter_threshold: 0.1, activation_threshold: 0.2,
+    neuron_sets: [
+      { language: "af", neuron_count: 10, per_layer: { "0": 4, "2": 6 }, path: "neurons/af.json" },
+      { language: "de", neuron_count: 2, per_layer: { "1": 2 }, path: "neurons/de.json" },
+    ],
+  };
+  r.targets.push(method({ method: "random", label: "random", neuron_count: 10, trainable_parameters: 960, parameter_share: 0.0123456,
+    steps: 3, tokens: 1536, seconds: 1.25, tokens_per_second: 1228.8, peak_memory_bytes: 3 * 2 ** 20, best_step: 2, diverged_step: 3 }));
+  r.status = "failed";
+  r.error = "worker local-1 is gone";
+  return r;
+}
+
 const record = (measure: string, language = "", m = "sparse") => {
   const found = resultRecords(results()).filter((r) => r.measure === measure && r.language === language && r.method === m);
   expect(found).toHaveLength(1);
@@ -185,7 +204,141 @@ describe("results records (CSV / JSON)", () => {
   });
 });
 
+describe("results records, all of them", () => {
+  it("CSV records of every section, checked by hand (signed deltas, relative changes, n, the 2-SE flag)", () => {
+    const [header, ...lines] = renderResults(fullResults(), "csv").trimEnd().split("\n").map((line) => line.split(","));
+    expect(header).toEqual([...RECORD_COLUMNS]);
+    const parse = (cell: string) => (cell === "" ? null : cell === "true" ? true : cell === "false" ? false : Number.isNaN(Number(cell)) ? cell : Number(cell));
+    const got = lines.map((cells) => cells.map(parse));
+    // (target, method, measure, language, unit, value, stderr, n, delta, relative_change, within_2se)
+    const expected = [
+      ["af", "base", "target_average", "af", "points", 40, 5.0990195136, null, null, null, null],
+      ["af", "base", "general_average", null, "points", 60, 5, null, null, null, null],
+      ["af", "base", "udhr_translation af eng-x (chrF)", "af", "points", 30, 2, 10, null, null, null],
+      ["af", "base", "udhr_reading af loglik (acc)", "af", "points", 50, 10, 20, null, null, null],
+      ["af", "base", "mmlu (acc)", null, "points", 60, 5, 40, null, null, null],
+      ["af", "sparse", "target_average", "af", "points", 38, 5.0990195136, null, -2, -0.05, true],
+      ["af", "sparse", "general_average", null, "points", 58, 5, null, -2, -0.0333333333, true],
+      ["af", "sparse", "udhr_translation af eng-x (chrF)", "af", "points", 36, 2, 10, 6, 0.2, false],
+      ["af", "sparse", "udhr_reading af loglik (acc)", "af", "points", 40, 10, 20, -10, -0.2, true],
+      ["af", "sparse", "mmlu (acc)", null, "points", 58, 5, 40, -2, -0.0333333333, true],
+      ["af", "random", "target_average", "af", "points", null, null, null, null, null, null],
+      ["af", "random", "general_average", null, "points", null, null, null, null, null, null],
+      ["af", "random", "udhr_translation af eng-x (chrF)", "af", "points", null, null, 10, null, null, null],
+      ["af", "random", "udhr_reading af loglik (acc)", "af", "points", null, null, 20, null, null, null],
+      ["af", "random", "mmlu (acc)", null, "points", null, null, 40, null, null, null],
+      ["af", "base", "perplexity", "en", "perplexity", 10, null, 100, null, null, null],
+      ["af", "base", "perplexity", "de", "perplexity", 20, null, 200, null, null, null],
+      ["af", "base", "perplexity", "af", "perplexity", 40, null, 300, null, null, null],
+      ["af", "base", "alignment_mean", "af", "cosine", 0.6, null, 7, null, null, null],
+      ["af", "base", "alignment_last_layer", "af", "cosine", 0.7, null, 7, null, null, null],
+      ["af", "sparse", "perplexity", "en", "perplexity", 11, null, 100, 1, 0.1, null],
+      ["af", "sparse", "perplexity", "de", "perplexity", 18, null, 200, -2, -0.1, null],
+      ["af", "sparse", "perplexity", "af", "perplexity", 30, null, 300, -10, -0.25, null],
+      ["af", "sparse", "perplexity_others_mean_change", null, "fraction", 0, null, null, null, null, null],
+      ["af", "sparse", "alignment_mean", "af", "cosine", 0.65, null, 7, 0.05, 0.0833333333, null],
+      ["af", "sparse", "alignment_last_layer", "af", "cosine", 0.9, null, 7, 0.2, 0.2857142857, null],
+      ["af", "sparse", "weight_change_gate_proj_neurons", null, "l2", 1.7320508076, null, null, null, null, null],
+      ["af", "sparse", "weight_change_gate_proj_matrix", null, "l2", 1.7320508076, null, null, null, null, null],
+      ["af", "sparse", "weight_change_up_proj_neurons", null, "l2", 1.7320508076, null, null, null, null, null],
+      ["af", "sparse", "weight_change_up_proj_matrix", null, "l2", 1.7320508076, null, null, null, null, null],
+      ["af", "sparse", "weight_change_down_proj_neurons", null, "l2", 3, null, null, null, null, null],
+      ["af", "sparse", "weight_change_down_proj_matrix", null, "l2", 3, null, null, null, null, null],
+      ["af", "sparse", "weight_change_down_over_gate", null, "ratio", 1.7320508076, null, null, null, null, null],
+      ["af", "sparse", "weight_change_down_last_third_share", null, "fraction", 0.4444444444, null, null, null, null, null],
+      ["af", "sparse", "training_neurons", null, "neurons", 10, null, null, null, null, null],
+      ["af", "sparse", "training_trainable_parameters", null, "parameters", 100, null, null, null, null, null],
+      ["af", "sparse", "training_parameter_share", null, "fraction", 0.001, null, null, null, null, null],
+      ["af", "sparse", "training_steps", null, "steps", 4, null, null, null, null, null],
+      ["af", "sparse", "training_tokens", null, "tokens", 2048, null, null, null, null, null],
+      ["af", "sparse", "training_tokens_per_second", null, "tokens/s", 1024, null, null, null, null, null],
+      ["af", "sparse", "training_peak_memory_bytes", null, "bytes", 1048576, null, null, null, null, null],
+      ["af", "sparse", "training_optimizer_state_bytes", null, "bytes", 800, null, null, null, null, null],
+      ["af", "sparse", "training_best_step", null, "step", 4, null, null, null, null, null],
+      ["af", "sparse", "training_diverged_step", null, "step", null, null, null, null, null, null],
+      ["af", "sparse", "training_seconds", null, "s", 2, null, null, null, null, null],
+      ["af", "random", "training_neurons", null, "neurons", 10, null, null, null, null, null],
+      ["af", "random", "training_trainable_parameters", null, "parameters", 960, null, null, null, null, null],
+      ["af", "random", "training_parameter_share", null, "fraction", 0.0123456, null, null, null, null, null],
+      ["af", "random", "training_steps", null, "steps", 3, null, null, null, null, null],
+      ["af", "random", "training_tokens", null, "tokens", 1536, null, null, null, null, null],
+      ["af", "random", "training_tokens_per_second", null, "tokens/s", 1228.8, null, null, null, null, null],
+      ["af", "random", "training_peak_memory_bytes", null, "bytes", 3145728, null, null, null, null, null],
+      ["af", "random", "training_optimizer_state_bytes", null, "bytes", 800, null, null, null, null, null],
+      ["af", "random", "training_best_step", null, "step", 2, null, null, null, null, null],
+      ["af", "random", "training_diverged_step", null, "step", 3, null, null, null, null, null],
+      ["af", "random", "training_seconds", null, "s", 1.25, null, null, null, null, null],
+      [null, "lape", "selected_neurons", "af", "neurons", 10, null, null, null, null, null],
+      [null, "lape", "selected_neurons", "de", "neurons", 2, null, null, null, null, null],
+    ];
+    expect(got).toHaveLength(expected.length);
+    got.forEach((row, i) => row.forEach((cell, j) => {
+      const want = expected[i][j];
+      if (typeof want === "number") expect(cell as number, `row ${i} ${header[j]}`).toBeCloseTo(want, 9);
+      else expect(cell, `row ${i} ${header[j]}`).toBe(want);
+    }));
+  });
+});
+
 describe("results table (Markdown)", () => {
+  it("renders every section as checked by hand (averages, errors, shares, rates, a diverged and an unevaluated method)", () => {
+    // each number below was worked out from fullResults() by hand: e.g. af average (30 + 50) / 2
+    // ± sqrt(2^2 + 10^2) / 2; down / gate 3 / sqrt(3); last third 2^2 / 3^2; 1228.8 tok/s shown 1229
+    expect(resultsTable(fullResults())).toBe(`# hand
+
+## Target af: benchmarks (score ± standard error; change vs base in points)
+
+chrF 0-100 for translation, accuracy % for multiple choice; n = items scored. A change marked ~ is within two standard errors of the difference: not distinguishable from no change.
+
+| method | **af average** | general average | udhr_translation af eng-x (chrF) n=10 | udhr_reading af loglik (acc) n=20 | mmlu (acc) n=40 |
+|---|---|---|---|---|---|
+| base | 40.0 ±5.1 | 60.0 ±5.0 | 30.0 ±2.0 | 50.0 ±10.0 | 60.0 ±5.0 |
+| sparse | 38.0 ±5.1 (-2.0 ~) | 58.0 ±5.0 (-2.0 ~) | 36.0 ±2.0 (+6.0) | 40.0 ±10.0 (-10.0 ~) | 58.0 ±5.0 (-2.0 ~) |
+| random | missing | missing | missing | missing | missing |
+
+## Target af: held-out perplexity (lower is better; change vs base)
+
+| method | en | de | **af** (target) | others, mean change |
+|---|---|---|---|---|
+| base | 10.00 | 20.00 | 40.00 | - |
+| sparse | 11.00 (+10.0%) | 18.00 (-10.0%) | 30.00 (-25.0%) | +0.0% |
+| random | not evaluated | not evaluated | not evaluated | - |
+
+## Target af: where the MLP weights moved (L2 norm of adapted - base, all layers; over af's neurons / whole matrix)
+
+| method | gate | up | down | down / gate (whole) | share of down change in the last third of layers |
+|---|---|---|---|---|---|
+| sparse | 1.732 / 1.732 | 1.732 / 1.732 | 3.000 / 3.000 | 1.73 | 44% |
+
+## Target af: cross-lingual alignment with English (mean cosine of mean-pooled hidden states over layers)
+
+| method | mean | change | last layer |
+|---|---|---|---|
+| base | 0.6000 | - | 0.7000 |
+| sparse | 0.6500 | +0.0500 | 0.9000 |
+
+## Training
+
+| target | method | neurons | trainable params | share of model | steps | tokens | tok/s | peak memory | best step | wall time | worker |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+| af | sparse | 10 | 100 | 0.100% | 4 | 2,048 | 1024 | 1 MiB | 4 | 2.0 s | local-1 |
+| af | random | 10 | 960 | 1.235% | 3 (**diverged** at 3) | 1,536 | 1229 | 3 MiB | 2 | 1.3 s | local-1 |
+
+**random (af) diverged**: its loss was NaN or infinite at step 3; training stopped and its scores are those of step 2. Lower its learning_rate.
+
+## Neuron selection (LAPE, top_rate 0.05)
+
+12 of 192 neurons selected.
+
+| language | neurons | layers (count) |
+|---|---|---|
+| af | 10 | 0:4 2:6 |
+| de | 2 | 1:2 |
+
+**Run failed**: worker local-1 is gone
+`);
+  });
+
   const table = resultsTable(results());
 
   it("perplexity cells show the signed relative change", () => {
