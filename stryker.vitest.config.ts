@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/plan.test.ts", "test/jobs.test.ts", "test/graph.test.ts", "test/results.test.ts", "test/run-directory.test.ts"],
+    include: ["test/plan.test.ts", "test/jobs.test.ts", "test/graph.test.ts", "test/results.test.ts", "test/tasks.test.ts", "test/run-directory.test.ts"],
     testTimeout: 60_000,
   },
 });

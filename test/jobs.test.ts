@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { prepareCorpora } from "../ts/corpora/prepare.js";
 import { pipelineJobs, runLayout } from "../ts/pipeline/jobs.js";
+import { Method } from "../ts/gen/sparse_sub/v1/worker.js";
 import { parsePlan } from "../ts/plan/load.js";
 
 function keys(dir: string, identification: Record<string, number> = {}): Record<string, string> {
@@ -64,5 +65,73 @@ describe("job keys", () => {
       expect(changed.select, name).not.toBe(base.select);
       expect(changed["collect:xx"], name).toBe(base["collect:xx"]);
     }
+  });
+});
+
+describe("the job graph of every method", () => {
+  const methods = ["sparse", "random", "neuron-lora", "lora", "ia3", "ffn", "full"];
+  function graph(dir: string, weightChange = true) {
+    const { plan } = parsePlan(
+      {
+        name: "graph",
+        model: { source: "org/model" },
+        languages: [{ code: "en", udhr: { id: "eng" } }, { code: "af", udhr: { id: "afr" } }],
+        training: { targets: ["af"], methods, seed: 11 },
+        evaluation: { weight_change: weightChange },
+      },
+      dir,
+    );
+    const { corpora } = prepareCorpora(plan.languages, join(dir, "run/corpora"));
+    return pipelineJobs({ plan, corpora, layout: runLayout(join(dir, "run")), runId: "r", onProgress: () => {} });
+  }
+  /** What each job sends: a client that records the request (no worker runs here). */
+  async function sent(job: ReturnType<typeof graph>[number]): Promise<Record<string, unknown>> {
+    let request: Record<string, unknown> = {};
+    const record = async (r: Record<string, unknown>) => ((request = r), {});
+    const client = { train: record, evaluate: record, analyzeWeights: record, collectActivations: record, selectNeurons: record };
+    await job.run({ worker: { client } as never, signal: new AbortController().signal, result: () => ({}) as never });
+    return request;
+  }
+
+  it("orders jobs, sets dependencies and sends each method's own fields", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sparse-sub-graph-"));
+    const jobs = graph(dir);
+    const byId = new Map(jobs.map((j) => [j.id, j]));
+    expect(jobs.map((j) => j.id).slice(0, 4)).toEqual(["collect:en", "collect:af", "select", "evaluate:base"]);
+    // whole-model evaluations come last (each loads another model)
+    expect(jobs.slice(-2).map((j) => j.id)).toEqual(["evaluate:af:ffn", "evaluate:af:full"]);
+    for (const method of methods) {
+      const neurons = ["sparse", "random", "neuron-lora"].includes(method);
+      expect(byId.get(`train:af:${method}`)!.deps, method).toEqual(neurons ? ["select"] : []);
+      expect(byId.get(`evaluate:af:${method}`)!.deps, method).toEqual([`train:af:${method}`]);
+      expect(byId.get(`weights:af:${method}`)!.deps, method).toEqual([`train:af:${method}`, "select"]);
+    }
+    const train = Object.fromEntries(await Promise.all(methods.map(async (m) => [m, await sent(byId.get(`train:af:${m}`)!)])));
+    expect(Object.fromEntries(methods.map((m) => [m, train[m].method]))).toEqual({
+      sparse: Method.METHOD_SPARSE, random: Method.METHOD_RANDOM, "neuron-lora": Method.METHOD_NEURON_LORA, lora: Method.METHOD_LORA,
+      ia3: Method.METHOD_IA3, ffn: Method.METHOD_FFN, full: Method.METHOD_FULL,
+    });
+    expect(train.random.settings).toEqual({ $case: "random", value: { seed: 11, perLayer: false } }); // training.seed
+    expect(train.random.drawnNeuronSetPath).toBe(join(dir, "run/neurons/af.random.json"));
+    expect(train["neuron-lora"].settings).toEqual({ $case: "neuronLora", value: { r: 8, alpha: 16 } });
+    expect(train.lora.settings).toEqual({ $case: "adapter", value: { targetModules: ["gate_proj", "up_proj", "down_proj"], r: 32, alpha: 64, dropout: 0.1, feedforwardModules: [] } });
+    expect(train.ia3.settings).toEqual({ $case: "adapter", value: { targetModules: ["gate_proj", "up_proj", "down_proj"], r: 0, alpha: 0, dropout: 0, feedforwardModules: ["down_proj"] } });
+    for (const m of ["sparse", "ffn", "full"]) expect(train[m].settings, m).toBeUndefined();
+    for (const m of methods.filter((x) => x !== "random")) expect(train[m].drawnNeuronSetPath, m).toBe("");
+    for (const m of methods) expect(train[m].neuronSetPath, m).toBe(["sparse", "random", "neuron-lora"].includes(m) ? join(dir, "run/neurons/af.json") : "");
+    expect(Object.fromEntries(methods.map((m) => [m, train[m].outputPath]))).toEqual({
+      sparse: join(dir, "run/packs/af.sparse.safetensors"), random: join(dir, "run/packs/af.random.safetensors"),
+      "neuron-lora": join(dir, "run/packs/af.neuron-lora.safetensors"), lora: join(dir, "run/adapters/af.lora"),
+      ia3: join(dir, "run/adapters/af.ia3"), ffn: join(dir, "run/models/af.ffn"), full: join(dir, "run/models/af.full"),
+    });
+    // each evaluation scores what its method wrote: a pack, an adapter or a model directory
+    const scored = async (m: string) => {
+      const r = await sent(byId.get(`evaluate:af:${m}`)!);
+      return [r.packPath, r.adapterPath, (r.model as { source: string }).source];
+    };
+    expect(await scored("neuron-lora")).toEqual([join(dir, "run/packs/af.neuron-lora.safetensors"), "", "org/model"]);
+    expect(await scored("ia3")).toEqual(["", join(dir, "run/adapters/af.ia3"), "org/model"]);
+    expect(await scored("full")).toEqual(["", "", join(dir, "run/models/af.full")]);
+    expect(graph(dir, false).some((j) => j.id.startsWith("weights:"))).toBe(false);
   });
 });
