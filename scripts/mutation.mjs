@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// `npm run mutation -- [--only py|ts] [--report]`: mutation testing of the worker's core
+// `npm run mutation -- [--only py|ts] [--report] [--existing]`: mutation testing of the worker's core
 // (mutmut, config in py-worker/pyproject.toml) and of the controller's plan, pipeline and results
 // code (Stryker, stryker.config.mjs). Each run is appended to test/mutation-runs.json and
 // test/MUTATION.md is rewritten from it: kill rate per module for every run (before/after), and
 // the latest run's survivors, each with its explanation from test/mutation-equivalent.json when
-// one was judged equivalent. `--report` only re-renders MUTATION.md. Not in CI: a full run takes
-// about an hour on 2 cores.
+// one was judged equivalent. `--report` only re-renders MUTATION.md; `--existing` records the
+// results the tools left on disk (py-worker/mutants/, .cache/mutation/stryker.json) without
+// running them again. Not in CI: a full run takes about an hour and a half on 2 cores.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -21,6 +22,7 @@ const GOAL = 0.9;
 
 const args = process.argv.slice(2);
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : null;
+const existing = args.includes("--existing");
 if (only !== null && only !== "py" && only !== "ts") {
   console.error(`--only: expected py or ts, got '${only}'`);
   process.exit(2);
@@ -45,15 +47,15 @@ function writeAtomic(path, text) {
 function mutateWorker() {
   const python = workerPython(root);
   run(python, ["-m", "pip", "install", "--quiet", "-r", "requirements-mutation.txt"], worker);
-  run(join(worker, ".venv/bin/mutmut"), ["run", "--max-children", "2"], worker);
+  if (!existing) run(join(worker, ".venv/bin/mutmut"), ["run", "--max-children", "2"], worker);
   const mutants = JSON.parse(run(python, [join(root, "scripts/mutmut_report.py")], worker, true));
   return mutants.map((m) => ({ ...m, module: `py-worker/${m.module}` }));
 }
 
 /** Stryker's JSON report (mutation-testing-report-schema): files -> mutants with status. */
 function mutateController() {
-  run("npx", ["stryker", "run", "stryker.config.mjs"], root);
-  const report = JSON.parse(readFileSync(join(root, ".cache/mutation/stryker.json"), "utf8"));
+  if (!existing) run("npx", ["stryker", "run", "stryker.config.mjs"], root);
+  const report = JSON.parse(readFileSync(process.env.STRYKER_REPORT ?? join(root, ".cache/mutation/stryker.json"), "utf8"));
   const mutants = [];
   for (const [file, { mutants: list, source }] of Object.entries(report.files)) {
     const lines = source.split("\n");
@@ -126,7 +128,8 @@ const runs = existsSync(runsFile) ? JSON.parse(readFileSync(runsFile, "utf8")) :
 const equivalent = existsSync(equivalentFile) ? JSON.parse(readFileSync(equivalentFile, "utf8")) : [];
 if (!args.includes("--report")) {
   const mutants = [...(only === "ts" ? [] : mutateWorker()), ...(only === "py" ? [] : mutateController())];
-  const commit = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).stdout.trim();
+  // MUTATION_COMMIT names the code the results are of, when recording results made earlier (--existing)
+  const commit = process.env.MUTATION_COMMIT ?? spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).stdout.trim();
   const mutmutVersion = spawnSync(join(worker, ".venv/bin/mutmut"), ["--version"], { encoding: "utf8" }).stdout?.trim() ?? "";
   const strykerVersion = JSON.parse(readFileSync(join(root, "node_modules/@stryker-mutator/core/package.json"), "utf8")).version;
   const previous = runs.at(-1);

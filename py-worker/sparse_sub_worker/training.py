@@ -122,8 +122,7 @@ def run_training(
     torch.manual_seed(settings.seed)
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(settings.seed))
     per_step = settings.batch_size * settings.gradient_accumulation_steps
-    steps_per_epoch = math.ceil(len(train) / per_step)
-    total_steps = steps_per_epoch * settings.epochs
+    total_steps = math.ceil(len(train) / per_step) * settings.epochs
     if settings.max_steps:
         total_steps = min(total_steps, settings.max_steps)
     total_parameters = sum(p.numel() for p in model.parameters())
@@ -134,105 +133,66 @@ def run_training(
     with PeakMemory(device) as peak, trainable.installed() as params, _checkpointing(model, settings.gradient_checkpointing):
         forward = parallel.wrap(model) if parallel is not None else model
         optimizer = torch.optim.AdamW(params, lr=settings.learning_rate, weight_decay=settings.weight_decay)
-        best: dict[str, torch.Tensor] | None = None
-        best_loss, best_step = math.inf, 0
-        train_loss: list[tuple[int, float]] = []
-        validation_loss: list[tuple[int, float]] = []
+        checkpoints = _Checkpoints(checkpoint_path, settings.checkpoint_every, _fingerprint(settings, trainable, params))
 
-        def validate(step: int) -> None:
-            nonlocal best, best_loss, best_step
+        def validate(state: TrainingState) -> None:
             if validation is None or settings.validate_every == 0:
                 return
-            loss = score_sequences(model, validation, settings.batch_size).mean_loss
-            validation_loss.append((step, loss))
-            on_validation(step, loss)
-            if loss < best_loss:
-                best, best_loss, best_step = trainable.snapshot(), loss, step
+            loss = score_sequences(model, validation, settings.batch_size).mean_loss  # switches to eval and back
+            state.validation_loss.append((state.step, loss))
+            on_validation(state.step, loss)
+            if loss < state.best_loss:
+                state.best, state.best_loss, state.best_step = trainable.snapshot(), loss, state.step
 
-        fingerprint = _fingerprint(settings, trainable, params)
-        if checkpoint_path:
-            remove_partials_of(checkpoint_path)  # a worker killed mid-save leaves one
-        resumed = _load_checkpoint(checkpoint_path, fingerprint) if checkpoint_path and settings.checkpoint_every else None
-        tokens = 0
-        step = 0
-        if resumed is not None:
-            trainable.restore(resumed["params"])
-            optimizer.load_state_dict(resumed["optimizer"])
-            step, tokens = resumed["step"], resumed["tokens"]
-            train_loss, validation_loss = resumed["train_loss"], resumed["validation_loss"]
-            best, best_loss, best_step = resumed["best"], resumed["best_loss"], resumed["best_step"]
-            torch.set_rng_state(resumed["rng"])
-        else:
-            validate(0)
-        resumed_at, resumed_tokens = step, tokens
-        resume_note = f"resumed from step {step} (checkpoint {os.path.basename(checkpoint_path)})" if resumed is not None else ""
+        state = checkpoints.resume(trainable, optimizer)
+        resumed = state is not None
+        if state is None:
+            state = TrainingState()
+            validate(state)
+        resumed_at, resumed_tokens = state.step, state.tokens
+        resume_note = f"resumed from step {state.step} (checkpoint {os.path.basename(checkpoint_path)})" if resumed else ""
         if resume_note:
             log.info("%s", resume_note)
         model.train()
         start = time.perf_counter()
-        position = 0  # optimizer steps of the data order, including those done before a resume
-        diverged_step = 0
+        step_batches = (order[first : first + per_step] for _epoch in range(settings.epochs) for first in range(0, len(train), per_step))
         try:
-            for _epoch in range(settings.epochs):
-                for first in range(0, len(train), per_step):
-                    if position >= total_steps:
-                        break
-                    position += 1
-                    if position <= resumed_at:
-                        continue  # done before the checkpoint: same order, skipped
-                    step_loss = torch.zeros((), device=device)  # summed on the device: one sync per step
-                    chunk = order[first : first + per_step]
-                    step_tokens = int(train.attention_mask[chunk].sum())  # counted on the host: no device sync
-                    micro_batches = chunk.split(settings.batch_size)
-                    mine = parallel.share(micro_batches) if parallel is not None else [(micro, 1.0) for micro in micro_batches]
-                    for i, (micro, factor) in enumerate(mine):
-                        should_stop()
-                        ids = train.input_ids[micro].to(device)            # [B, S]
-                        mask = train.attention_mask[micro].to(device)
-                        labels = ids.masked_fill(mask == 0, -100)
-                        with parallel.gradient_sync(forward, i == len(mine) - 1) if parallel is not None else nullcontext():
-                            loss = forward(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss
-                            (loss * factor / len(micro_batches)).backward()
-                        if factor:
-                            step_loss += loss.detach() / len(micro_batches)
-                    if parallel is not None:
-                        step_loss = parallel.all_sum(step_loss)
-                    loss_value = step_loss.item()  # the step's one host sync
-                    if not math.isfinite(loss_value):
-                        # its gradients are not finite either: stop before they reach the weights
-                        diverged_step = step + 1
-                        log.warning("loss %s at step %d: training diverged; keeping the best weights (step %d)",
-                                    loss_value, diverged_step, best_step)
-                        optimizer.zero_grad(set_to_none=True)
-                        break
-                    if settings.max_grad_norm > 0:
-                        torch.nn.utils.clip_grad_norm_(params, settings.max_grad_norm)
-                    optimizer.step()
-                    optimizer.zero_grad(set_to_none=True)
-                    step += 1
-                    tokens += step_tokens
-                    train_loss.append((step, loss_value))
-                    elapsed = time.perf_counter() - start
-                    rate = (tokens - resumed_tokens) / elapsed if elapsed else 0.0
-                    on_step(StepReport(step, total_steps, train_loss[-1][1], tokens, rate, elapsed, resume_note if step == resumed_at + 1 else ""))
-                    if settings.validate_every and step % settings.validate_every == 0:
-                        validate(step)  # score_sequences switches to eval and back
-                    if checkpoint_path and settings.checkpoint_every and step % settings.checkpoint_every == 0 and step < total_steps:
-                        _save_checkpoint(checkpoint_path, {
-                            "fingerprint": fingerprint, "params": trainable.snapshot(), "optimizer": optimizer.state_dict(),
-                            "step": step, "tokens": tokens, "train_loss": train_loss, "validation_loss": validation_loss,
-                            "best": best, "best_loss": best_loss, "best_step": best_step, "rng": torch.get_rng_state()})
-                if diverged_step:
+            for position, chunk in enumerate(step_batches, start=1):  # optimizer steps of the data order, resumed ones included
+                if position > total_steps:
                     break
-            if settings.validate_every and step % settings.validate_every != 0 and not diverged_step:
-                validate(step)
+                if position <= resumed_at:
+                    continue  # done before the checkpoint: same order, skipped
+                loss_value = _accumulate_gradients(forward, train, chunk, settings.batch_size, device, parallel, should_stop)
+                if not math.isfinite(loss_value):
+                    # its gradients are not finite either: stop before they reach the weights
+                    state.diverged_step = state.step + 1
+                    log.warning("loss %s at step %d: training diverged; keeping the best weights (step %d)",
+                                loss_value, state.diverged_step, state.best_step)
+                    optimizer.zero_grad(set_to_none=True)
+                    break
+                if settings.max_grad_norm > 0:
+                    torch.nn.utils.clip_grad_norm_(params, settings.max_grad_norm)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                state.step += 1
+                state.tokens += int(train.attention_mask[chunk].sum())  # counted on the host: no device sync
+                state.train_loss.append((state.step, loss_value))
+                elapsed = time.perf_counter() - start
+                rate = (state.tokens - resumed_tokens) / elapsed if elapsed else 0.0
+                on_step(StepReport(state.step, total_steps, loss_value, state.tokens, rate, elapsed, resume_note if state.step == resumed_at + 1 else ""))
+                if settings.validate_every and state.step % settings.validate_every == 0:
+                    validate(state)
+                if checkpoints.due(state.step) and state.step < total_steps:
+                    checkpoints.save(state, trainable, optimizer)
+            if settings.validate_every and state.step % settings.validate_every != 0 and not state.diverged_step:
+                validate(state)
         finally:
             model.eval()
         seconds = time.perf_counter() - start
-        if best is None:
-            best_step = step
+        if state.best is None:
+            state.best_step = state.step
         else:
-            trainable.restore(best)
+            trainable.restore(state.best)
         state_bytes = optimizer_state_bytes(optimizer)
         trainable_count = sum(p.numel() for p in params)
         if output_path and parallel is not None:
@@ -242,23 +202,90 @@ def run_training(
             parallel.barrier()
         elif output_path:
             trainable.save(output_path)
-        if checkpoint_path and os.path.exists(checkpoint_path):
-            os.unlink(checkpoint_path)  # the job is done: nothing to resume
+        checkpoints.remove()  # the job is done: nothing to resume
 
     return TrainOutcome(
-        steps=step,
-        tokens=tokens,
+        steps=state.step,
+        tokens=state.tokens,
         seconds=seconds,
         trainable_parameters=trainable_count,
         total_parameters=total_parameters,
         optimizer_state_bytes=state_bytes,
         peak_memory_bytes=peak.bytes,
-        best_step=best_step,
-        diverged_step=diverged_step,
-        train_loss=train_loss,
-        validation_loss=validation_loss,
+        best_step=state.best_step,
+        diverged_step=state.diverged_step,
+        train_loss=state.train_loss,
+        validation_loss=state.validation_loss,
         tokens_before_resume=resumed_tokens,
     )
+
+
+@dataclass
+class TrainingState:
+    """Where the loop stands: what a checkpoint saves and a resumed job continues from."""
+    step: int = 0
+    tokens: int = 0
+    train_loss: list[tuple[int, float]] = field(default_factory=list)
+    validation_loss: list[tuple[int, float]] = field(default_factory=list)
+    best: dict[str, torch.Tensor] | None = None  # the trained tensors at the best validation
+    best_loss: float = math.inf
+    best_step: int = 0
+    diverged_step: int = 0
+
+
+def _accumulate_gradients(forward, train: PackedSequences, chunk: torch.Tensor, batch_size: int, device,
+                          parallel: Parallel | None, should_stop: Callable[[], None]) -> float:
+    """Forward and backward over one optimizer step's sequences, micro-batch by micro-batch (this
+    process's share of them under `parallel`); returns the step's mean loss (its one host sync)."""
+    step_loss = torch.zeros((), device=device)  # summed on the device
+    micro_batches = chunk.split(batch_size)
+    mine = parallel.share(micro_batches) if parallel is not None else [(micro, 1.0) for micro in micro_batches]
+    for i, (micro, factor) in enumerate(mine):
+        should_stop()
+        ids = train.input_ids[micro].to(device)            # [B, S]
+        mask = train.attention_mask[micro].to(device)
+        labels = ids.masked_fill(mask == 0, -100)
+        with parallel.gradient_sync(forward, i == len(mine) - 1) if parallel is not None else nullcontext():
+            loss = forward(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss
+            (loss * factor / len(micro_batches)).backward()
+        if factor:
+            step_loss += loss.detach() / len(micro_batches)
+    if parallel is not None:
+        step_loss = parallel.all_sum(step_loss)
+    return step_loss.item()
+
+
+class _Checkpoints:
+    """The resumable state of one job at `path`, saved every `every` steps (0 or no path: never),
+    valid only for the same settings, method and trained shapes (`fingerprint`)."""
+
+    def __init__(self, path: str | None, every: int, fingerprint: str) -> None:
+        self.path, self.every, self.fingerprint = path, every, fingerprint
+        if path:
+            remove_partials_of(path)  # a worker killed mid-save leaves one
+
+    def due(self, step: int) -> bool:
+        return bool(self.path and self.every and step % self.every == 0)
+
+    def resume(self, trainable: Trainable, optimizer: torch.optim.Optimizer) -> TrainingState | None:
+        saved = _load_checkpoint(self.path, self.fingerprint) if self.path and self.every else None
+        if saved is None:
+            return None
+        trainable.restore(saved["params"])
+        optimizer.load_state_dict(saved["optimizer"])
+        torch.set_rng_state(saved["rng"])
+        return TrainingState(saved["step"], saved["tokens"], saved["train_loss"], saved["validation_loss"],
+                             saved["best"], saved["best_loss"], saved["best_step"])
+
+    def save(self, state: TrainingState, trainable: Trainable, optimizer: torch.optim.Optimizer) -> None:
+        _save_checkpoint(self.path, {
+            "fingerprint": self.fingerprint, "params": trainable.snapshot(), "optimizer": optimizer.state_dict(),
+            "step": state.step, "tokens": state.tokens, "train_loss": state.train_loss, "validation_loss": state.validation_loss,
+            "best": state.best, "best_loss": state.best_loss, "best_step": state.best_step, "rng": torch.get_rng_state()})
+
+    def remove(self) -> None:
+        if self.path and os.path.exists(self.path):
+            os.unlink(self.path)
 
 
 # 2: trained tensors keyed by the modules' parameter names (a checkpoint of format 1 is not resumed)
@@ -300,3 +327,4 @@ def _checkpointing(model: torch.nn.Module, enabled: bool):
         yield
     finally:
         model.gradient_checkpointing_disable()
+
