@@ -46,9 +46,11 @@ function writeAtomic(path, text) {
  * scripts/mutmut_report.py in one process. */
 function mutateWorker() {
   const python = workerPython(root);
-  run(python, ["-m", "pip", "install", "--quiet", "-r", "requirements-mutation.txt"], worker);
+  if (!existing) run(python, ["-m", "pip", "install", "--quiet", "-r", "requirements-mutation.txt"], worker);
   if (!existing) run(join(worker, ".venv/bin/mutmut"), ["run", "--max-children", "2"], worker);
-  const mutants = JSON.parse(run(python, [join(root, "scripts/mutmut_report.py")], worker, true));
+  // MUTMUT_REPORT: scripts/mutmut_report.py's output saved earlier (recording an earlier run)
+  const listing = process.env.MUTMUT_REPORT ? readFileSync(process.env.MUTMUT_REPORT, "utf8") : run(python, [join(root, "scripts/mutmut_report.py")], worker, true);
+  const mutants = JSON.parse(listing);
   return mutants.map((m) => ({ ...m, module: `py-worker/${m.module}` }));
 }
 
@@ -130,14 +132,16 @@ if (!args.includes("--report")) {
   const mutants = [...(only === "ts" ? [] : mutateWorker()), ...(only === "py" ? [] : mutateController())];
   // MUTATION_COMMIT names the code the results are of, when recording results made earlier (--existing)
   const commit = process.env.MUTATION_COMMIT ?? spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).stdout.trim();
-  const mutmutVersion = spawnSync(join(worker, ".venv/bin/mutmut"), ["--version"], { encoding: "utf8" }).stdout?.trim() ?? "";
+  const mutmutVersion = `mutmut ${spawnSync(workerPython(root), ["-c", "import importlib.metadata as m; print(m.version(\"mutmut\"))"], { encoding: "utf8" }).stdout?.trim() ?? "?"}`;
   const strykerVersion = JSON.parse(readFileSync(join(root, "node_modules/@stryker-mutator/core/package.json"), "utf8")).version;
   const previous = runs.at(-1);
   // a partial run (--only) carries the other side's modules over from the previous run
   const carried = previous && only ? previous.mutants.filter((m) => (only === "py" ? !m.module.endsWith(".py") : m.module.endsWith(".py"))) : [];
   const all = [...mutants, ...carried];
   runs.push({ date: new Date().toISOString().slice(0, 10), commit, tools: `${mutmutVersion}, Stryker ${strykerVersion}`, modules: summarize(all), mutants: all });
-  writeAtomic(runsFile, JSON.stringify(runs, null, 1) + "\n");
+  // earlier runs keep their per-module counts only: the file stays small enough to commit
+  for (const earlier of runs.slice(0, -1)) delete earlier.mutants;
+  writeAtomic(runsFile, JSON.stringify(runs) + "\n");
 }
 if (runs.length === 0) {
   console.error("no mutation run recorded yet: run `npm run mutation` first");
