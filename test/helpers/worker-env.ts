@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { readDeclaration, splitDeclaration } from "../../ts/corpora/udhr.js";
-import { PACKAGE_ROOT, workerPython } from "../../ts/worker/launch.js";
+import { PACKAGE_ROOT } from "../../ts/package-info.js";
+import { workerPython } from "../../ts/worker/launch.js";
 
 export const python = workerPython();
 
