@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -26,6 +27,7 @@ sys.path.insert(0, str(ROOT / "py-worker"))
 from sparse_sub_worker.analysis import alignment  # noqa: E402
 from sparse_sub_worker.corpus import TextFilesCorpus, load_sequences  # noqa: E402
 from sparse_sub_worker.evaluation import score_sequences  # noqa: E402
+from sparse_sub_worker.methods.adapters import adapter_applied  # noqa: E402
 from sparse_sub_worker.models.loading import ModelRequest, load_model  # noqa: E402
 from sparse_sub_worker.tasks.runner import TaskSpec, run_task  # noqa: E402
 
@@ -36,6 +38,8 @@ def main() -> None:
     parser.add_argument("--plan", default=str(ROOT / "configs/demo.plan.json"))
     parser.add_argument("--batch-size", type=int, default=0, help="default: the plan's evaluation.batch_size")
     parser.add_argument("--record", default="", help="append to bench/results/evaluation.json under this label")
+    parser.add_argument("--model", default="", help="evaluate this model instead of the plan's (e.g. runs/demo/models/af.ffn)")
+    parser.add_argument("--adapter", default="", help="with a peft adapter directory applied (e.g. runs/demo/adapters/af.lora)")
     args = parser.parse_args()
     plan = json.loads(Path(args.plan).read_text())
     corpus = Path(args.run) / "corpora"
@@ -46,7 +50,15 @@ def main() -> None:
     target = plan["training"]["targets"][0]
     torch.set_num_threads(os.cpu_count() or 1)
 
-    loaded = load_model(ModelRequest(plan["model"]["source"], dtype=plan["model"].get("dtype", "auto"), device="cpu"))
+    loaded = load_model(ModelRequest(args.model or plan["model"]["source"], dtype=plan["model"].get("dtype", "auto"), device="cpu"))
+    with adapter_applied(loaded, args.adapter, "--adapter") if args.adapter else nullcontext():
+        measured = evaluate(loaded, plan, corpus, batch, sequence_length, target)
+    print(json.dumps(measured))
+    if args.record:
+        record(args.record, measured, Path(args.run) / "results.json")
+
+
+def evaluate(loaded, plan: dict, corpus: Path, batch: int, sequence_length: int, target: str) -> dict:
     seconds: dict[str, float] = {}
     scores: dict[str, float] = {}
 
@@ -73,10 +85,7 @@ def main() -> None:
     other = [next(v for k, v in r.items() if k.startswith("sentence_") and k != "sentence_eng_Latn") for r in rows]
     per_layer = timed("alignment", lambda: alignment(loaded.model, loaded.encoder, english, other, batch))
     scores["alignment mean"] = sum(per_layer) / len(per_layer)
-    measured = {"batch_size": batch, "total_s": round(sum(seconds.values()), 2), "seconds": seconds, "scores": scores}
-    print(json.dumps(measured))
-    if args.record:
-        record(args.record, measured, Path(args.run) / "results.json")
+    return {"batch_size": batch, "total_s": round(sum(seconds.values()), 2), "seconds": seconds, "scores": scores}
 
 
 def demo_job_seconds(results_file: Path) -> dict[str, float]:

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { SparseSubError } from "../ts/errors.js";
 import { defineJob, runGraph, validateGraph, type Job, type JobRecord } from "../ts/pipeline/graph.js";
-import { WorkerPool, type PooledWorker } from "../ts/worker/pool.js";
+import { MAX_PASSES, WorkerPool, type PooledWorker } from "../ts/worker/pool.js";
 
 const pool = (n: number) =>
   WorkerPool.fromWorkers(Array.from({ length: n }, (_, i) => ({ name: `w${i + 1}`, client: null, info: null }) as unknown as PooledWorker));
@@ -146,5 +146,36 @@ describe("job graph", () => {
     const error = await runGraph([spread("huge", 8)], gpus, new Map()).catch((e) => e);
     expect(error.code).toBe("PLAN_INVALID");
     expect(error.message).toContain("a job needs 8 GPUs on one worker");
+  });
+  it("gives a freed worker to a waiting job on the model it holds before one that loads another", async () => {
+    // the demo's shape: an evaluation of a trained model directory becomes ready before
+    // training jobs on the base model; run in readiness order, the worker swaps models twice
+    const log: string[] = [];
+    const on = (model: string, j: Job) => ({ ...j, model });
+    const jobs = [
+      on("base", job("train-ffn", [], log)),
+      job("select", [], log, { ms: 10 }),
+      on("ffn-dir", job("evaluate-ffn", ["train-ffn"], log)),
+      on("base", job("train-sparse", ["select"], log)),
+      on("base", job("evaluate-sparse", ["train-sparse"], log)),
+    ];
+    await runGraph(jobs, pool(1), new Map());
+    const order = log.filter((l) => l.startsWith("start")).map((l) => l.slice(6, -3));
+    expect(order).toEqual(["train-ffn", "select", "train-sparse", "evaluate-sparse", "evaluate-ffn"]);
+  });
+
+  it("passes a waiting job over at most MAX_PASSES times", async () => {
+    const workers = pool(1);
+    const first = await workers.acquire(undefined, 1, "base");
+    const other = workers.acquire(undefined, 1, "other").then(() => "other");
+    const later = Array.from({ length: MAX_PASSES + 2 }, (_, i) => workers.acquire(undefined, 1, "base").then(() => `base-${i}`));
+    const served: string[] = [];
+    for (const p of [other, ...later]) void p.then((name) => served.push(name));
+    for (let i = 0; i < MAX_PASSES + 3; i++) {
+      workers.release(first);
+      await tick(1);
+    }
+    expect(served.indexOf("other")).toBe(MAX_PASSES);
+    expect(served.slice(0, MAX_PASSES)).toEqual(Array.from({ length: MAX_PASSES }, (_, i) => `base-${i}`));
   });
 });

@@ -338,8 +338,8 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
                 try:
                     result = train_job.run(loaded, on_step, on_validation, ctx.check_cancelled)
                 finally:
-                    if train_job.modifies_base:
-                        self.models.evict()  # trained in place: the next job must reload the base
+                    if train_job.base_changed:
+                        self.models.evict()  # trained in place, no copy kept: the next job must reload the base
             return pb.TrainEvent(result=result)
 
         config = request.config

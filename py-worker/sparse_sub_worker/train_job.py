@@ -75,24 +75,26 @@ class TrainJob:
         validation_corpus = corpus_from_request(request.validation_corpus, "validation_corpus") if request.HasField("validation_corpus") else None
         return cls(request, method, method_settings, settings, train_corpus, validation_corpus, neuron_set, processes, parallel)
 
-    @property
-    def modifies_base(self) -> bool:
-        return self.method.modifies_base
+    base_changed = False  # set by run(): the loaded model's weights are no longer the base
 
     def run(self, loaded: LoadedModel, on_step: Callable[[StepReport], None], on_validation: Callable[[int, float], None],
             should_stop: Callable[[], None], parallel: Parallel | None = None) -> pb.TrainResult:
         request, settings = self.request, self.settings
         if self.neuron_set is not None:
             check_fits(self.neuron_set, loaded.shape.num_layers, loaded.shape.intermediate_size, "neuron_set_path")
-        trainable = self.method.build(MethodJob(loaded, request, self.method_settings, self.neuron_set, settings.components))
+        trainable = self.method.build(MethodJob(loaded, request, self.method_settings, self.neuron_set, settings.components,
+                                                keep_base=parallel is None))
         train = load_sequences(self.train_corpus, loaded.encoder, "train_corpus", settings.sequence_length, settings.max_tokens,
                                separate_documents=True, keep_tail=True)
         validation = None
         if self.validation_corpus is not None:
             validation = load_sequences(self.validation_corpus, loaded.encoder, "validation_corpus", settings.sequence_length,
                                         separate_documents=True, keep_tail=True)
-        outcome = run_training(loaded, trainable, train, validation, settings, request.output_path, request.checkpoint_path or None,
-                               on_step=on_step, on_validation=on_validation, should_stop=should_stop, parallel=parallel)
+        try:
+            outcome = run_training(loaded, trainable, train, validation, settings, request.output_path, request.checkpoint_path or None,
+                                   on_step=on_step, on_validation=on_validation, should_stop=should_stop, parallel=parallel)
+        finally:
+            self.base_changed = trainable.base_changed
         return pb.TrainResult(
             language=request.language or (self.neuron_set.language if self.neuron_set else ""), output_path=request.output_path,
             trainable_parameters=outcome.trainable_parameters, total_parameters=outcome.total_parameters,

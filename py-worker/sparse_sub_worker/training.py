@@ -113,7 +113,7 @@ def run_training(
     With `checkpoint_path` and settings.checkpoint_every, the state (trained tensors, AdamW
     moments, step, losses, best weights, RNG) is saved every N steps; a run started again with
     the same settings continues from the last checkpoint, and the file is removed at the end.
-    The model is back to its base state afterwards unless `trainable.modifies_base`.
+    The model is back to its base state afterwards unless `trainable.base_changed`.
 
     Under `parallel` (one of torchrun's processes) every process runs this with the same
     arguments: each takes its share of every step's micro-batches, FSDP or DDP exchanges the

@@ -141,8 +141,26 @@ def test_ffn_and_full_write_model_directories_with_the_right_weights_changed(stu
     assert changed(base, base_state(ffn.output_path)) == {mlp_key(l, n) for l in range(LAYERS) for n in MLP}
     assert changed(base, base_state(full.output_path)) == set(base)  # decay moves even unseen embedding rows
 
-    # the worker dropped the trained weights: a base evaluation after ffn equals one before it
+    # the worker restored the base weights: a base evaluation after ffn and full equals one before them
     assert _base_loss(stub, tiny_model_dir, text_file) == pytest.approx(_base_loss_fresh(tiny_model_dir, text_file), rel=1e-6)
+
+
+def test_ffn_restores_the_base_bit_for_bit_and_keeps_the_model_loaded(stub, tiny_model_dir, text_file, tmp_path):
+    train(stub, request(tiny_model_dir, text_file, tmp_path, pb.METHOD_FFN, "ffn-kept"))
+    # no reload after training: the same weights as a fresh load, exactly
+    assert stub.GetWorkerInfo(pb.GetWorkerInfoRequest()).loaded_model == str(tiny_model_dir)
+    assert _base_loss(stub, tiny_model_dir, text_file) == _base_loss_fresh(tiny_model_dir, text_file)
+
+
+def test_ffn_drops_the_model_when_a_copy_of_the_base_does_not_fit(stub, tiny_model_dir, text_file, tmp_path, monkeypatch):
+    import psutil
+
+    real = psutil.virtual_memory()
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: real._replace(available=1024))  # the worker's own process
+    train(stub, request(tiny_model_dir, text_file, tmp_path, pb.METHOD_FFN, "ffn-dropped"))
+    assert stub.GetWorkerInfo(pb.GetWorkerInfoRequest()).loaded_model == ""
+    monkeypatch.undo()
+    assert _base_loss(stub, tiny_model_dir, text_file) == _base_loss_fresh(tiny_model_dir, text_file)
 
 
 def _evaluate(stub, tiny_model_dir, text_file, **fields) -> float:

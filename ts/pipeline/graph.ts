@@ -13,6 +13,9 @@ export interface Job<T = unknown> {
   run: (context: JobContext) => Promise<T>;
   /** Processes (GPUs of one worker) the job needs; default 1. */
   processes?: number;
+  /** The model the job loads on its worker (any string naming it): a freed worker goes first to
+   * a waiting job on the model it already holds, since loading another model can take minutes. */
+  model?: string;
   /** Whether a recorded result is still usable (e.g. its output files exist). */
   reusable?: (result: T) => boolean;
 }
@@ -90,6 +93,12 @@ export async function runGraph(
   const done = new Set<string>();
   const started = new Set<string>();
   const running = new Set<Promise<void>>();
+  // Workers of finished jobs go back to the pool only after the jobs they unblocked are queued,
+  // so the pool can choose among all of them (pool.ts prefers a job on the worker's loaded model).
+  const freed: PooledWorker[] = [];
+  const releaseFreed = () => {
+    for (const worker of freed.splice(0)) pool.release(worker);
+  };
   const attempts = new Map<string, number>();
   let failure: unknown;
 
@@ -117,7 +126,7 @@ export async function runGraph(
     const task = (async () => {
       let worker: PooledWorker | undefined;
       try {
-        worker = await pool.acquire(internal.signal, job.processes);
+        worker = await pool.acquire(internal.signal, job.processes, job.model);
         if (internal.signal.aborted) return;
         hooks.onStart?.(job, worker);
         const begin = performance.now();
@@ -151,7 +160,7 @@ export async function runGraph(
         }
         internal.abort(error);
       } finally {
-        if (worker) pool.release(worker);
+        if (worker) freed.push(worker);
       }
     })();
     running.add(task);
@@ -170,10 +179,12 @@ export async function runGraph(
           if (!started.has(job.id) && job.deps.every((d) => done.has(d))) launch(job);
         }
       }
+      releaseFreed();
       if (running.size === 0) break;
       await Promise.race(running);
     }
   } finally {
+    releaseFreed();
     options.signal?.removeEventListener("abort", onOuterAbort);
   }
   if (failure !== undefined) throw failure;

@@ -12,12 +12,13 @@ import type {
   ConvertNeuronSetResponse,
   Corpus,
   EvaluateResult,
+  ModelSpec,
   Progress,
   SelectNeuronsResponse,
   TrainResult,
 } from "../gen/sparse_sub/v1/worker.js";
 import { methodLabel, outputKind, processesOf, trainsNeurons, type MethodSpec } from "../plan/methods/index.js";
-import { analyzeRequest, collectRequest, evaluateRequest, importRequest, selectRequest, trainRequest, type Evaluated } from "../plan/requests.js";
+import { analyzeRequest, collectRequest, evaluateRequest, importRequest, modelSpec, selectRequest, trainRequest, type Evaluated } from "../plan/requests.js";
 import type { Plan } from "../plan/schema.js";
 import { jobIds } from "../ids.js";
 import { PACKAGE_VERSION } from "../package-info.js";
@@ -85,6 +86,9 @@ function fingerprinter(runDir: string): Fingerprint {
   };
 }
 
+/** Names the model a job loads, for the pool's preference for workers already holding it. */
+const modelKey = (spec: ModelSpec | undefined) => JSON.stringify(spec ?? {});
+
 /** The local text files a corpus reads (hub datasets have none). */
 function corpusFiles(...corpora: (Corpus | undefined)[]): string[] {
   return corpora.flatMap((c) => (c?.source?.$case === "textFiles" ? c.source.value.paths : []));
@@ -119,11 +123,13 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress, stage =
   const fingerprint = fingerprinter(layout.dir);
   const exists = (path: string) => existsSync(resolve(layout.dir, path)); // recorded paths are run-relative
 
+  const baseModel = modelKey(modelSpec(plan));
   const neuronSetPath = identificationJobs(plan, layout, wireId, progress, jobs, corpora, fingerprint, stage);
 
   jobs.push(defineJob<EvaluateResult>({
     id: jobIds.evaluateBase,
     deps: [],
+    model: baseModel,
     key: () => fingerprint(evaluateRequest(plan, "", corpora, { base: true }), evaluationFiles),
     run: ({ worker, signal }) =>
       stage(worker, evaluateRequest(plan, wireId(jobIds.evaluateBase), corpora, { base: true }), (r) => worker.client.evaluate(r, { signal, onProgress: progress(jobIds.evaluateBase) })),
@@ -144,6 +150,7 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress, stage =
       jobs.push(defineJob<TrainResult>({
         id: trainId,
         processes: processesOf(spec),
+        model: baseModel,
         deps: usesNeurons ? neuronSetPath.deps : [],
         key: () => fingerprint(request(), [...corpusFiles(language.train, language.heldout), ...(usesNeurons ? neuronSetPath.userFiles(target) : [])]),
         reusable: (r) => exists(r.outputPath),
@@ -156,6 +163,7 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress, stage =
         jobs.push(defineJob<AnalyzeWeightsResponse>({
           id: analyzeId,
           deps: [trainId, ...neuronSetPath.deps],
+          model: baseModel,
           key: () => fingerprint(analysis(""), neuronSetPath.userFiles(target)),
           run: ({ worker }) => stage(worker, analysis(wireId(analyzeId)), (r) => worker.client.analyzeWeights(r)),
         }));
@@ -166,6 +174,7 @@ export function pipelineJobs({ plan, corpora, layout, runId, onProgress, stage =
       (outputKind(spec.method) === "model_directory" ? modelDirectoryEvaluations : jobs).push(defineJob<EvaluateResult>({
         id: evalId,
         deps: [trainId],
+        model: modelKey(scoring("").model),
         key: () => fingerprint(scoring(""), evaluationFiles),
         run: ({ worker, signal }) => stage(worker, scoring(wireId(evalId)), (r) => worker.client.evaluate(r, { signal, onProgress: progress(evalId) })),
       }));
@@ -220,6 +229,7 @@ function identificationJobs(
     jobs.push(defineJob<CollectActivationsResult>({
       id,
       deps: [],
+      model: modelKey(modelSpec(plan)),
       key: () => fingerprint(request(), corpusFiles(language.train)),
       reusable: (r) => exists(r.outputPath),
       run: ({ worker, signal }) => stage(worker, request(), (r) => worker.client.collectActivations(r, { signal, onProgress: progress(id) })),

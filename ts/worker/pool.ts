@@ -42,9 +42,21 @@ export type WorkerLifecycleEvent =
   | { event: "worker_rejoined"; worker: string; address: string }
   | { event: "worker_gone"; worker: string; error: string };
 
+interface Waiter {
+  take: (worker: PooledWorker) => void;
+  fail: (error: Error) => void;
+  fits: (worker: PooledWorker) => boolean;
+  model?: string;
+  passed: number; // times a later waiter got a freed worker first (bounded by MAX_PASSES)
+}
+
+/** How often a waiting job may be passed over for jobs on a worker's loaded model. */
+export const MAX_PASSES = 16;
+
 export class WorkerPool {
   private readonly idle: PooledWorker[];
-  private readonly waiters: { take: (worker: PooledWorker) => void; fail: (error: Error) => void; fits: (worker: PooledWorker) => boolean }[] = [];
+  private readonly waiters: Waiter[] = [];
+  private readonly holding = new Map<PooledWorker, string>(); // the model each worker's last job loaded
   private readonly down = new Set<PooledWorker>(); // lost, and not (yet) back
   private readonly recovering = new Set<PooledWorker>();
   private readonly listeners = new Set<(event: WorkerLifecycleEvent, worker: PooledWorker) => void>();
@@ -150,6 +162,7 @@ export class WorkerPool {
   retire(worker: PooledWorker): void {
     if (this.down.has(worker)) return;
     this.down.add(worker);
+    this.holding.delete(worker); // restarted, it holds no model
     const index = this.idle.indexOf(worker);
     if (index >= 0) this.idle.splice(index, 1);
     const recover = worker.recover;
@@ -184,7 +197,7 @@ export class WorkerPool {
 
   /** Waits for a free worker; with `processes` > 1, one that sees that many GPUs (a CPU worker
    * runs any number of gloo processes). */
-  acquire(signal?: AbortSignal, processes = 1): Promise<PooledWorker> {
+  acquire(signal?: AbortSignal, processes = 1, model?: string): Promise<PooledWorker> {
     const fits = (worker: PooledWorker) => processes <= 1 || !worker.info.accelerators || worker.info.accelerators >= processes;
     if (this.liveCount === 0) return Promise.reject(new SparseSubError("WORKER_UNREACHABLE", "every worker of the run is gone"));
     if (!this.workers.some(fits)) {
@@ -193,8 +206,9 @@ export class WorkerPool {
         issues: [{ path: "training.methods[].processes", message: `${processes} is more GPUs than any worker has` }],
       }));
     }
-    const index = this.idle.findIndex(fits);
-    if (index >= 0) return Promise.resolve(this.idle.splice(index, 1)[0]);
+    const holdsIt = this.idle.findIndex((w) => fits(w) && model !== undefined && this.holding.get(w) === model);
+    const index = holdsIt >= 0 ? holdsIt : this.idle.findIndex(fits);
+    if (index >= 0) return Promise.resolve(this.handOut(this.idle.splice(index, 1)[0], model));
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         const at = this.waiters.indexOf(waiter);
@@ -205,7 +219,7 @@ export class WorkerPool {
         signal?.removeEventListener("abort", onAbort);
         settle(value);
       };
-      const waiter = { take: settled(resolve), fail: settled(reject), fits };
+      const waiter: Waiter = { take: settled((worker: PooledWorker) => resolve(this.handOut(worker, model))), fail: settled(reject), fits, model, passed: 0 };
       signal?.addEventListener("abort", onAbort, { once: true });
       this.waiters.push(waiter);
     });
@@ -213,9 +227,28 @@ export class WorkerPool {
 
   release(worker: PooledWorker): void {
     if (this.down.has(worker)) return;
-    const at = this.waiters.findIndex((w) => w.fits(worker));
+    const at = this.nextWaiter(worker);
     if (at >= 0) this.waiters.splice(at, 1)[0].take(worker);
     else this.idle.push(worker);
+  }
+
+  /** The waiter a freed worker goes to: the first that fits it, unless a later one needs no
+   * model or the model the worker holds (and the first has not been passed over too often). */
+  private nextWaiter(worker: PooledWorker): number {
+    const first = this.waiters.findIndex((w) => w.fits(worker));
+    if (first < 0 || this.waiters[first].passed >= MAX_PASSES) return first;
+    const held = this.holding.get(worker);
+    const onHeldModel = (w: Waiter) => held === undefined || w.model === undefined || w.model === held; // a fresh worker loads anything
+    if (onHeldModel(this.waiters[first])) return first;
+    const preferred = this.waiters.findIndex((w, i) => i > first && w.fits(worker) && onHeldModel(w));
+    if (preferred < 0) return first;
+    for (const w of this.waiters.slice(first, preferred)) if (w.fits(worker)) w.passed += 1;
+    return preferred;
+  }
+
+  private handOut(worker: PooledWorker, model: string | undefined): PooledWorker {
+    if (model !== undefined) this.holding.set(worker, model);
+    return worker;
   }
 
   /** Closes connections and stops every local worker process (and any restart under way). */

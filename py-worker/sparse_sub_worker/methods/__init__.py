@@ -26,13 +26,14 @@ class Trainable(ABC):
     """One method's trainable tensors on one loaded model.
 
     `installed()` prepares the model and yields the parameters to optimise; on exit the model is
-    back to its base state, except for methods with `modifies_base` (their caller must drop the
-    model). Inside the block, `snapshot`/`restore` keep the best weights and `save` writes the
+    back to its base state, unless `base_changed` says otherwise (methods with `modifies_base`
+    that could not keep a copy of the base: their caller must drop the model). Inside the block, `snapshot`/`restore` keep the best weights and `save` writes the
     method's artifact from the current weights."""
 
     method: str
     output_kind: str            # "pack" | "peft_adapter" | "model_directory"
     modifies_base = False       # True: the base weights themselves train
+    base_changed = False        # after installed(): the model's weights are no longer the base
 
     def __init__(self, loaded: LoadedModel):
         self.loaded = loaded
@@ -68,6 +69,7 @@ class MethodJob:
     settings: object               # what the definition's read_settings returned
     neuron_set: NeuronSet | None   # the target's set, checked to fit the model (methods with uses_neuron_set)
     components: tuple[str, ...]    # config.components: the MLP parts a neuron method trains
+    keep_base: bool = True         # methods that train the base weights may keep a copy to restore
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ class MethodDefinition:
     read_settings: Callable[[pb.TrainRequest], object]  # its own settings from the request, validated
     build: Callable[[MethodJob], Trainable]
     uses_neuron_set: bool = False                    # the request's neuron set is read (and must fit)
-    modifies_base: bool = False                      # the base weights train: the model is dropped afterwards
+    modifies_base: bool = False                      # the base weights train (restored from a copy when one fits)
     multi_process: bool = False                      # may span several processes (torchrun)
 
 

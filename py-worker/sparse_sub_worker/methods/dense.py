@@ -1,5 +1,7 @@
 """ffn and full: the baselines that train whole matrices (docs/method.md §3). The base weights
-themselves change, so the caller drops the model afterwards. Output: a model directory."""
+themselves train. A host copy of them is kept when it fits in free memory, and written back
+afterwards, so the next job finds the base without reloading it (a GGUF file takes ~20 s to
+dequantize, an 8B model minutes); otherwise the caller drops the model. Output: a model directory."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import torch
+
+import psutil
 
 from ..atomic import atomic_dir
 from ..gen.sparse_sub.v1 import worker_pb2 as pb
@@ -22,11 +26,12 @@ class DenseTrainable(Trainable):
     output_kind = "model_directory"
     modifies_base = True
 
-    def __init__(self, loaded: LoadedModel, method: str):
+    def __init__(self, loaded: LoadedModel, method: str, keep_base: bool = True):
         if method not in ("ffn", "full"):
             raise ValueError(method)
         super().__init__(loaded)
         self.method = method
+        self.keep_base = keep_base  # False in a process of a sharded job: its model is dropped anyway
         self._named: dict[str, torch.nn.Parameter] = {}
 
     def _selected(self) -> dict[str, torch.nn.Parameter]:
@@ -38,6 +43,8 @@ class DenseTrainable(Trainable):
     @contextmanager
     def installed(self) -> Iterator[list[torch.nn.Parameter]]:
         self._named = self._selected()
+        base = self.snapshot() if self.keep_base and self._base_copy_fits() else None
+        self.base_changed = True
         for p in self._named.values():
             p.requires_grad_(True)
         try:
@@ -46,7 +53,15 @@ class DenseTrainable(Trainable):
             for p in self._named.values():
                 p.requires_grad_(False)
                 p.grad = None
+            if base is not None:
+                self.restore(base)  # bit for bit the weights the job started from
+                self.base_changed = False
             self._named = {}
+
+    def _base_copy_fits(self) -> bool:
+        """A host copy of the trained tensors fits in half of the free host memory."""
+        needed = sum(local_tensor(p).numel() * p.element_size() for p in self._named.values())
+        return needed < psutil.virtual_memory().available // 2
 
     def snapshot(self) -> dict[str, torch.Tensor]:
         # kept on the host: a second copy of an 8B model does not fit beside it on the GPU
@@ -65,6 +80,6 @@ class DenseTrainable(Trainable):
 
 
 FFN = MethodDefinition(wire=pb.METHOD_FFN, name="ffn", output_kind="model_directory", read_settings=no_settings,
-                       modifies_base=True, multi_process=True, build=lambda job: DenseTrainable(job.loaded, "ffn"))
+                       modifies_base=True, multi_process=True, build=lambda job: DenseTrainable(job.loaded, "ffn", job.keep_base))
 FULL = MethodDefinition(wire=pb.METHOD_FULL, name="full", output_kind="model_directory", read_settings=no_settings,
-                        modifies_base=True, multi_process=True, build=lambda job: DenseTrainable(job.loaded, "full"))
+                        modifies_base=True, multi_process=True, build=lambda job: DenseTrainable(job.loaded, "full", job.keep_base))
