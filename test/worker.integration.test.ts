@@ -1,10 +1,12 @@
 // WorkerClient against a real worker process: errors as typed data, cancel, neuron-set import.
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SparseSubError } from "../ts/errors.js";
+import { Method } from "../ts/gen/sparse_sub/v1/worker.js";
 import { METHOD_NAMES, methodWire } from "../ts/plan/methods/index.js";
+import { lora } from "../ts/plan/methods/lora.js";
 import { WorkerClient } from "../ts/worker/client.js";
 import { startLocalWorker, type LocalWorker } from "../ts/worker/launch.js";
 import { subscribeTelemetry } from "../ts/telemetry/subscriber.js";
@@ -68,6 +70,21 @@ describe("worker over gRPC", () => {
     expect(info.telemetryEndpoint).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
     // the controller's methods and the worker's registry are the same list
     expect([...info.methods].sort()).toEqual(METHOD_NAMES.map(methodWire).sort());
+  });
+
+  it("fills an unset LoRA rank, alpha and target modules with the plan schema's defaults", async () => {
+    // the defaults live on both sides (a worker driven without the controller needs them too)
+    const plan = lora.schema.parse({ method: "lora" });
+    const request = {
+      ...trainRequest("lora-defaults", 1),
+      method: Method.METHOD_LORA,
+      outputPath: join(scratch, "lora-defaults"),
+      settings: { $case: "adapter" as const, value: { targetModules: [], r: 0, alpha: 0, dropout: plan.dropout, feedforwardModules: [] } },
+    };
+    await client.train(request);
+    const config = JSON.parse(readFileSync(join(scratch, "lora-defaults", "adapter_config.json"), "utf8"));
+    expect({ r: config.r, alpha: config.lora_alpha, targets: [...config.target_modules].sort() })
+      .toEqual({ r: plan.r, alpha: plan.alpha, targets: [...plan.target_modules].sort() });
   });
 
   it("turns worker errors into typed errors naming the request field", async () => {
