@@ -5,19 +5,13 @@ import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { SparseSubError, type PlanIssue } from "../errors.js";
 import type { Corpus } from "../gen/sparse_sub/v1/worker.js";
+import type { LanguageCorpora } from "../plan/language-corpora.js";
 import type { Language, TextSource } from "../plan/schema.js";
 import { writeFileAtomic } from "../atomic-files.js";
 import { readDeclaration, splitDeclaration } from "./udhr.js";
 import { readingRows, translationRows, udhrPairs } from "./udhr-tasks.js";
 
-export interface LanguageCorpora {
-  code: string;
-  name: string;
-  train: Corpus;
-  heldout?: Corpus;
-  /** UDHR languages: the offline evaluation tasks' files (see udhr-tasks.ts). */
-  udhrTasks?: { translation: string; reading: string; pairs: number };
-}
+export type { LanguageCorpora };
 
 function toCorpus(source: TextSource): Corpus {
   if ("files" in source) return { source: { $case: "textFiles", value: { paths: source.files } } };

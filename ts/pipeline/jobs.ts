@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { LanguageCorpora } from "../corpora/prepare.js";
+import type { LanguageCorpora } from "../plan/language-corpora.js";
 import { SparseSubError } from "../errors.js";
 import type {
   AnalyzeWeightsResponse,

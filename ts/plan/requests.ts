@@ -12,7 +12,7 @@ import {
   type SelectNeuronsRequest,
   type TrainRequest,
 } from "../gen/sparse_sub/v1/worker.js";
-import type { LanguageCorpora } from "../corpora/prepare.js";
+import type { LanguageCorpora } from "./language-corpora.js";
 import { methodRequest, processesOf, trainsNeurons, type MethodSpec } from "./methods/index.js";
 import { taskRequests } from "./tasks.js";
 import type { Plan } from "./schema.js";

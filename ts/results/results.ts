@@ -11,7 +11,6 @@ import type {
   TrainResult,
   WorkerInfo,
 } from "../gen/sparse_sub/v1/worker.js";
-import type { JobRecord } from "../pipeline/graph.js";
 import { jobIds } from "../ids.js";
 import { methodLabel, outputKind, trainsNeurons, type MethodName, type MethodSpec, type OutputKind } from "../plan/methods/index.js";
 import type { Plan } from "../plan/schema.js";
@@ -139,11 +138,18 @@ function weightChange(response: AnalyzeWeightsResponse): WeightChange {
 const scoreRows = (scores: LanguageScore[]): ScoreRow[] =>
   scores.map((s) => ({ language: s.language, perplexity: s.perplexity, mean_loss: s.meanLoss, tokens: s.tokens }));
 
+/** What results read of a finished job (the job graph's records have this shape). */
+export interface FinishedJob {
+  result: unknown;
+  worker: string;
+  seconds: number;
+}
+
 export function assembleResults(input: {
   plan: Plan;
   languages: { code: string; name: string }[];
   workers: { name: string; address: string; info: WorkerInfo }[];
-  records: Map<string, JobRecord>;
+  records: Map<string, FinishedJob>;
   reused: Set<string>;
   startedAt: Date;
   status: RunResults["status"];

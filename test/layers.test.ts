@@ -1,0 +1,39 @@
+// Imports point one way: plan <- corpora, worker, results <- pipeline <- cli. A lower layer that imports
+// a higher one pulls its dependencies (and cycles) into every user of the lower one.
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const TS = resolve(import.meta.dirname, "../ts");
+
+function importsOf(folder: string): { file: string; target: string }[] {
+  const found: { file: string; target: string }[] = [];
+  for (const entry of readdirSync(join(TS, folder), { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith(".ts")) continue;
+    const path = join(entry.parentPath, entry.name);
+    for (const match of readFileSync(path, "utf8").matchAll(/^(?:import|export)[^;]*?from "(\.[^"]+)"/gms)) {
+      const target = relative(TS, resolve(entry.parentPath, match[1])).split("/")[0];
+      found.push({ file: relative(TS, path), target });
+    }
+  }
+  return found;
+}
+
+const RULES: Record<string, string[]> = {
+  plan: ["corpora", "pipeline", "results", "worker", "packs", "cli.js"],
+  corpora: ["pipeline", "results", "worker", "packs", "cli.js"],
+  worker: ["pipeline", "results", "corpora", "packs", "cli.js"],
+  results: ["pipeline", "worker", "corpora", "cli.js"],
+  pipeline: ["cli.js"],
+};
+
+describe("module layers", () => {
+  it.each(Object.entries(RULES))("%s imports none of the layers above it", (folder, forbidden) => {
+    const wrong = importsOf(folder).filter((i) => forbidden.includes(i.target));
+    expect(wrong).toEqual([]);
+  });
+
+  it("sees the imports it checks (a parser that found none would pass every rule)", () => {
+    expect(importsOf("pipeline").some((i) => i.file === "pipeline/jobs.ts" && i.target === "plan")).toBe(true);
+  });
+});
