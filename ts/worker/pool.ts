@@ -2,7 +2,6 @@
 // their duration; one job per worker at a time (a worker owns one device).
 import { SparseSubError } from "../errors.js";
 import type { WorkerInfo } from "../gen/sparse_sub/v1/worker.js";
-import type { WorkerSpec } from "../plan/schema.js";
 import { readFileSync } from "node:fs";
 import { WorkerClient, type WorkerSecurity } from "./client.js";
 import { startLocalWorker, type LocalWorker } from "./launch.js";
@@ -17,6 +16,19 @@ export interface PooledWorker {
   /** Brings a lost worker back: restarts a local process, or waits for a remote one to answer. */
   recover?: () => Promise<void>;
 }
+
+/** The workers a pool starts or connects to (a plan's `workers` entries have this shape). */
+export type WorkerSpec =
+  | { local: true; python?: string; count: number; gpus?: number[]; gpus_per_worker: number; restarts: number; telemetry: boolean }
+  | {
+      address: string;
+      token_file?: string;
+      token_env: string;
+      tls: boolean;
+      ca_file?: string;
+      files: "auto" | "shared" | "copy";
+      reconnect_seconds: number;
+    };
 
 export interface PoolOptions {
   onStderr?: (worker: string, line: string) => void;
