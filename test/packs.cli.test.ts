@@ -5,35 +5,13 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { makeTinyModel, runPython } from "./helpers/worker-env.js";
+import { makeTinyModel, runFixture } from "./helpers/worker-env.js";
 
 const bin = join(import.meta.dirname, "../bin/sparse-sub.js");
 const cli = (args: string[]) => execa("node", [bin, ...args], { reject: false, env: { CI: "1" } });
 
-// Two packs on the same model: af trains layer-0 neurons 1, 2 to 1.0; mt trains 2, 3 to 3.0.
-const MAKE_PACKS = `
-import sys, torch
-from sparse_sub_worker.methods.subnetwork import SubnetworkTrainable
-from sparse_sub_worker.models.loading import ModelRequest, load_model
-from sparse_sub_worker.neuron_sets import NeuronSet
-from sparse_sub_worker.packs import save_pack
-loaded = load_model(ModelRequest(sys.argv[1], device="cpu", dtype="float32"))
-for language, neurons, value in (("af", [1, 2], 1.0), ("mt", [2, 3], 3.0)):
-    trainable = SubnetworkTrainable(loaded, NeuronSet(language, [neurons, []], 64))
-    with trainable.installed() as params:
-        with torch.no_grad():
-            for p in params:
-                p.fill_(value)
-        save_pack(f"{sys.argv[2]}/{language}.safetensors", trainable.pack())
-`;
-
-const READ_UP_ROWS = `
-import json, sys, torch
-from transformers import AutoModelForCausalLM
-up = AutoModelForCausalLM.from_pretrained(sys.argv[1], dtype=torch.float32).model.layers[0].mlp.up_proj.weight
-print(json.dumps([float(up[i].mean()) for i in (1, 2, 3)]))
-`;
-
+// Two packs on the same model (test/helpers/fixtures.py make-packs): af trains layer-0 neurons
+// 1, 2 to 1.0; mt trains 2, 3 to 3.0.
 let modelDir: string;
 let otherModel: string;
 let dir: string;
@@ -41,7 +19,7 @@ let dir: string;
 beforeAll(async () => {
   [modelDir, otherModel] = await Promise.all([makeTinyModel(["eng", "afr"]), makeTinyModel(["eng", "afr"], { seed: 1 })]);
   dir = mkdtempSync(join(tmpdir(), "sparse-sub-packs-"));
-  await runPython(["-c", MAKE_PACKS, modelDir, dir]);
+  await runFixture("make-packs", modelDir, dir);
 }, 120_000);
 
 describe("sparse-sub pack", () => {
@@ -66,12 +44,12 @@ describe("sparse-sub pack", () => {
     const merged = await cli(["pack", "merge", join(dir, "af.safetensors"), join(dir, "mt.safetensors"), "--model", modelDir, "--output", mean, "--device", "cpu"]);
     expect(merged.stderr).toBe("");
     expect(merged.stdout).toBe(`wrote ${mean}: 2 pack(s), 3 neurons (1 shared by several packs: mean)`);
-    const rows = JSON.parse((await runPython(["-c", READ_UP_ROWS, mean])).stdout);
+    const rows = await runFixture<number[]>("up-rows", mean);
     expect(rows).toEqual([1, 2, 3]);
 
     const first = join(dir, "merged-first");
     await cli(["pack", "merge", join(dir, "mt.safetensors"), join(dir, "af.safetensors"), "--model", modelDir, "--output", first, "--overlap", "first"]);
-    expect(JSON.parse((await runPython(["-c", READ_UP_ROWS, first])).stdout)).toEqual([1, 3, 3]);
+    expect(await runFixture("up-rows", first)).toEqual([1, 3, 3]);
   }, 120_000);
 
   it("merge with --overlap error refuses shared neurons and writes nothing", async () => {

@@ -9,7 +9,7 @@ import { SparseSubError } from "../ts/errors.js";
 import { runPlan } from "../ts/pipeline/run.js";
 import { parsePlan } from "../ts/plan/load.js";
 import { RESULTS_SCHEMA, type RunResults } from "../ts/results/results.js";
-import { makeTinyModel, runPython } from "./helpers/worker-env.js";
+import { makeTinyModel, runFixture } from "./helpers/worker-env.js";
 
 let modelDir: string;
 const languages = [
@@ -81,32 +81,9 @@ describe("runPlan on a tiny model", () => {
   });
 
   it("changed only the selected neurons' weights (merged model vs base, parameter by parameter)", async () => {
-    const script = `
-import json, sys, torch
-from safetensors import safe_open
-from transformers import AutoModelForCausalLM
-from sparse_sub_worker.packs import load_pack, merge_to_directory
-from sparse_sub_worker.models.loading import ModelRequest, load_model
-base = load_model(ModelRequest(sys.argv[1], device="cpu", dtype="float32"))
-pack = load_pack(sys.argv[2], "pack")
-before = {n: p.detach().clone() for n, p in base.model.named_parameters()}
-merge_to_directory(base.model, base.tokenizer, base.layers, [pack], sys.argv[3])
-merged = dict(AutoModelForCausalLM.from_pretrained(sys.argv[3], dtype=torch.float32).named_parameters())
-changed = {}
-for name, weight in before.items():
-    diff = (merged[name] != weight)
-    if diff.any():
-        rows = diff.any(dim=1).nonzero().flatten().tolist()
-        cols = diff.any(dim=0).nonzero().flatten().tolist()
-        changed[name] = {"rows": rows, "cols": cols}
-print(json.dumps({"changed": changed, "indices": {str(l): t.tolist() for l, t in pack.neuron_indices.items()}}))
-`;
     const merged = join(dir, "merged");
-    const { stdout } = await runPython(["-c", script, modelDir, join(dir, "packs/af.sparse.safetensors"), merged]);
-    const { changed, indices } = JSON.parse(stdout.trim().split("\n").at(-1)!) as {
-      changed: Record<string, { rows: number[]; cols: number[] }>;
-      indices: Record<string, number[]>;
-    };
+    const { changed, indices } = await runFixture<{ changed: Record<string, { rows: number[]; cols: number[] }>; indices: Record<string, number[]> }>(
+      "merged-changes", modelDir, join(dir, "packs/af.sparse.safetensors"), merged);
     expect(Object.keys(changed).length).toBeGreaterThan(0);
     for (const [name, where] of Object.entries(changed)) {
       const match = /^model\.layers\.(\d+)\.mlp\.(gate|up|down)_proj\.weight$/.exec(name);
@@ -302,8 +279,7 @@ describe("runPlan with benchmarks and analyses", () => {
 describe("runPlan with neuron sets made elsewhere", () => {
   const referenceFile = async (entries: number[][][]) => {
     const path = join(mkdtempSync(join(tmpdir(), "sparse-sub-ref-")), "ref.neuron.pth");
-    const script = "import json, sys, torch; torch.save([[torch.tensor(l, dtype=torch.long) for l in lang] for lang in json.loads(sys.argv[2])], sys.argv[1])";
-    await runPython(["-c", script, path, JSON.stringify(entries)]);
+    await runFixture("reference-file", path, JSON.stringify(entries));
     return path;
   };
   const shortTraining = { targets: ["af"], methods: [{ method: "sparse", learning_rate: 0.01 }], batch_size: 2, sequence_length: 64, max_steps: 3, validate_every: 0 };

@@ -15,6 +15,13 @@ export function runPython(args: string[]) {
   return execa(python, args, { cwd: join(PACKAGE_ROOT, "py-worker"), env: { PYTHONPATH: join(PACKAGE_ROOT, "py-worker") } });
 }
 
+/** Runs a command of test/helpers/fixtures.py (the tests' Python side) and parses what it prints. */
+export async function runFixture<T = unknown>(command: string, ...args: string[]): Promise<T> {
+  const { stdout } = await runPython([join(PACKAGE_ROOT, "test/helpers/fixtures.py"), command, ...args]);
+  const last = stdout.trim().split("\n").at(-1);
+  return (last ? JSON.parse(last) : undefined) as T;
+}
+
 export async function makeTinyModel(udhrIds: string[], options: { layers?: number; hidden?: number; intermediate?: number; seed?: number } = {}): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "sparse-sub-tiny-"));
   const textFile = join(dir, "tokenizer-text.txt");
