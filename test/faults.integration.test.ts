@@ -7,24 +7,18 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Progress } from "../ts/gen/sparse_sub/v1/worker.js";
 import { runPlan } from "../ts/pipeline/run.js";
-import { parsePlan } from "../ts/plan/load.js";
 import { WorkerPool } from "../ts/worker/pool.js";
+import { tinyPlan } from "./helpers/tiny-plan.js";
 import { makeTinyModel } from "./helpers/worker-env.js";
 
 async function runKillingOneWorker(workers: number, methods: string[], steps: number) {
   const modelDir = await makeTinyModel(["eng", "afr"]);
-  const { plan, path } = parsePlan(
-    {
-      name: "faults",
-      model: { source: modelDir, device: "cpu" },
-      languages: [{ code: "en", udhr: { id: "eng" } }, { code: "af", udhr: { id: "afr" } }],
-      identification: { sequence_length: 64, batch_size: 4, top_rate: 0.1 },
-      training: { targets: ["af"], methods, batch_size: 1, sequence_length: 32, epochs: 1000, max_steps: steps, validate_every: 0, checkpoint_every: 5 },
-      evaluation: { sequence_length: 64, batch_size: 4, weight_change: false },
-      workers: [{ local: true, count: workers }],
-    },
-    tmpdir(),
-  );
+  const { plan, path } = tinyPlan(modelDir, {
+    name: "faults",
+    training: { targets: ["af"], methods, batch_size: 1, sequence_length: 32, epochs: 1000, max_steps: steps, validate_every: 0, checkpoint_every: 5 },
+    evaluation: { sequence_length: 64, batch_size: 4, weight_change: false },
+    workers: [{ local: true, count: workers }],
+  });
   const pool = await WorkerPool.start(plan.workers);
   let killed: string | undefined;
   const display = {

@@ -7,29 +7,21 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runPlan } from "../ts/pipeline/run.js";
-import { parsePlan } from "../ts/plan/load.js";
 import type { RunResults } from "../ts/results/results.js";
 import { startLocalWorker, type LocalWorker } from "../ts/worker/launch.js";
+import { tinyPlan } from "./helpers/tiny-plan.js";
 import { makeTinyModel } from "./helpers/worker-env.js";
 
 let modelDir: string;
 let root: string;
 let remote: LocalWorker;
 
-function plan(workers: unknown[]) {
-  return parsePlan(
-    {
-      name: "copies",
-      model: { source: modelDir, device: "cpu" },
-      languages: [{ code: "en", udhr: { id: "eng" } }, { code: "af", udhr: { id: "afr" } }],
-      identification: { sequence_length: 64, batch_size: 4, top_rate: 0.1 },
-      training: { targets: ["af"], methods: [{ method: "sparse", learning_rate: 0.01 }, "lora"], batch_size: 2, sequence_length: 32, max_steps: 12, validate_every: 6 },
-      evaluation: { sequence_length: 64, batch_size: 4 },
-      workers,
-    },
-    tmpdir(),
-  );
-}
+const plan = (workers: unknown[]) =>
+  tinyPlan(modelDir, {
+    name: "copies",
+    training: { targets: ["af"], methods: [{ method: "sparse", learning_rate: 0.01 }, "lora"], batch_size: 2, sequence_length: 32, max_steps: 12, validate_every: 6 },
+    workers,
+  });
 
 const events = (dir: string) => readFileSync(join(dir, "events.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
 const numbers = (r: RunResults) => ({

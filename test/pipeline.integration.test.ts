@@ -7,31 +7,14 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SparseSubError } from "../ts/errors.js";
 import { runPlan } from "../ts/pipeline/run.js";
-import { parsePlan } from "../ts/plan/load.js";
 import { RESULTS_SCHEMA, type RunResults } from "../ts/results/results.js";
+import { tinyPlan as tinyPlanOf, UDHR_LANGUAGES } from "./helpers/tiny-plan.js";
 import { makeTinyModel, runFixture } from "./helpers/worker-env.js";
 
 let modelDir: string;
-const languages = [
-  { code: "en", udhr: { id: "eng" } },
-  { code: "af", udhr: { id: "afr" } },
-  { code: "mt", udhr: { id: "mlt" } },
-  { code: "nl", udhr: { id: "nld" } },
-];
-
-function tinyPlan(extra: Record<string, unknown> = {}) {
-  const plan = {
-      name: "tiny",
-      model: { source: modelDir, device: "cpu" },
-      languages,
-      identification: { sequence_length: 64, batch_size: 4, top_rate: 0.1 },
-      training: { targets: ["af"], methods: [{ method: "sparse", learning_rate: 0.01 }], batch_size: 2, sequence_length: 64, epochs: 2, validate_every: 10 },
-      evaluation: { sequence_length: 64, batch_size: 4 },
-      ...extra,
-  };
-  // a key set to undefined means "leave it out"
-  return parsePlan(JSON.parse(JSON.stringify(plan)), tmpdir());
-}
+const languages = [UDHR_LANGUAGES.en, UDHR_LANGUAGES.af, UDHR_LANGUAGES.mt, UDHR_LANGUAGES.nl];
+const defaultTraining = { targets: ["af"], methods: [{ method: "sparse", learning_rate: 0.01 }], batch_size: 2, sequence_length: 64, epochs: 2, validate_every: 10 };
+const tinyPlan = (extra: Record<string, unknown> = {}) => tinyPlanOf(modelDir, { languages, training: defaultTraining, ...extra });
 
 beforeAll(async () => {
   modelDir = await makeTinyModel(["eng", "afr", "mlt", "nld"]);
