@@ -35,7 +35,7 @@ export interface PoolOptions {
 }
 
 /** The credentials a remote worker spec names; a token file that cannot be read is an error. */
-function securityOf(spec: Extract<WorkerSpec, { address: string }>): WorkerSecurity {
+function securityOf(spec: RemoteSpec): WorkerSecurity {
   const read = (path: string, what: string) => {
     try {
       return readFileSync(path);
@@ -86,63 +86,11 @@ export class WorkerPool {
     const processes = new Set<LocalWorker>();
     const workers: PooledWorker[] = [];
     let pool: WorkerPool | undefined;
+    const closed = () => pool?.closed ?? false;
     try {
       for (const [i, spec] of specs.entries()) {
-        if ("local" in spec) {
-          // one process per GPU, or per group of gpus_per_worker GPUs (pinned with
-          // CUDA_VISIBLE_DEVICES), else `count` processes
-          const size = spec.gpus_per_worker;
-          const groups: (number[] | undefined)[] = spec.gpus
-            ? Array.from({ length: spec.gpus.length / size }, (_, g) => spec.gpus!.slice(g * size, (g + 1) * size))
-            : Array.from({ length: spec.count }, () => undefined);
-          for (const [k, gpus] of groups.entries()) {
-            const name = `local-${i + 1}${groups.length > 1 ? `.${k + 1}` : ""}${gpus === undefined ? "" : `-gpu${gpus.join("+")}`}`;
-            const env = gpus === undefined ? undefined : { CUDA_VISIBLE_DEVICES: gpus.join(",") };
-            const launch = async () => {
-              const proc = await startLocalWorker({ python: spec.python, env, args: spec.telemetry === false ? ["--telemetry", "off"] : [], onStderr: (line) => options.onStderr?.(name, line) });
-              processes.add(proc);
-              const client = new WorkerClient(proc.address);
-              await client.waitForReady();
-              return { proc, client, info: await client.info() };
-            };
-            let { proc, client, info } = await launch();
-            const worker: PooledWorker = { name, client, info, local: true, pid: proc.pid };
-            let restarts = 0;
-            worker.recover = async () => {
-              if (restarts++ >= spec.restarts) throw new SparseSubError("WORKER_UNREACHABLE", `worker ${name} died ${restarts} times; not restarted again`);
-              processes.delete(proc);
-              await proc.stop(); // already dead, or hung: it goes
-              ({ proc, client, info } = await launch());
-              if (pool?.closed) {
-                await proc.stop();
-                throw new SparseSubError("CANCELLED", "the pool closed while the worker restarted");
-              }
-              worker.client.close();
-              Object.assign(worker, { client, info, pid: proc.pid });
-            };
-            workers.push(worker);
-          }
-          continue;
-        }
-        const client = new WorkerClient(spec.address, securityOf(spec));
-        await client.waitForReady();
-        const worker: PooledWorker = { name: spec.address, client, info: await client.info(), local: false, files: spec.files };
-        worker.recover = async () => {
-          // a rebooting box or a dropped connection: wait (bounded) for it to answer again
-          const deadline = Date.now() + spec.reconnect_seconds * 1000;
-          for (;;) {
-            if (pool?.closed) throw new SparseSubError("CANCELLED", "the pool closed while waiting for the worker");
-            try {
-              await worker.client.waitForReady(Math.max(1, Math.min(10_000, deadline - Date.now())));
-              worker.info = await worker.client.info();
-              return;
-            } catch (error) {
-              if (Date.now() >= deadline) throw error;
-              await sleep(1_000);
-            }
-          }
-        };
-        workers.push(worker);
+        if ("local" in spec) workers.push(...(await startLocal(spec, i, processes, options, closed)));
+        else workers.push(await connectRemote(spec, closed));
       }
     } catch (error) {
       for (const worker of workers) worker.client.close();
@@ -269,4 +217,73 @@ export class WorkerPool {
     for (const worker of this.workers) worker.client.close();
     await Promise.allSettled([...this.processes].map((p) => p.stop()));
   }
+}
+
+type LocalSpec = Extract<WorkerSpec, { local: true }>;
+type RemoteSpec = Extract<WorkerSpec, { address: string }>;
+
+/** One process per GPU, or per group of gpus_per_worker GPUs (pinned with CUDA_VISIBLE_DEVICES),
+ * else `count` processes without pinning. */
+function gpuGroups(spec: LocalSpec): (number[] | undefined)[] {
+  const size = spec.gpus_per_worker;
+  return spec.gpus
+    ? Array.from({ length: spec.gpus.length / size }, (_, g) => spec.gpus!.slice(g * size, (g + 1) * size))
+    : Array.from({ length: spec.count }, () => undefined);
+}
+
+/** The processes of one `local` entry, each restartable up to spec.restarts times. */
+async function startLocal(spec: LocalSpec, index: number, processes: Set<LocalWorker>, options: PoolOptions, closed: () => boolean): Promise<PooledWorker[]> {
+  const groups = gpuGroups(spec);
+  const workers: PooledWorker[] = [];
+  for (const [k, gpus] of groups.entries()) {
+    const name = `local-${index + 1}${groups.length > 1 ? `.${k + 1}` : ""}${gpus === undefined ? "" : `-gpu${gpus.join("+")}`}`;
+    const env = gpus === undefined ? undefined : { CUDA_VISIBLE_DEVICES: gpus.join(",") };
+    const launch = async () => {
+      const proc = await startLocalWorker({ python: spec.python, env, args: spec.telemetry === false ? ["--telemetry", "off"] : [], onStderr: (line) => options.onStderr?.(name, line) });
+      processes.add(proc);
+      const client = new WorkerClient(proc.address);
+      await client.waitForReady();
+      return { proc, client, info: await client.info() };
+    };
+    let { proc, client, info } = await launch();
+    const worker: PooledWorker = { name, client, info, local: true, pid: proc.pid };
+    let restarts = 0;
+    worker.recover = async () => {
+      if (restarts++ >= spec.restarts) throw new SparseSubError("WORKER_UNREACHABLE", `worker ${name} died ${restarts} times; not restarted again`);
+      processes.delete(proc);
+      await proc.stop(); // already dead, or hung: it goes
+      ({ proc, client, info } = await launch());
+      if (closed()) {
+        await proc.stop();
+        throw new SparseSubError("CANCELLED", "the pool closed while the worker restarted");
+      }
+      worker.client.close();
+      Object.assign(worker, { client, info, pid: proc.pid });
+    };
+    workers.push(worker);
+  }
+  return workers;
+}
+
+/** A worker already running at an address; lost, it is waited for (bounded) to answer again. */
+async function connectRemote(spec: RemoteSpec, closed: () => boolean): Promise<PooledWorker> {
+  const client = new WorkerClient(spec.address, securityOf(spec));
+  await client.waitForReady();
+  const worker: PooledWorker = { name: spec.address, client, info: await client.info(), local: false, files: spec.files };
+  worker.recover = async () => {
+    // a rebooting box or a dropped connection
+    const deadline = Date.now() + spec.reconnect_seconds * 1000;
+    for (;;) {
+      if (closed()) throw new SparseSubError("CANCELLED", "the pool closed while waiting for the worker");
+      try {
+        await worker.client.waitForReady(Math.max(1, Math.min(10_000, deadline - Date.now())));
+        worker.info = await worker.client.info();
+        return;
+      } catch (error) {
+        if (Date.now() >= deadline) throw error;
+        await sleep(1_000);
+      }
+    }
+  };
+  return worker;
 }
