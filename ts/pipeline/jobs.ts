@@ -223,13 +223,14 @@ function identificationJobs(
     return { path: inRunDir, deps: [jobIds.importNeurons], userFiles: () => [] };
   }
 
+  const model = modelKey(modelSpec(plan));
   for (const language of corpora) {
     const id = jobIds.collect(language.code);
     const request = () => collectRequest(plan, wireId(id), language, layout.activations(language.code));
     jobs.push(defineJob<CollectActivationsResult>({
       id,
       deps: [],
-      model: modelKey(modelSpec(plan)),
+      model,
       key: () => fingerprint(request(), corpusFiles(language.train)),
       reusable: (r) => exists(r.outputPath),
       run: ({ worker, signal }) => stage(worker, request(), (r) => worker.client.collectActivations(r, { signal, onProgress: progress(id) })),

@@ -26,13 +26,13 @@ class Trainable(ABC):
     """One method's trainable tensors on one loaded model.
 
     `installed()` prepares the model and yields the parameters to optimise; on exit the model is
-    back to its base state, unless `base_changed` says otherwise (methods with `modifies_base`
-    that could not keep a copy of the base: their caller must drop the model). Inside the block, `snapshot`/`restore` keep the best weights and `save` writes the
-    method's artifact from the current weights."""
+    back to its base state unless `base_changed` says otherwise (a method that trains the base
+    weights and could not keep a copy of them: its caller must drop the model). Inside the block,
+    `snapshot`/`restore` keep the best weights and `save` writes the method's artifact from the
+    current weights."""
 
     method: str
     output_kind: str            # "pack" | "peft_adapter" | "model_directory"
-    modifies_base = False       # True: the base weights themselves train
     base_changed = False        # after installed(): the model's weights are no longer the base
 
     def __init__(self, loaded: LoadedModel):
@@ -81,7 +81,6 @@ class MethodDefinition:
     read_settings: Callable[[pb.TrainRequest], object]  # its own settings from the request, validated
     build: Callable[[MethodJob], Trainable]
     uses_neuron_set: bool = False                    # the request's neuron set is read (and must fit)
-    modifies_base: bool = False                      # the base weights train (restored from a copy when one fits)
     multi_process: bool = False                      # may span several processes (torchrun)
 
 

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import torch
-
 import psutil
+import torch
 
 from ..atomic import atomic_dir
 from ..gen.sparse_sub.v1 import worker_pb2 as pb
@@ -24,7 +23,6 @@ from . import MethodDefinition, Trainable, no_settings
 
 class DenseTrainable(Trainable):
     output_kind = "model_directory"
-    modifies_base = True
 
     def __init__(self, loaded: LoadedModel, method: str, keep_base: bool = True):
         if method not in ("ffn", "full"):
@@ -80,6 +78,6 @@ class DenseTrainable(Trainable):
 
 
 FFN = MethodDefinition(wire=pb.METHOD_FFN, name="ffn", output_kind="model_directory", read_settings=no_settings,
-                       modifies_base=True, multi_process=True, build=lambda job: DenseTrainable(job.loaded, "ffn", job.keep_base))
+                       multi_process=True, build=lambda job: DenseTrainable(job.loaded, "ffn", job.keep_base))
 FULL = MethodDefinition(wire=pb.METHOD_FULL, name="full", output_kind="model_directory", read_settings=no_settings,
-                        modifies_base=True, multi_process=True, build=lambda job: DenseTrainable(job.loaded, "full", job.keep_base))
+                        multi_process=True, build=lambda job: DenseTrainable(job.loaded, "full", job.keep_base))
