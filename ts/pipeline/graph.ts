@@ -85,110 +85,155 @@ export async function runGraph(
   options: { signal?: AbortSignal; hooks?: GraphHooks } = {},
 ): Promise<void> {
   validateGraph(jobs);
-  const hooks = options.hooks ?? {};
-  const internal = new AbortController();
-  setMaxListeners(0, internal.signal); // every waiting job listens for cancellation
-  const onOuterAbort = () => internal.abort(options.signal?.reason);
-  options.signal?.addEventListener("abort", onOuterAbort, { once: true });
-  const done = new Set<string>();
-  const started = new Set<string>();
-  const running = new Set<Promise<void>>();
+  const run = new GraphRun(jobs, pool, records, options.hooks ?? {}, options.signal);
+  await run.schedule();
+  if (run.failure !== undefined) throw run.failure;
+  if (options.signal?.aborted) throw new SparseSubError("CANCELLED", "cancelled");
+  const missing = jobs.filter((j) => !run.done.has(j.id)).map((j) => j.id);
+  if (missing.length > 0) throw new Error(`jobs never became ready: ${missing.join(", ")}`);
+}
+
+/** One pass over a graph: which jobs are done, started and running, and the first failure. */
+class GraphRun {
+  readonly done = new Set<string>();
+  failure: unknown;
+  private readonly started = new Set<string>();
+  private readonly running = new Set<Promise<void>>();
+  private readonly attempts = new Map<string, number>();
   // Workers of finished jobs go back to the pool only after the jobs they unblocked are queued,
   // so the pool can choose among all of them (pool.ts prefers a job on the worker's loaded model).
-  const freed: PooledWorker[] = [];
-  const releaseFreed = () => {
-    for (const worker of freed.splice(0)) pool.release(worker);
-  };
-  const attempts = new Map<string, number>();
-  let failure: unknown;
+  private readonly freed: PooledWorker[] = [];
+  private readonly internal = new AbortController();
 
-  const resultOf = <T>(id: string) => records.get(id)!.result as T;
-  // A job's inputs include its dependencies' outputs: chain their keys into its own.
-  const keyOf = (job: Job) => [job.key(), ...job.deps.map((d) => records.get(d)?.key ?? "?")].join("|");
-
-  // Reuse recorded results whose inputs did not change (walk in dependency order).
-  const reuse = (job: Job): boolean => {
-    const record = records.get(job.id);
-    if (!record || !job.deps.every((d) => done.has(d))) return false;
-    try {
-      if (record.key !== keyOf(job) || (job.reusable && !job.reusable(record.result))) return false;
-    } catch {
-      return false;
-    }
-    done.add(job.id);
-    started.add(job.id);
-    hooks.onFinish?.(job, record, true);
-    return true;
-  };
-
-  const launch = (job: Job) => {
-    started.add(job.id);
-    const task = (async () => {
-      let worker: PooledWorker | undefined;
-      try {
-        worker = await pool.acquire(internal.signal, job.processes, job.model);
-        if (internal.signal.aborted) return;
-        hooks.onStart?.(job, worker);
-        const begin = performance.now();
-        const result = await job.run({ worker, signal: internal.signal, result: resultOf });
-        const record: JobRecord = {
-          key: keyOf(job),
-          result,
-          worker: worker.name,
-          seconds: (performance.now() - begin) / 1000,
-          finishedAt: new Date().toISOString(),
-        };
-        records.set(job.id, record);
-        done.add(job.id);
-        hooks.onFinish?.(job, record, false);
-      } catch (error) {
-        if (worker && workerLost(error) && !internal.signal.aborted) {
-          const attempt = (attempts.get(job.id) ?? 0) + 1;
-          attempts.set(job.id, attempt);
-          pool.retire(worker); // not released: the pool puts it back if it restarts or reconnects
-          hooks.onRetry?.(job, worker, error, attempt);
-          worker = undefined;
-          if (attempt < MAX_ATTEMPTS && pool.liveCount > 0) {
-            started.delete(job.id); // the scheduling loop starts it again on a live worker
-            return;
-          }
-        }
-        if (options.signal?.aborted) return; // the user cancelled: jobs stopping because of it did not fail
-        if (failure === undefined) {
-          failure = error;
-          hooks.onFail?.(job, error);
-        }
-        internal.abort(error);
-      } finally {
-        if (worker) freed.push(worker);
-      }
-    })();
-    running.add(task);
-    void task.finally(() => running.delete(task));
-  };
-
-  try {
-    for (;;) {
-      let progressed = true;
-      while (progressed) {
-        progressed = false;
-        for (const job of jobs) if (!started.has(job.id) && reuse(job)) progressed = true;
-      }
-      if (failure === undefined && !internal.signal.aborted) {
-        for (const job of jobs) {
-          if (!started.has(job.id) && job.deps.every((d) => done.has(d))) launch(job);
-        }
-      }
-      releaseFreed();
-      if (running.size === 0) break;
-      await Promise.race(running);
-    }
-  } finally {
-    releaseFreed();
-    options.signal?.removeEventListener("abort", onOuterAbort);
+  constructor(
+    private readonly jobs: Job[],
+    private readonly pool: WorkerPool,
+    private readonly records: Map<string, JobRecord>,
+    private readonly hooks: GraphHooks,
+    private readonly outer: AbortSignal | undefined,
+  ) {
+    setMaxListeners(0, this.internal.signal); // every waiting job listens for cancellation
   }
-  if (failure !== undefined) throw failure;
-  if (options.signal?.aborted) throw new SparseSubError("CANCELLED", "cancelled");
-  const missing = jobs.filter((j) => !done.has(j.id)).map((j) => j.id);
-  if (missing.length > 0) throw new Error(`jobs never became ready: ${missing.join(", ")}`);
+
+  /** Starts jobs as their dependencies finish until none is running; returns once all stopped. */
+  async schedule(): Promise<void> {
+    const onOuterAbort = () => this.internal.abort(this.outer?.reason);
+    this.outer?.addEventListener("abort", onOuterAbort, { once: true });
+    try {
+      for (;;) {
+        this.reuseRecorded();
+        if (this.failure === undefined && !this.internal.signal.aborted) {
+          for (const job of this.jobs) if (!this.started.has(job.id) && this.ready(job)) this.launch(job);
+        }
+        this.releaseFreed();
+        if (this.running.size === 0) break;
+        await Promise.race(this.running);
+      }
+    } finally {
+      this.releaseFreed();
+      this.outer?.removeEventListener("abort", onOuterAbort);
+    }
+  }
+
+  private ready(job: Job): boolean {
+    return job.deps.every((d) => this.done.has(d));
+  }
+
+  // A job's inputs include its dependencies' outputs: chain their keys into its own.
+  private keyOf(job: Job): string {
+    return [job.key(), ...job.deps.map((d) => this.records.get(d)?.key ?? "?")].join("|");
+  }
+
+  /** Marks done every job whose recorded result still matches its inputs (in dependency order). */
+  private reuseRecorded(): void {
+    let progressed = true;
+    while (progressed) {
+      progressed = false;
+      for (const job of this.jobs) {
+        if (!this.started.has(job.id) && this.reusable(job)) {
+          this.done.add(job.id);
+          this.started.add(job.id);
+          this.hooks.onFinish?.(job, this.records.get(job.id)!, true);
+          progressed = true;
+        }
+      }
+    }
+  }
+
+  private reusable(job: Job): boolean {
+    const record = this.records.get(job.id);
+    if (!record || !this.ready(job)) return false;
+    try {
+      return record.key === this.keyOf(job) && (!job.reusable || job.reusable(record.result));
+    } catch {
+      return false; // a result that no longer reads (old format) is recomputed
+    }
+  }
+
+  private launch(job: Job): void {
+    this.started.add(job.id);
+    const task = this.attempt(job);
+    this.running.add(task);
+    void task.finally(() => this.running.delete(task));
+  }
+
+  /** Runs the job once on a pooled worker and records its result, or handles its failure. */
+  private async attempt(job: Job): Promise<void> {
+    let worker: PooledWorker | undefined;
+    try {
+      worker = await this.pool.acquire(this.internal.signal, job.processes, job.model);
+      if (this.internal.signal.aborted) return;
+      this.hooks.onStart?.(job, worker);
+      const begin = performance.now();
+      const result = await job.run({
+        worker,
+        signal: this.internal.signal,
+        result: <T>(id: string) => this.records.get(id)!.result as T,
+      });
+      const record: JobRecord = {
+        key: this.keyOf(job),
+        result,
+        worker: worker.name,
+        seconds: (performance.now() - begin) / 1000,
+        finishedAt: new Date().toISOString(),
+      };
+      this.records.set(job.id, record);
+      this.done.add(job.id);
+      this.hooks.onFinish?.(job, record, false);
+    } catch (error) {
+      if (worker && workerLost(error) && !this.internal.signal.aborted) {
+        const retried = this.retry(job, worker, error);
+        worker = undefined; // retired, not released
+        if (retried) return;
+      }
+      this.fail(job, error);
+    } finally {
+      if (worker) this.freed.push(worker);
+    }
+  }
+
+  /** The job's worker went away: retire it and, attempts and live workers allowing, requeue. */
+  private retry(job: Job, worker: PooledWorker, error: unknown): boolean {
+    const attempt = (this.attempts.get(job.id) ?? 0) + 1;
+    this.attempts.set(job.id, attempt);
+    this.pool.retire(worker); // the pool puts it back if it restarts or reconnects
+    this.hooks.onRetry?.(job, worker, error, attempt);
+    if (attempt >= MAX_ATTEMPTS || this.pool.liveCount === 0) return false;
+    this.started.delete(job.id); // the scheduling loop starts it again on a live worker
+    return true;
+  }
+
+  /** The first failure stops the run: nothing new starts and running jobs are cancelled. */
+  private fail(job: Job, error: unknown): void {
+    if (this.outer?.aborted) return; // the user cancelled: jobs stopping because of it did not fail
+    if (this.failure === undefined) {
+      this.failure = error;
+      this.hooks.onFail?.(job, error);
+    }
+    this.internal.abort(error);
+  }
+
+  private releaseFreed(): void {
+    for (const worker of this.freed.splice(0)) this.pool.release(worker);
+  }
 }

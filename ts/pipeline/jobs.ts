@@ -108,134 +108,169 @@ export interface PipelineJobsOptions {
 export type Stage = <Q extends object, R>(worker: PooledWorker, request: Q, call: (request: Q) => Promise<R>, outputFields?: ReadonlySet<string>) => Promise<R>;
 const samePaths: Stage = (_worker, request, call) => call(request);
 
-export function pipelineJobs({ plan, corpora, layout, runId, onProgress, stage = samePaths }: PipelineJobsOptions): Job[] {
-  const byCode = new Map(corpora.map((c) => [c.code, c]));
-  const wireId = (id: string) => `${runId}/${id}`;
-  const progress = (id: string) => (p: Progress) => onProgress(id, p);
-  const jobs: Job[] = [];
-  // what every evaluation reads from the user: held-out text, task data and alignment files
-  const alignment = plan.evaluation.alignment;
-  const evaluationFiles = [
-    ...corpusFiles(...corpora.map((c) => c.heldout)),
-    ...plan.evaluation.tasks.flatMap((t) => (t.data && "files" in t.data ? t.data.files : [])),
-    ...(typeof alignment === "object" ? Object.values(alignment.files) : []),
-  ];
-  const fingerprint = fingerprinter(layout.dir);
-  const exists = (path: string) => existsSync(resolve(layout.dir, path)); // recorded paths are run-relative
-
-  const baseModel = modelKey(modelSpec(plan));
-  const neuronSetPath = identificationJobs(plan, layout, wireId, progress, jobs, corpora, fingerprint, stage);
-
-  jobs.push(defineJob<EvaluateResult>({
-    id: jobIds.evaluateBase,
-    deps: [],
-    model: baseModel,
-    key: () => fingerprint(evaluateRequest(plan, "", corpora, { base: true }), evaluationFiles),
-    run: ({ worker, signal }) =>
-      stage(worker, evaluateRequest(plan, wireId(jobIds.evaluateBase), corpora, { base: true }), (r) => worker.client.evaluate(r, { signal, onProgress: progress(jobIds.evaluateBase) })),
-  }));
-
+export function pipelineJobs(options: PipelineJobsOptions): Job[] {
+  const build = buildContext(options);
+  const { plan } = options;
+  const neurons = identificationJobs(build);
+  const jobs: Job[] = [...neurons.jobs, baseEvaluationJob(build)];
   // Scoring a trained model directory loads another model: those jobs are listed last, so that
   // jobs ready at the same moment on the base model go first (fewer model swaps on a worker).
   const modelDirectoryEvaluations: Job[] = [];
   for (const target of plan.training.targets) {
-    const language = byCode.get(target)!;
     for (const spec of plan.training.methods) {
-      const label = methodLabel(spec);
-      const trainId = jobIds.train(target, label);
-      const output = layout.trained(target, spec);
-      const outputs = { outputPath: output, drawnNeuronSetPath: layout.drawnNeurons(target, spec), checkpointPath: layout.checkpoint(target, spec) };
-      const usesNeurons = trainsNeurons(spec.method);
-      const request = () => trainRequest(plan, wireId(trainId), language, spec, neuronSetPath.path(target), outputs);
-      jobs.push(defineJob<TrainResult>({
-        id: trainId,
-        processes: processesOf(spec),
-        model: baseModel,
-        deps: usesNeurons ? neuronSetPath.deps : [],
-        key: () => fingerprint(request(), [...corpusFiles(language.train, language.heldout), ...(usesNeurons ? neuronSetPath.userFiles(target) : [])]),
-        reusable: (r) => exists(r.outputPath),
-        run: ({ worker, signal }) => stage(worker, request(), (r) => worker.client.train(r, { signal, onProgress: progress(trainId) })),
-      }));
-
-      if (plan.evaluation.weight_change) {
-        const analyzeId = jobIds.analyze(target, label);
-        const analysis = (jobId: string) => analyzeRequest(plan, jobId, evaluated(spec, output), neuronSetPath.path(target));
-        jobs.push(defineJob<AnalyzeWeightsResponse>({
-          id: analyzeId,
-          deps: [trainId, ...neuronSetPath.deps],
-          model: baseModel,
-          key: () => fingerprint(analysis(""), neuronSetPath.userFiles(target)),
-          run: ({ worker }) => stage(worker, analysis(wireId(analyzeId)), (r) => worker.client.analyzeWeights(r)),
-        }));
-      }
-
-      const evalId = jobIds.evaluateTrained(target, label);
-      const scoring = (jobId: string) => evaluateRequest(plan, jobId, corpora, evaluated(spec, output));
-      (outputKind(spec.method) === "model_directory" ? modelDirectoryEvaluations : jobs).push(defineJob<EvaluateResult>({
-        id: evalId,
-        deps: [trainId],
-        model: modelKey(scoring("").model),
-        key: () => fingerprint(scoring(""), evaluationFiles),
-        run: ({ worker, signal }) => stage(worker, scoring(wireId(evalId)), (r) => worker.client.evaluate(r, { signal, onProgress: progress(evalId) })),
-      }));
+      const method = methodJobs(build, target, spec, neurons);
+      jobs.push(...method.jobs);
+      (outputKind(spec.method) === "model_directory" ? modelDirectoryEvaluations : jobs).push(method.evaluation);
     }
   }
   jobs.push(...modelDirectoryEvaluations);
   return jobs;
 }
 
-const IMPORT_OUTPUTS: ReadonlySet<string> = new Set(["neuronSetPaths"]);
+/** What every job builder of one run shares. */
+interface BuildContext extends Required<Pick<PipelineJobsOptions, "plan" | "corpora" | "layout" | "stage">> {
+  wireId: (id: string) => string;
+  progress: (id: string) => (p: Progress) => void;
+  fingerprint: Fingerprint;
+  exists: (path: string) => boolean;
+  baseModel: string;
+  /** What every evaluation reads from the user: held-out text, task data and alignment files. */
+  evaluationFiles: string[];
+}
 
-/** The jobs that produce neuron sets: collect + LAPE select, or an import of a reference file,
- * or none (JSON files given). Returns where each language's set will be and what to wait for. */
-function identificationJobs(
-  plan: Plan,
-  layout: RunLayout,
-  wireId: (id: string) => string,
-  progress: (id: string) => (p: Progress) => void,
-  jobs: Job[],
-  corpora: LanguageCorpora[],
-  fingerprint: Fingerprint,
-  stage: Stage,
-): { path: (language: string) => string; deps: string[]; userFiles: (language: string) => string[] } {
-  const inRunDir = (language: string) => join(layout.neurons, `${language}.json`);
-  const exists = (path: string) => existsSync(resolve(layout.dir, path));
-  const given = plan.neuron_sets;
-  if (given && "files" in given) return { path: (language) => given.files[language], deps: [], userFiles: (language) => [given.files[language]] };
-  if (given) {
-    const request = importRequest(given, layout.neurons);
-    jobs.push(defineJob<ConvertNeuronSetResponse>({
-      id: jobIds.importNeurons,
-      deps: [],
-      key: () => fingerprint(request, [given.reference_file]),
-      reusable: (r) => r.neuronSets.every((s) => exists(s.path)),
-      run: async ({ worker }) => {
-        const response = await stage(worker, request, (r) => worker.client.convertNeuronSet(r), IMPORT_OUTPUTS);
-        const missing = plan.training.targets.filter((t) => response.missingLanguages.includes(t));
-        if (missing.length > 0) {
-          throw new SparseSubError("PLAN_INVALID", `${given.reference_file} holds no neurons for ${missing.join(", ")}`, {
-            issues: [{ path: "neuron_sets.languages", message: `no neurons for ${missing.join(", ")} (the reference drops trailing languages without neurons)` }],
-          });
-        }
-        return response;
-      },
+function buildContext({ plan, corpora, layout, runId, onProgress, stage = samePaths }: PipelineJobsOptions): BuildContext {
+  const alignment = plan.evaluation.alignment;
+  return {
+    plan,
+    corpora,
+    layout,
+    stage,
+    wireId: (id) => `${runId}/${id}`,
+    progress: (id) => (p) => onProgress(id, p),
+    fingerprint: fingerprinter(layout.dir),
+    exists: (path) => existsSync(resolve(layout.dir, path)), // recorded paths are run-relative
+    baseModel: modelKey(modelSpec(plan)),
+    evaluationFiles: [
+      ...corpusFiles(...corpora.map((c) => c.heldout)),
+      ...plan.evaluation.tasks.flatMap((t) => (t.data && "files" in t.data ? t.data.files : [])),
+      ...(typeof alignment === "object" ? Object.values(alignment.files) : []),
+    ],
+  };
+}
+
+function baseEvaluationJob({ plan, corpora, wireId, progress, fingerprint, stage, baseModel, evaluationFiles }: BuildContext): Job {
+  const id = jobIds.evaluateBase;
+  const scoring = (jobId: string) => evaluateRequest(plan, jobId, corpora, { base: true });
+  return defineJob<EvaluateResult>({
+    id,
+    deps: [],
+    model: baseModel,
+    key: () => fingerprint(scoring(""), evaluationFiles),
+    run: ({ worker, signal }) => stage(worker, scoring(wireId(id)), (r) => worker.client.evaluate(r, { signal, onProgress: progress(id) })),
+  });
+}
+
+/** One method on one target: its training, the weight analysis (if asked) and its evaluation. */
+function methodJobs(build: BuildContext, target: string, spec: MethodSpec, neurons: NeuronSetJobs): { jobs: Job[]; evaluation: Job } {
+  const { plan, corpora, layout, wireId, progress, fingerprint, stage, exists, baseModel, evaluationFiles } = build;
+  const language = corpora.find((c) => c.code === target)!;
+  const label = methodLabel(spec);
+  const trainId = jobIds.train(target, label);
+  const output = layout.trained(target, spec);
+  const outputs = { outputPath: output, drawnNeuronSetPath: layout.drawnNeurons(target, spec), checkpointPath: layout.checkpoint(target, spec) };
+  const usesNeurons = trainsNeurons(spec.method);
+  const training = () => trainRequest(plan, wireId(trainId), language, spec, neurons.path(target), outputs);
+  const jobs: Job[] = [defineJob<TrainResult>({
+    id: trainId,
+    processes: processesOf(spec),
+    model: baseModel,
+    deps: usesNeurons ? neurons.deps : [],
+    key: () => fingerprint(training(), [...corpusFiles(language.train, language.heldout), ...(usesNeurons ? neurons.userFiles(target) : [])]),
+    reusable: (r) => exists(r.outputPath),
+    run: ({ worker, signal }) => stage(worker, training(), (r) => worker.client.train(r, { signal, onProgress: progress(trainId) })),
+  })];
+
+  if (plan.evaluation.weight_change) {
+    const analyzeId = jobIds.analyze(target, label);
+    const analysis = (jobId: string) => analyzeRequest(plan, jobId, evaluated(spec, output), neurons.path(target));
+    jobs.push(defineJob<AnalyzeWeightsResponse>({
+      id: analyzeId,
+      deps: [trainId, ...neurons.deps],
+      model: baseModel,
+      key: () => fingerprint(analysis(""), neurons.userFiles(target)),
+      run: ({ worker }) => stage(worker, analysis(wireId(analyzeId)), (r) => worker.client.analyzeWeights(r)),
     }));
-    return { path: inRunDir, deps: [jobIds.importNeurons], userFiles: () => [] };
   }
 
-  const model = modelKey(modelSpec(plan));
-  for (const language of corpora) {
+  const evalId = jobIds.evaluateTrained(target, label);
+  const scoring = (jobId: string) => evaluateRequest(plan, jobId, corpora, evaluated(spec, output));
+  const evaluation = defineJob<EvaluateResult>({
+    id: evalId,
+    deps: [trainId],
+    model: modelKey(scoring("").model),
+    key: () => fingerprint(scoring(""), evaluationFiles),
+    run: ({ worker, signal }) => stage(worker, scoring(wireId(evalId)), (r) => worker.client.evaluate(r, { signal, onProgress: progress(evalId) })),
+  });
+  return { jobs, evaluation };
+}
+
+const IMPORT_OUTPUTS: ReadonlySet<string> = new Set(["neuronSetPaths"]);
+
+/** Where each language's neuron set will be, which jobs make it, and which user files it reads. */
+interface NeuronSetJobs {
+  jobs: Job[];
+  path: (language: string) => string;
+  deps: string[];
+  userFiles: (language: string) => string[];
+}
+
+/** The jobs that produce neuron sets: collect + LAPE select, or an import of a reference file,
+ * or none (JSON files given). */
+function identificationJobs(build: BuildContext): NeuronSetJobs {
+  const { plan, layout } = build;
+  const given = plan.neuron_sets;
+  if (given && "files" in given) return { jobs: [], path: (language) => given.files[language], deps: [], userFiles: (language) => [given.files[language]] };
+  const inRunDir = (language: string) => join(layout.neurons, `${language}.json`);
+  if (given) return { jobs: [importJob(build, given)], path: inRunDir, deps: [jobIds.importNeurons], userFiles: () => [] };
+  return { jobs: selectionJobs(build), path: inRunDir, deps: [jobIds.select], userFiles: () => [] };
+}
+
+type ReferenceNeuronSets = Exclude<NonNullable<Plan["neuron_sets"]>, { files: unknown }>;
+
+function importJob({ plan, layout, fingerprint, stage, exists }: BuildContext, given: ReferenceNeuronSets): Job {
+  const request = importRequest(given, layout.neurons);
+  return defineJob<ConvertNeuronSetResponse>({
+    id: jobIds.importNeurons,
+    deps: [],
+    key: () => fingerprint(request, [given.reference_file]),
+    reusable: (r) => r.neuronSets.every((s) => exists(s.path)),
+    run: async ({ worker }) => {
+      const response = await stage(worker, request, (r) => worker.client.convertNeuronSet(r), IMPORT_OUTPUTS);
+      const missing = plan.training.targets.filter((t) => response.missingLanguages.includes(t));
+      if (missing.length > 0) {
+        throw new SparseSubError("PLAN_INVALID", `${given.reference_file} holds no neurons for ${missing.join(", ")}`, {
+          issues: [{ path: "neuron_sets.languages", message: `no neurons for ${missing.join(", ")} (the reference drops trailing languages without neurons)` }],
+        });
+      }
+      return response;
+    },
+  });
+}
+
+/** Activation counts per language, then one LAPE selection over all of them. */
+function selectionJobs({ plan, corpora, layout, wireId, progress, fingerprint, stage, exists, baseModel }: BuildContext): Job[] {
+  const jobs = corpora.map((language) => {
     const id = jobIds.collect(language.code);
     const request = () => collectRequest(plan, wireId(id), language, layout.activations(language.code));
-    jobs.push(defineJob<CollectActivationsResult>({
+    return defineJob<CollectActivationsResult>({
       id,
       deps: [],
-      model,
+      model: baseModel,
       key: () => fingerprint(request(), corpusFiles(language.train)),
       reusable: (r) => exists(r.outputPath),
       run: ({ worker, signal }) => stage(worker, request(), (r) => worker.client.collectActivations(r, { signal, onProgress: progress(id) })),
-    }));
-  }
+    });
+  });
   const countsFiles = corpora.map((c) => ({ language: c.code, path: layout.activations(c.code) }));
   const selection = () => selectRequest(plan, wireId(jobIds.select), countsFiles, layout.neurons);
   jobs.push(defineJob<SelectNeuronsResponse>({
@@ -245,5 +280,5 @@ function identificationJobs(
     reusable: (r) => r.neuronSets.every((s) => exists(s.path)),
     run: ({ worker }) => stage(worker, selection(), (r) => worker.client.selectNeurons(r)),
   }));
-  return { path: inRunDir, deps: [jobIds.select], userFiles: () => [] };
+  return jobs;
 }
