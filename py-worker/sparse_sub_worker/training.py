@@ -12,7 +12,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 
@@ -120,88 +120,22 @@ def run_training(
     gradients, and the first process writes the artifact. No resumable checkpoints then."""
     model, device = loaded.model, loaded.device
     torch.manual_seed(settings.seed)
-    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(settings.seed))
-    per_step = settings.batch_size * settings.gradient_accumulation_steps
-    total_steps = math.ceil(len(train) / per_step) * settings.epochs
-    if settings.max_steps:
-        total_steps = min(total_steps, settings.max_steps)
     total_parameters = sum(p.numel() for p in model.parameters())
     if parallel is not None:
         parallel.shard(model)  # FSDP replaces the parameters: before the trainable collects them
         checkpoint_path = None
 
     with PeakMemory(device) as peak, trainable.installed() as params, _checkpointing(model, settings.gradient_checkpointing):
-        forward = parallel.wrap(model) if parallel is not None else model
-        optimizer = torch.optim.AdamW(params, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+        loop = _Loop(loaded, trainable, params, train, validation, settings, parallel, on_validation)
         checkpoints = _Checkpoints(checkpoint_path, settings.checkpoint_every, _fingerprint(settings, trainable, params))
-
-        def validate(state: TrainingState) -> None:
-            if validation is None or settings.validate_every == 0:
-                return
-            loss = score_sequences(model, validation, settings.batch_size).mean_loss  # switches to eval and back
-            state.validation_loss.append((state.step, loss))
-            on_validation(state.step, loss)
-            if loss < state.best_loss:
-                state.best, state.best_loss, state.best_step = trainable.snapshot(), loss, state.step
-
-        state = checkpoints.resume(trainable, optimizer)
-        resumed = state is not None
-        if state is None:
-            state = TrainingState()
-            validate(state)
-        resumed_at, resumed_tokens = state.step, state.tokens
-        resume_note = f"resumed from step {state.step} (checkpoint {os.path.basename(checkpoint_path)})" if resumed else ""
-        if resume_note:
-            log.info("%s", resume_note)
-        model.train()
-        start = time.perf_counter()
-        step_batches = (order[first : first + per_step] for _epoch in range(settings.epochs) for first in range(0, len(train), per_step))
-        try:
-            for position, chunk in enumerate(step_batches, start=1):  # optimizer steps of the data order, resumed ones included
-                if position > total_steps:
-                    break
-                if position <= resumed_at:
-                    continue  # done before the checkpoint: same order, skipped
-                loss_value = _accumulate_gradients(forward, train, chunk, settings.batch_size, device, parallel, should_stop)
-                if not math.isfinite(loss_value):
-                    # its gradients are not finite either: stop before they reach the weights
-                    state.diverged_step = state.step + 1
-                    log.warning("loss %s at step %d: training diverged; keeping the best weights (step %d)",
-                                loss_value, state.diverged_step, state.best_step)
-                    optimizer.zero_grad(set_to_none=True)
-                    break
-                if settings.max_grad_norm > 0:
-                    torch.nn.utils.clip_grad_norm_(params, settings.max_grad_norm)
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-                state.step += 1
-                state.tokens += int(train.attention_mask[chunk].sum())  # counted on the host: no device sync
-                state.train_loss.append((state.step, loss_value))
-                elapsed = time.perf_counter() - start
-                rate = (state.tokens - resumed_tokens) / elapsed if elapsed else 0.0
-                on_step(StepReport(state.step, total_steps, loss_value, state.tokens, rate, elapsed, resume_note if state.step == resumed_at + 1 else ""))
-                if settings.validate_every and state.step % settings.validate_every == 0:
-                    validate(state)
-                if checkpoints.due(state.step) and state.step < total_steps:
-                    checkpoints.save(state, trainable, optimizer)
-            if settings.validate_every and state.step % settings.validate_every != 0 and not state.diverged_step:
-                validate(state)
-        finally:
-            model.eval()
-        seconds = time.perf_counter() - start
-        if state.best is None:
-            state.best_step = state.step
-        else:
-            trainable.restore(state.best)
-        state_bytes = optimizer_state_bytes(optimizer)
+        state, resume_note = loop.resume_or_start(checkpoints, checkpoint_path)
+        resumed_tokens = state.tokens
+        seconds = loop.train(state, checkpoints, resume_note, on_step, should_stop)
+        loop.keep_best(state)
+        state_bytes = optimizer_state_bytes(loop.optimizer)
         trainable_count = sum(p.numel() for p in params)
-        if output_path and parallel is not None:
-            state_dict = parallel.full_state_dict(model)  # every process takes part; the first gets it
-            if parallel.rank == 0:
-                trainable.save(output_path, state_dict)
-            parallel.barrier()
-        elif output_path:
-            trainable.save(output_path)
+        if output_path:
+            _write_artifact(trainable, model, output_path, parallel)
         checkpoints.remove()  # the job is done: nothing to resume
 
     return TrainOutcome(
@@ -218,6 +152,116 @@ def run_training(
         validation_loss=state.validation_loss,
         tokens_before_resume=resumed_tokens,
     )
+
+
+class _Loop:
+    """One job's training: the data order, its optimizer and the steps around a TrainingState."""
+
+    def __init__(self, loaded: LoadedModel, trainable: Trainable, params: list[torch.nn.Parameter], train: PackedSequences,
+                 validation: PackedSequences | None, settings: TrainSettings, parallel: Parallel | None,
+                 on_validation: Callable[[int, float], None]) -> None:
+        self.model, self.device = loaded.model, loaded.device
+        self.forward = parallel.wrap(self.model) if parallel is not None else self.model
+        self.trainable, self.params, self.train_data, self.validation = trainable, params, train, validation
+        self.settings, self.parallel, self.on_validation = settings, parallel, on_validation
+        self.optimizer = torch.optim.AdamW(params, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+        self.per_step = settings.batch_size * settings.gradient_accumulation_steps
+        self.total_steps = math.ceil(len(train) / self.per_step) * settings.epochs
+        if settings.max_steps:
+            self.total_steps = min(self.total_steps, settings.max_steps)
+
+    def step_batches(self) -> Iterator[torch.Tensor]:
+        """Each optimizer step's sequence indices, epoch after epoch, in one seeded order."""
+        order = torch.randperm(len(self.train_data), generator=torch.Generator().manual_seed(self.settings.seed))
+        for _epoch in range(self.settings.epochs):
+            for first in range(0, len(self.train_data), self.per_step):
+                yield order[first : first + self.per_step]
+
+    def resume_or_start(self, checkpoints: _Checkpoints, checkpoint_path: str | None) -> tuple[TrainingState, str]:
+        """The saved state when a checkpoint matches; else a new one, validated before step 1."""
+        state = checkpoints.resume(self.trainable, self.optimizer)
+        if state is None:
+            state = TrainingState()
+            self.validate(state)
+            return state, ""
+        note = f"resumed from step {state.step} (checkpoint {os.path.basename(checkpoint_path)})"
+        log.info("%s", note)
+        return state, note
+
+    def validate(self, state: TrainingState) -> None:
+        if self.validation is None or self.settings.validate_every == 0:
+            return
+        loss = score_sequences(self.model, self.validation, self.settings.batch_size).mean_loss  # switches to eval and back
+        state.validation_loss.append((state.step, loss))
+        self.on_validation(state.step, loss)
+        if loss < state.best_loss:
+            state.best, state.best_loss, state.best_step = self.trainable.snapshot(), loss, state.step
+
+    def train(self, state: TrainingState, checkpoints: _Checkpoints, resume_note: str,
+              on_step: Callable[[StepReport], None], should_stop: Callable[[], None]) -> float:
+        """Runs the steps after `state.step` (validating, checkpointing, reporting); returns the seconds."""
+        settings, resumed_at, resumed_tokens = self.settings, state.step, state.tokens
+        self.model.train()
+        start = time.perf_counter()
+        try:
+            for position, chunk in enumerate(self.step_batches(), start=1):  # resumed steps included
+                if position > self.total_steps:
+                    break
+                if position <= resumed_at:
+                    continue  # done before the checkpoint: same order, skipped
+                loss_value = self.optimizer_step(state, chunk, should_stop)
+                if loss_value is None:
+                    break
+                elapsed = time.perf_counter() - start
+                rate = (state.tokens - resumed_tokens) / elapsed if elapsed else 0.0
+                on_step(StepReport(state.step, self.total_steps, loss_value, state.tokens, rate, elapsed,
+                                   resume_note if state.step == resumed_at + 1 else ""))
+                if settings.validate_every and state.step % settings.validate_every == 0:
+                    self.validate(state)
+                if checkpoints.due(state.step) and state.step < self.total_steps:
+                    checkpoints.save(state, self.trainable, self.optimizer)
+            if settings.validate_every and state.step % settings.validate_every != 0 and not state.diverged_step:
+                self.validate(state)
+        finally:
+            self.model.eval()
+        return time.perf_counter() - start
+
+    def optimizer_step(self, state: TrainingState, chunk: torch.Tensor, should_stop: Callable[[], None]) -> float | None:
+        """One AdamW step over `chunk`'s sequences; None (and no update) when its loss is not finite."""
+        loss_value = _accumulate_gradients(self.forward, self.train_data, chunk, self.settings.batch_size, self.device,
+                                           self.parallel, should_stop)
+        if not math.isfinite(loss_value):
+            # its gradients are not finite either: stop before they reach the weights
+            state.diverged_step = state.step + 1
+            log.warning("loss %s at step %d: training diverged; keeping the best weights (step %d)",
+                        loss_value, state.diverged_step, state.best_step)
+            self.optimizer.zero_grad(set_to_none=True)
+            return None
+        if self.settings.max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(self.params, self.settings.max_grad_norm)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        state.step += 1
+        state.tokens += int(self.train_data.attention_mask[chunk].sum())  # counted on the host: no device sync
+        state.train_loss.append((state.step, loss_value))
+        return loss_value
+
+    def keep_best(self, state: TrainingState) -> None:
+        """Puts back the best validation's weights; with no validation the last step is the best."""
+        if state.best is None:
+            state.best_step = state.step
+        else:
+            self.trainable.restore(state.best)
+
+
+def _write_artifact(trainable: Trainable, model: torch.nn.Module, output_path: str, parallel: Parallel | None) -> None:
+    if parallel is None:
+        trainable.save(output_path)
+        return
+    state_dict = parallel.full_state_dict(model)  # every process takes part; the first gets it
+    if parallel.rank == 0:
+        trainable.save(output_path, state_dict)
+    parallel.barrier()
 
 
 @dataclass
