@@ -145,7 +145,7 @@ export interface FinishedJob {
   seconds: number;
 }
 
-export function assembleResults(input: {
+type RunInput = {
   plan: Plan;
   languages: { code: string; name: string }[];
   workers: { name: string; address: string; info: WorkerInfo }[];
@@ -154,49 +154,15 @@ export function assembleResults(input: {
   startedAt: Date;
   status: RunResults["status"];
   error: string | null;
-}): RunResults {
+};
+
+export function assembleResults(input: RunInput): RunResults {
   const { plan, records } = input;
   const result = <T>(id: string) => records.get(id)?.result as T | undefined;
-  const selection = result<SelectNeuronsResponse>(jobIds.select);
   const base = result<EvaluateResult>(jobIds.evaluateBase);
-  const targets: TargetResult[] = [];
-  for (const language of plan.training.targets) {
-    for (const spec of plan.training.methods) {
-      const label = methodLabel(spec);
-      const train = result<TrainResult>(jobIds.train(language, label));
-      if (!train) continue;
-      const evaluation = result<EvaluateResult>(jobIds.evaluateTrained(language, label));
-      const subnetwork = trainsNeurons(spec.method);
-      const analysis = result<AnalyzeWeightsResponse>(jobIds.analyze(language, label));
-      targets.push({
-        language,
-        method: spec.method,
-        label,
-        settings: spec,
-        output: train.outputPath,
-        output_kind: outputKind(spec.method),
-        neuron_count: subnetwork ? train.neuronCount : null,
-        drawn_neuron_set: train.drawnNeuronSetPath || null,
-        trainable_parameters: train.trainableParameters,
-        parameter_share: train.totalParameters ? train.trainableParameters / train.totalParameters : 0,
-        steps: train.steps,
-        tokens: train.tokens,
-        seconds: train.seconds,
-        tokens_per_second: train.tokensPerSecond,
-        peak_memory_bytes: train.peakMemoryBytes,
-        optimizer_state_bytes: train.optimizerStateBytes,
-        best_step: train.bestStep,
-        diverged_step: train.divergedStep || null,
-        train_loss: train.trainLoss,
-        validation_loss: train.validationLoss,
-        scores: evaluation ? scoreRows(evaluation.scores) : null,
-        tasks: evaluation ? taskRows(evaluation.tasks) : null,
-        alignment: evaluation ? alignmentRows(evaluation.alignment) : null,
-        weight_change: analysis ? weightChange(analysis) : null,
-        worker: records.get(jobIds.train(language, label))!.worker,
-      });
-    }
-  }
+  const targets = plan.training.targets.flatMap((language) =>
+    plan.training.methods.flatMap((spec) => targetResult(records, language, spec) ?? []),
+  );
   return {
     schema: RESULTS_SCHEMA,
     run: plan.name,
@@ -212,27 +178,69 @@ export function assembleResults(input: {
       tokens_counted: result<CollectActivationsResult>(jobIds.collect(l.code))?.tokenCount ?? null,
     })),
     neuron_source: !plan.neuron_sets ? "lape" : "files" in plan.neuron_sets ? "files" : "reference_file",
-    selection: selection && plan.identification
-      ? {
-          top_rate: plan.identification.top_rate,
-          filter_rate: plan.identification.filter_rate,
-          activation_bar_ratio: plan.identification.activation_bar_ratio,
-          selected_neuron_count: selection.selectedNeuronCount,
-          total_neuron_count: selection.totalNeuronCount,
-          filter_threshold: selection.filterThreshold,
-          activation_threshold: selection.activationThreshold,
-          neuron_sets: selection.neuronSets.map((s) => ({
-            language: s.language,
-            neuron_count: s.neuronCount,
-            per_layer: Object.fromEntries(s.layers.map((l) => [String(l.layerIndex), l.neuronIndices.length])),
-            path: s.path,
-          })),
-        }
-      : null,
+    selection: selectionSummary(plan, result<SelectNeuronsResponse>(jobIds.select)),
     base: base ? scoreRows(base.scores) : null,
     base_tasks: base ? taskRows(base.tasks) : null,
     base_alignment: base ? alignmentRows(base.alignment) : null,
     targets,
     jobs: [...records.entries()].map(([id, r]) => ({ id, worker: r.worker, seconds: r.seconds, reused: input.reused.has(id) })),
+  };
+}
+
+/** One trained method on one target, with its scores and weight change once those jobs finished;
+ * null while it has not trained. */
+function targetResult(records: Map<string, FinishedJob>, language: string, spec: MethodSpec): TargetResult | null {
+  const label = methodLabel(spec);
+  const result = <T>(id: string) => records.get(id)?.result as T | undefined;
+  const train = result<TrainResult>(jobIds.train(language, label));
+  if (!train) return null;
+  const evaluation = result<EvaluateResult>(jobIds.evaluateTrained(language, label));
+  const analysis = result<AnalyzeWeightsResponse>(jobIds.analyze(language, label));
+  return {
+    language,
+    method: spec.method,
+    label,
+    settings: spec,
+    output: train.outputPath,
+    output_kind: outputKind(spec.method),
+    neuron_count: trainsNeurons(spec.method) ? train.neuronCount : null,
+    drawn_neuron_set: train.drawnNeuronSetPath || null,
+    trainable_parameters: train.trainableParameters,
+    parameter_share: train.totalParameters ? train.trainableParameters / train.totalParameters : 0,
+    steps: train.steps,
+    tokens: train.tokens,
+    seconds: train.seconds,
+    tokens_per_second: train.tokensPerSecond,
+    peak_memory_bytes: train.peakMemoryBytes,
+    optimizer_state_bytes: train.optimizerStateBytes,
+    best_step: train.bestStep,
+    diverged_step: train.divergedStep || null,
+    train_loss: train.trainLoss,
+    validation_loss: train.validationLoss,
+    scores: evaluation ? scoreRows(evaluation.scores) : null,
+    tasks: evaluation ? taskRows(evaluation.tasks) : null,
+    alignment: evaluation ? alignmentRows(evaluation.alignment) : null,
+    weight_change: analysis ? weightChange(analysis) : null,
+    worker: records.get(jobIds.train(language, label))!.worker,
+  };
+}
+
+/** LAPE's parameters and what it selected (null when the neuron sets were given). */
+function selectionSummary(plan: Plan, selection: SelectNeuronsResponse | undefined): RunResults["selection"] {
+  if (!selection || !plan.identification) return null;
+  return {
+    top_rate: plan.identification.top_rate,
+    filter_rate: plan.identification.filter_rate,
+    activation_bar_ratio: plan.identification.activation_bar_ratio,
+    selected_neuron_count: selection.selectedNeuronCount,
+    total_neuron_count: selection.totalNeuronCount,
+    filter_threshold: selection.filterThreshold,
+    activation_threshold: selection.activationThreshold,
+    neuron_sets: selection.neuronSets.map((s) => ({
+      language: s.language,
+      neuron_count: s.neuronCount,
+      per_layer: Object.fromEntries(s.layers.map((l) => [String(l.layerIndex), l.neuronIndices.length])),
+      path: s.path,
+    })),
   };
 }
