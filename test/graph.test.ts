@@ -178,4 +178,84 @@ describe("job graph", () => {
     expect(served.indexOf("other")).toBe(MAX_PASSES);
     expect(served.slice(0, MAX_PASSES)).toEqual(Array.from({ length: MAX_PASSES }, (_, i) => `base-${i}`));
   });
+
+  it("gives up on a job after MAX_ATTEMPTS lost workers, even while one comes back each time", async () => {
+    let runs = 0;
+    const alwaysLost = defineJob<string>({
+      id: "t",
+      deps: [],
+      key: () => "t",
+      run: async () => {
+        runs += 1;
+        throw new SparseSubError("WORKER_UNREACHABLE", `lost on run ${runs}`);
+      },
+    });
+    const retries: number[] = [];
+    const comesBack = WorkerPool.fromWorkers([{ name: "w1", client: { address: "w1" }, info: null, recover: () => tick(1) } as unknown as PooledWorker]);
+    const error = await runGraph([alwaysLost], comesBack, new Map(), { hooks: { onRetry: (_j, _w, _e, attempt) => retries.push(attempt) } }).catch((e) => e);
+    expect(runs).toBe(3); // MAX_ATTEMPTS, as documented
+    expect(retries).toEqual([1, 2, 3]);
+    expect(error.message).toBe("lost on run 3");
+  });
+
+  it("does not retry a job that failed for any reason other than a lost worker", async () => {
+    let runs = 0;
+    const broken = defineJob<string>({
+      id: "t",
+      deps: [],
+      key: () => "t",
+      run: async () => {
+        runs += 1;
+        throw new SparseSubError("TRAIN_FAILED", "loss is NaN");
+      },
+    });
+    const retried: string[] = [];
+    const failed: string[] = [];
+    const hooks = { onRetry: (job: Job) => retried.push(job.id), onFail: (job: Job) => failed.push(job.id) };
+    await expect(runGraph([broken], pool(2), new Map(), { hooks })).rejects.toMatchObject({ code: "TRAIN_FAILED" });
+    expect([runs, retried, failed]).toEqual([1, [], ["t"]]);
+  });
+
+  it("tells its hooks which finished jobs were reused, and times the ones that ran", async () => {
+    const records = new Map<string, JobRecord>();
+    const seen: string[] = [];
+    const hooks = { onStart: (job: Job, worker: PooledWorker) => seen.push(`start ${job.id}@${worker.name}`), onFinish: (job: Job, _r: JobRecord, reused: boolean) => seen.push(`${job.id} ${reused ? "reused" : "ran"}`) };
+    await runGraph([job("a", [], [], { ms: 40 }), job("b", ["a"], [])], pool(1), records, { hooks });
+    expect(seen).toEqual(["start a@w1", "a ran", "start b@w1", "b ran"]);
+    expect(records.get("a")!.seconds).toBeGreaterThanOrEqual(0.035);
+    expect(records.get("a")!.seconds).toBeLessThan(5);
+    expect(records.get("a")!.worker).toBe("w1");
+    seen.length = 0;
+    await runGraph([job("a", [], []), job("b", ["a"], [])], pool(1), records, { hooks });
+    expect(seen).toEqual(["a reused", "b reused"]);
+  });
+
+  it("reuses a chain listed downstream first, and keeps dependency keys apart from the job's own", async () => {
+    const records = new Map<string, JobRecord>();
+    await runGraph([job("b", ["a"], [], { key: "c" }), job("a", [], [], { key: "ab" })], pool(1), records);
+    const log: string[] = [];
+    await runGraph([job("b", ["a"], log, { key: "c" }), job("a", [], log, { key: "ab" })], pool(1), records);
+    expect(log).toEqual([]);
+    // "c" + "ab" and "ca" + "b" must not read as the same inputs
+    await runGraph([job("b", ["a"], log, { key: "ca" }), job("a", [], log, { key: "b" })], pool(1), records);
+    expect(log).toEqual(["start a@w1", "end a", "start b@w1", "end b"]);
+  });
+
+  it("recomputes a recorded job whose output is gone or no longer reads", async () => {
+    const records = new Map<string, JobRecord>();
+    const withOutput = (reusable: (r: string) => boolean, log: string[]) => defineJob<string>({ ...job("a", [], log), reusable } as Job<string>);
+    await runGraph([withOutput(() => true, [])], pool(1), records);
+    for (const reusable of [() => false, () => { throw new Error("old format"); }]) {
+      const log: string[] = [];
+      await runGraph([withOutput(reusable, log)], pool(1), records);
+      expect(log).toEqual(["start a@w1", "end a"]);
+    }
+    const log: string[] = [];
+    await runGraph([withOutput(() => true, log)], pool(1), records);
+    expect(log).toEqual([]);
+  });
+
+  it("names a duplicate job id", () => {
+    expect(() => validateGraph([job("a", [], []), job("a", [], [])])).toThrow("duplicate job id a");
+  });
 });

@@ -1,5 +1,5 @@
 // Job keys decide what a rerun reuses: they must change with the user's input files' content.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -7,6 +7,7 @@ import { prepareCorpora } from "../ts/corpora/prepare.js";
 import { pipelineJobs, runLayout } from "../ts/pipeline/jobs.js";
 import { Method } from "../ts/gen/sparse_sub/v1/worker.js";
 import { parsePlan } from "../ts/plan/load.js";
+import type { Job } from "../ts/pipeline/graph.js";
 
 function keys(dir: string, identification: Record<string, number> = {}): Record<string, string> {
   const { plan } = parsePlan(
@@ -133,5 +134,124 @@ describe("the job graph of every method", () => {
     expect(await scored("ia3")).toEqual(["", join(dir, "run/adapters/af.ia3"), "org/model"]);
     expect(await scored("full")).toEqual(["", "", join(dir, "run/models/af.full")]);
     expect(graph(dir, false).some((j) => j.id.startsWith("weights:"))).toBe(false);
+  });
+});
+
+describe("what each job does with its worker", () => {
+  // A recording client stands in for the worker (the integration tests run the real one): these
+  // check the wiring the worker cannot see, i.e. ids, progress, staging, and reuse of outputs.
+  function jobsOf(dir: string, extra: Record<string, unknown> = {}, stage?: Parameters<typeof pipelineJobs>[0]["stage"]) {
+    const progress: [string, unknown][] = [];
+    const { plan } = parsePlan(
+      {
+        name: "wiring",
+        model: { source: "org/model" },
+        languages: [{ code: "en", udhr: { id: "eng" } }, { code: "af", udhr: { id: "afr" } }],
+        training: { targets: ["af"], methods: ["sparse"] },
+        evaluation: { weight_change: true },
+        ...extra,
+      },
+      dir,
+    );
+    const { corpora } = prepareCorpora(plan.languages, join(dir, "run/corpora"));
+    const jobs = pipelineJobs({ plan, corpora, layout: runLayout(join(dir, "run")), runId: "run7", onProgress: (id, p) => progress.push([id, p]), stage });
+    return { jobs: new Map(jobs.map((j) => [j.id, j])), progress };
+  }
+  async function call(job: Job | undefined, response: unknown = {}) {
+    const calls: { method: string; request: Record<string, unknown>; options?: { signal?: AbortSignal; onProgress?: (p: unknown) => void } }[] = [];
+    const client = new Proxy({}, {
+      get: (_t, method: string) => async (request: Record<string, unknown>, options?: never) => {
+        calls.push({ method, request, options });
+        return response;
+      },
+    });
+    const signal = new AbortController().signal;
+    const result = await job!.run({ worker: { client, name: "w" } as never, signal, result: () => ({}) as never });
+    return { calls, result, signal };
+  }
+
+  it("sends the run's wire id, the job's signal and its progress, and returns the worker's answer", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sparse-sub-wiring-"));
+    const { jobs, progress } = jobsOf(dir);
+    const expected: Record<string, [string, boolean]> = {
+      "collect:af": ["collectActivations", true],
+      select: ["selectNeurons", false],
+      "evaluate:base": ["evaluate", true],
+      "train:af:sparse": ["train", true],
+      "weights:af:sparse": ["analyzeWeights", false],
+      "evaluate:af:sparse": ["evaluate", true],
+    };
+    for (const [id, [method, streams]] of Object.entries(expected)) {
+      const answer = { answeredBy: id };
+      const { calls, result, signal } = await call(jobs.get(id), answer);
+      expect(calls.map((c) => c.method), id).toEqual([method]);
+      expect(result, id).toBe(answer);
+      expect(calls[0].request.jobId, id).toBe(`run7/${id}`);
+      if (streams) {
+        expect(calls[0].options?.signal, id).toBe(signal);
+        calls[0].options!.onProgress!({ step: 3 });
+        expect(progress.at(-1), id).toEqual([id, { step: 3 }]);
+      }
+    }
+    expect((await call(jobs.get("collect:af"))).calls[0].request.outputPath).toBe(join(dir, "run/activations/af.safetensors"));
+    expect((await call(jobs.get("train:af:sparse"))).calls[0].request.checkpointPath).toBe(join(dir, "run/checkpoints/af.sparse.pt"));
+    expect((await call(jobs.get("weights:af:sparse"))).calls[0].request.artifact).toEqual({ $case: "packPath", value: join(dir, "run/packs/af.sparse.safetensors") });
+  });
+
+  it("reuses a recorded output only while every file it names exists (run-relative paths)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sparse-sub-wiring-"));
+    const { jobs } = jobsOf(dir);
+    mkdirSync(join(dir, "run/neurons"), { recursive: true });
+    writeFileSync(join(dir, "run/neurons/en.json"), "{}");
+    const sets = { neuronSets: [{ path: "neurons/en.json" }, { path: "neurons/af.json" }] };
+    expect(jobs.get("select")!.reusable!(sets)).toBe(false); // af's set is gone
+    writeFileSync(join(dir, "run/neurons/af.json"), "{}");
+    expect(jobs.get("select")!.reusable!(sets)).toBe(true);
+    expect(jobs.get("collect:af")!.reusable!({ outputPath: "activations/af.safetensors" })).toBe(false);
+    mkdirSync(join(dir, "run/activations"));
+    writeFileSync(join(dir, "run/activations/af.safetensors"), "");
+    expect(jobs.get("collect:af")!.reusable!({ outputPath: "activations/af.safetensors" })).toBe(true);
+    expect(jobs.get("train:af:sparse")!.reusable!({ outputPath: "packs/af.sparse.safetensors" })).toBe(false);
+  });
+
+  it("imports a reference file through the stage with its outputs marked, and names a dropped target", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sparse-sub-wiring-"));
+    writeFileSync(join(dir, "ref.pt"), "first");
+    const staged: { request: Record<string, unknown>; outputs?: ReadonlySet<string> }[] = [];
+    const stage: Parameters<typeof pipelineJobs>[0]["stage"] = (_worker, request, send, outputs) => {
+      staged.push({ request: request as Record<string, unknown>, outputs });
+      return send(request);
+    };
+    const reference = { neuron_sets: { reference_file: "ref.pt", languages: ["en", "af"] } };
+    const { jobs } = jobsOf(dir, reference, stage);
+    const job = jobs.get("import");
+    expect([...jobs.keys()].filter((id) => id.startsWith("collect") || id === "select")).toEqual([]);
+    expect(jobs.get("train:af:sparse")!.deps).toEqual([job!.id]);
+    const { calls, result } = await call(job, { missingLanguages: [], neuronSets: [] });
+    expect(staged[0].outputs && [...staged[0].outputs]).toEqual(["neuronSetPaths"]);
+    expect(calls[0].method).toBe("convertNeuronSet");
+    expect(calls[0].request.neuronSetPaths).toEqual([join(dir, "run/neurons/en.json"), join(dir, "run/neurons/af.json")]);
+    expect(result).toEqual({ missingLanguages: [], neuronSets: [] });
+    const dropped = call(job, { missingLanguages: ["af"], neuronSets: [] });
+    await expect(dropped).rejects.toMatchObject({ code: "PLAN_INVALID", extra: { issues: [{ path: "neuron_sets.languages" }] } });
+    await expect(dropped).rejects.toThrow(/ref\.pt holds no neurons for af/);
+    // a language the plan does not train may be missing
+    await expect(call(job, { missingLanguages: ["en"], neuronSets: [] })).resolves.toBeDefined();
+
+    const key = job!.key();
+    writeFileSync(join(dir, "ref.pt"), "second");
+    expect(jobsOf(dir, reference).jobs.get(job!.id)!.key()).not.toBe(key);
+  });
+
+  it("trains on given neuron set files directly, keyed by their content", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sparse-sub-wiring-"));
+    writeFileSync(join(dir, "af.json"), "one");
+    const given = { neuron_sets: { files: { af: "af.json" } } };
+    const train = () => jobsOf(dir, given).jobs.get("train:af:sparse")!;
+    expect(train().deps).toEqual([]);
+    expect([...jobsOf(dir, given).jobs.keys()].some((id) => id.startsWith("collect") || id === "select" || id.startsWith("import"))).toBe(false);
+    const key = train().key();
+    writeFileSync(join(dir, "af.json"), "two");
+    expect(train().key()).not.toBe(key);
   });
 });

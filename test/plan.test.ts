@@ -222,6 +222,85 @@ describe("plan loading", () => {
   });
 });
 
+describe("each plan rule, one case at a time", () => {
+  type Edit = (plan: Record<string, any>) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const xxOnly = (plan: Record<string, any>) => (plan.training.targets = ["xx"]); // eslint-disable-line @typescript-eslint/no-explicit-any
+  // [what, edit, the one issue expected (path and message, written out by hand)]
+  const cases: [string, Edit, { path: string; message: string | RegExp }][] = [
+    ["held-out text beside udhr", (p) => (p.languages[0].heldout = { files: ["h.txt"] }), { path: "languages[0].heldout", message: "'heldout' comes from udhr.heldout_articles when 'udhr' is used" }],
+    ["neither udhr nor train", (p) => delete p.languages[0].udhr, { path: "languages[0]", message: "give exactly one of 'udhr' or 'train'" }],
+    ["a code with a dot", (p) => (p.languages[1].code = "x.x"), { path: "languages[1].code", message: "use letters, digits, '-' or '_' (it names files)" }],
+    ["a code with a slash after letters", (p) => (p.languages[1].code = "xx/"), { path: "languages[1].code", message: /^use letters/ }],
+    ["a code with a slash before letters", (p) => (p.languages[1].code = "/xx"), { path: "languages[1].code", message: /^use letters/ }],
+    ["a run name with a space at the end", (p) => (p.name = "run "), { path: "name", message: "use letters, digits, '.', '-' or '_' (it names the run directory)" }],
+    ["a run name with a slash in front", (p) => (p.name = "/run"), { path: "name", message: /^use letters/ }],
+    ["an empty file list", (p) => (p.languages[1].train = { files: [] }), { path: "languages[1].train.files", message: /expected array to have >=1 items/ }],
+    ["held-out article 31", (p) => (p.languages[0].udhr.heldout_articles = [30, 31]), { path: "languages[0].udhr.heldout_articles[1]", message: /<=30/ }],
+    ["held-out article 0", (p) => (p.languages[0].udhr.heldout_articles = [0]), { path: "languages[0].udhr.heldout_articles[0]", message: />=1/ }],
+    ["no held-out articles", (p) => (p.languages[0].udhr.heldout_articles = []), { path: "languages[0].udhr.heldout_articles", message: />=1 items/ }],
+    ["4 GPUs in workers of 3", (p) => (p.workers = [{ local: true, gpus: [0, 1, 2, 3], gpus_per_worker: 3 }]), { path: "workers[0].gpus_per_worker", message: "4 GPUs do not split into workers of 3" }],
+    ["an empty GPU list", (p) => (p.workers = [{ local: true, gpus: [] }]), { path: "workers[0].gpus", message: />=1 items/ }],
+    ["no workers", (p) => (p.workers = []), { path: "workers", message: />=1 items/ }],
+    ["an address without a port", (p) => (p.workers = [{ address: "gpu-box" }]), { path: "workers[0].address", message: "expected HOST:PORT" }],
+    ["an address with a path after the port", (p) => (p.workers = [{ address: "gpu-box:50051/x" }]), { path: "workers[0].address", message: "expected HOST:PORT" }],
+    ["an address with a scheme", (p) => (p.workers = [{ address: "http://gpu-box:50051" }]), { path: "workers[0].address", message: "expected HOST:PORT" }],
+    ["an address with a space", (p) => (p.workers = [{ address: "gpu box:50051" }]), { path: "workers[0].address", message: "expected HOST:PORT" }],
+    ["an address with letters for a port", (p) => (p.workers = [{ address: "gpu-box:port" }]), { path: "workers[0].address", message: "expected HOST:PORT" }],
+    ["an empty token file", (p) => (p.workers = [{ address: "gpu-box:1", token_file: "" }]), { path: "workers[0].token_file", message: />=1 characters/ }],
+    ["identification beside neuron_sets", (p) => ((p.neuron_sets = { files: { af: "af.json" } }), (p.identification = {})), { path: "identification", message: "not used when neuron_sets is given: remove one of the two" }],
+    ["a target without a given neuron set", (p) => ((p.neuron_sets = { files: { af: "af.json" } }), xxOnly(p)), { path: "training.targets[0]", message: "'xx' has no neuron set in neuron_sets" }],
+    ["one language for LAPE", (p) => p.languages.pop(), { path: "languages", message: "LAPE compares languages: give at least 2 (or neuron_sets)" }],
+    ["a UDHR task on a file language", (p) => ((p.evaluation = { tasks: [{ task: "udhr_reading", languages: ["xx"] }] })), { path: "evaluation.tasks[0].languages[0]", message: `'xx' has no UDHR text in this plan (udhr_reading needs a language with "udhr")` }],
+    ["a UDHR task on a file target", (p) => ((p.evaluation = { tasks: [{ task: "udhr_reading" }] }), xxOnly(p)), { path: "evaluation.tasks[0].task", message: `'xx' has no UDHR text in this plan (udhr_reading needs a language with "udhr")` }],
+    ["languages on an English task", (p) => (p.evaluation = { tasks: [{ task: "mmlu", languages: ["af"] }] }), { path: "evaluation.tasks[0].languages", message: "mmlu is an English task: remove 'languages'" }],
+    ["UDHR alignment for a file target", (p) => ((p.evaluation = { alignment: true }), xxOnly(p)), { path: "evaluation.alignment", message: "no parallel text for 'xx': true needs UDHR targets; give files" }],
+    ["alignment files without the target", (p) => (p.evaluation = { alignment: { files: { xx: "x.jsonl" } } }), { path: "evaluation.alignment", message: "no parallel text for 'af': add it to files" }],
+  ];
+  it.each(cases)("refuses %s", (_what, edit, expected) => {
+    const plan = structuredClone(minimal()) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    edit(plan);
+    const found = issues(plan);
+    expect(found, JSON.stringify(found)).toHaveLength(1);
+    expect(found[0].path).toBe(expected.path);
+    if (typeof expected.message === "string") expect(found[0].message).toBe(expected.message);
+    else expect(found[0].message).toMatch(expected.message);
+  });
+
+  it("accepts what those rules allow", () => {
+    const accepted: Edit[] = [
+      (p) => (p.languages[1].code = "x_x-1"),
+      (p) => (p.name = "run.v2_a-b"),
+      (p) => (p.workers = [{ local: true, gpus: [0, 1, 2, 3], gpus_per_worker: 2 }]),
+      (p) => (p.workers = [{ address: "10.0.0.7:50051" }]),
+      (p) => (p.evaluation = { alignment: true }),
+      (p) => (p.evaluation = { alignment: "flores" }),
+      (p) => (p.evaluation = { alignment: { files: { af: "a.jsonl" } } }),
+      (p) => (p.languages[0].udhr.heldout_articles = [1, 30]),
+      (p) => (p.languages[1].train = { files: ["a.txt", "b.txt"] }),
+    ];
+    for (const edit of accepted) {
+      const plan = structuredClone(minimal()) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+      edit(plan);
+      expect(() => parsePlan(plan, "/plans"), edit.toString()).not.toThrow();
+    }
+  });
+
+  it("fills the defaults of remote workers and hub datasets", () => {
+    const plan = structuredClone(minimal()) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    plan.workers = [{ address: "gpu-box:50051" }];
+    plan.languages[1].train = { hub_dataset: { name: "cis-lmu/GlotCC-V1" } };
+    const parsed = parsePlan(plan, "/plans").plan;
+    expect(parsed.workers).toEqual([{ address: "gpu-box:50051", token_env: "SPARSE_SUB_WORKER_TOKEN", tls: false, files: "auto", reconnect_seconds: 300 }]);
+    expect(parsed.languages[1].train).toEqual({ hub_dataset: { name: "cis-lmu/GlotCC-V1", config: "", split: "train", text_field: "text" } });
+    for (const files of ["auto", "shared", "copy"]) {
+      plan.workers = [{ address: "gpu-box:50051", files }];
+      expect((parsePlan(plan, "/plans").plan.workers[0] as { files: string }).files).toBe(files);
+    }
+    plan.workers = [{ address: "gpu-box:50051", files: "rsync" }];
+    expect(issues(plan)).toEqual([{ path: "workers[0].files", message: `unknown value "rsync" (expected one of "auto", "shared", "copy")` }]);
+  });
+});
+
 describe("shipped configs", () => {
   const dir = join(import.meta.dirname, "../configs");
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".plan.json"))) {

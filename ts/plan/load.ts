@@ -37,19 +37,29 @@ function unknownValue(value: unknown, options: unknown[]): string {
 }
 
 function issuesOf(error: z.ZodError, input: unknown): PlanIssue[] {
-  return error.issues.map((issue) => {
-    const path = jsonPath(issue.path);
+  return formatIssues(error.issues, [], input);
+}
+
+type Issue = z.core.$ZodIssue;
+
+function formatIssues(issues: readonly Issue[], prefix: PropertyKey[], input: unknown): PlanIssue[] {
+  return issues.flatMap((issue) => {
+    const at = [...prefix, ...issue.path];
+    const path = jsonPath(at);
     if (issue.code === "unrecognized_keys") {
       return { path, message: `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}` };
     }
     if (issue.code === "invalid_union") {
       const options = (issue as { options?: unknown[] }).options;
       if ((issue as { note?: string }).note === "No matching discriminator" && options?.length) {
-        return { path, message: unknownValue(valueAt(input, issue.path), options) };
+        return { path, message: unknownValue(valueAt(input, at), options) };
       }
+      // The form the user meant is the one whose keys they used: report what is wrong inside it.
+      const meant = issue.errors.filter((branch) => !branch.some((i) => i.code === "unrecognized_keys" && i.path.length === 0));
+      if (meant.length === 1) return formatIssues(meant[0], at, input);
       return { path, message: "does not match any accepted form (see README: Plan reference)" };
     }
-    if (issue.code === "invalid_value" && issue.values.length > 1) return { path, message: unknownValue(valueAt(input, issue.path), issue.values) };
+    if (issue.code === "invalid_value" && issue.values.length > 1) return { path, message: unknownValue(valueAt(input, at), issue.values) };
     return { path, message: issue.message };
   });
 }
