@@ -192,7 +192,9 @@ describe("job graph", () => {
     });
     const retries: number[] = [];
     const comesBack = WorkerPool.fromWorkers([{ name: "w1", client: { address: "w1" }, info: null, recover: () => tick(1) } as unknown as PooledWorker]);
-    const error = await runGraph([alwaysLost], comesBack, new Map(), { hooks: { onRetry: (_j, _w, _e, attempt) => retries.push(attempt) } }).catch((e) => e);
+    const stop = new AbortController(); // a graph that retried forever would hang the test: cut it off
+    const onRetry = (_j: Job, _w: PooledWorker, _e: unknown, attempt: number) => (retries.push(attempt), attempt > 5 && stop.abort());
+    const error = await runGraph([alwaysLost], comesBack, new Map(), { signal: stop.signal, hooks: { onRetry } }).catch((e) => e);
     expect(runs).toBe(3); // MAX_ATTEMPTS, as documented
     expect(retries).toEqual([1, 2, 3]);
     expect(error.message).toBe("lost on run 3");
@@ -257,5 +259,19 @@ describe("job graph", () => {
 
   it("names a duplicate job id", () => {
     expect(() => validateGraph([job("a", [], []), job("a", [], [])])).toThrow("duplicate job id a");
+  });
+
+  it("hands a job its dependencies' results", async () => {
+    const records = new Map<string, JobRecord>();
+    const reader = defineJob<string>({ id: "b", deps: ["a"], key: () => "b", run: async ({ result }) => `read ${result<string>("a")}` });
+    await runGraph([job("a", [], []), reader], pool(1), records);
+    expect(records.get("b")!.result).toBe("read a-result");
+  });
+
+  it("throws the first failure and reports it once, not the aborts it caused", async () => {
+    const failed: string[] = [];
+    const jobs = [job("a", [], [], { fail: true }), job("b", [], [], { ms: 30 })];
+    await expect(runGraph(jobs, pool(2), new Map(), { hooks: { onFail: (j) => failed.push(j.id) } })).rejects.toThrow("a broke");
+    expect(failed).toEqual(["a"]);
   });
 });

@@ -7,7 +7,7 @@ import { prepareCorpora } from "../ts/corpora/prepare.js";
 import { pipelineJobs, runLayout } from "../ts/pipeline/jobs.js";
 import { Method } from "../ts/gen/sparse_sub/v1/worker.js";
 import { parsePlan } from "../ts/plan/load.js";
-import type { Job } from "../ts/pipeline/graph.js";
+import { validateGraph, type Job } from "../ts/pipeline/graph.js";
 
 function keys(dir: string, identification: Record<string, number> = {}): Record<string, string> {
   const { plan } = parsePlan(
@@ -238,6 +238,18 @@ describe("what each job does with its worker", () => {
     // a language the plan does not train may be missing
     await expect(call(job, { missingLanguages: ["en"], neuronSets: [] })).resolves.toBeDefined();
 
+    mkdirSync(join(dir, "run/neurons"), { recursive: true });
+    const imported = { neuronSets: [{ path: "neurons/en.json" }, { path: "neurons/af.json" }] };
+    writeFileSync(join(dir, "run/neurons/en.json"), "{}");
+    expect(job!.reusable!(imported)).toBe(false);
+    writeFileSync(join(dir, "run/neurons/af.json"), "{}");
+    expect(job!.reusable!(imported)).toBe(true);
+    const both = jobsOf(dir, { ...reference, training: { targets: ["en", "af"], methods: ["sparse"] } }).jobs.get("import")!;
+    await expect(call(both, { missingLanguages: ["en", "af"], neuronSets: [] })).rejects.toMatchObject({
+      message: "ref.pt holds no neurons for en, af".replace("ref.pt", join(dir, "ref.pt")),
+      extra: { issues: [{ path: "neuron_sets.languages", message: "no neurons for en, af (the reference drops trailing languages without neurons)" }] },
+    });
+
     const key = job!.key();
     writeFileSync(join(dir, "ref.pt"), "second");
     expect(jobsOf(dir, reference).jobs.get(job!.id)!.key()).not.toBe(key);
@@ -253,5 +265,80 @@ describe("what each job does with its worker", () => {
     const key = train().key();
     writeFileSync(join(dir, "af.json"), "two");
     expect(train().key()).not.toBe(key);
+  });
+
+  it("sends the given neuron set file to the trainer", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sparse-sub-wiring-"));
+    writeFileSync(join(dir, "af.json"), "{}");
+    const { jobs } = jobsOf(dir, { neuron_sets: { files: { af: "af.json" } } });
+    expect((await call(jobs.get("train:af:sparse"))).calls[0].request.neuronSetPath).toBe(join(dir, "af.json"));
+  });
+
+  it("builds a valid graph for every neuron source, with the selection's inputs and model keys", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sparse-sub-wiring-"));
+    writeFileSync(join(dir, "af.json"), "{}");
+    writeFileSync(join(dir, "ref.pt"), "ref");
+    for (const extra of [{}, { neuron_sets: { files: { af: "af.json" } } }, { neuron_sets: { reference_file: "ref.pt", languages: ["en", "af"] } }]) {
+      const jobs = [...jobsOf(dir, extra).jobs.values()];
+      expect(() => validateGraph(jobs), JSON.stringify(extra)).not.toThrow();
+      for (const job of jobs) expect(job.key(), job.id).toMatch(/^[0-9a-f]{16}$/);
+    }
+    const { jobs } = jobsOf(dir);
+    expect(jobs.get("select")!.deps).toEqual(["collect:en", "collect:af"]);
+    const select = (await call(jobs.get("select"))).calls[0].request;
+    expect(select.counts).toEqual([
+      { language: "en", path: join(dir, "run/activations/en.safetensors") },
+      { language: "af", path: join(dir, "run/activations/af.safetensors") },
+    ]);
+    expect(select.outputDir).toBe(join(dir, "run/neurons"));
+    // jobs on the base model share one model key; a trained model directory is another model
+    const withFull = jobsOf(dir, { training: { targets: ["af"], methods: ["sparse", "full"] } }).jobs;
+    const base = withFull.get("collect:af")!.model;
+    expect(base).toBeDefined();
+    for (const id of ["select", "evaluate:base", "train:af:sparse", "train:af:full", "weights:af:full", "evaluate:af:sparse"]) {
+      if (withFull.get(id)!.model !== undefined) expect(withFull.get(id)!.model, id).toBe(base);
+    }
+    expect(withFull.get("evaluate:base")!.model).toBe(base);
+    expect(withFull.get("evaluate:af:full")!.model).not.toBe(base);
+    expect(runLayout(join(dir, "run")).corpora).toBe(join(dir, "run/corpora"));
+  });
+
+  it("lists each method's evaluation right after its training, and model-directory evaluations last", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sparse-sub-wiring-"));
+    const { jobs } = jobsOf(dir, { training: { targets: ["af"], methods: ["full", "sparse"] } });
+    expect([...jobs.keys()]).toEqual([
+      "collect:en", "collect:af", "select", "evaluate:base",
+      "train:af:full", "weights:af:full", "train:af:sparse", "weights:af:sparse", "evaluate:af:sparse", "evaluate:af:full",
+    ]);
+  });
+
+  it("keys evaluations by alignment files and task data, and trains files without held-out text", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sparse-sub-wiring-"));
+    writeFileSync(join(dir, "pairs.jsonl"), "{}\n");
+    writeFileSync(join(dir, "xx.txt"), "text");
+    const extra = {
+      languages: [{ code: "en", udhr: { id: "eng" } }, { code: "af", udhr: { id: "afr" } }, { code: "xx", train: { files: ["xx.txt"] } },
+        { code: "yy", train: { hub_dataset: { name: "org/yy" } } }],
+      training: { targets: ["af", "xx", "yy"], methods: ["sparse"] },
+      evaluation: { alignment: { files: { af: "pairs.jsonl", xx: "pairs.jsonl", yy: "pairs.jsonl" } }, tasks: [{ task: "belebele" }] },
+    };
+    const before = jobsOf(dir, extra).jobs;
+    for (const job of before.values()) expect(() => job.key(), job.id).not.toThrow(); // hub corpora name no files
+    writeFileSync(join(dir, "pairs.jsonl"), '{"edited": true}\n');
+    const after = jobsOf(dir, extra).jobs;
+    expect(after.get("evaluate:base")!.key()).not.toBe(before.get("evaluate:base")!.key());
+    expect(after.get("evaluate:xx:sparse")!.key()).not.toBe(before.get("evaluate:xx:sparse")!.key());
+    expect(after.get("train:xx:sparse")!.key()).toBe(before.get("train:xx:sparse")!.key());
+  });
+
+  it("keys the weight analysis by the model it reads and the given neuron set", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sparse-sub-wiring-"));
+    writeFileSync(join(dir, "af.json"), "one");
+    const given = { neuron_sets: { files: { af: "af.json" } } };
+    const weights = (extra: object) => jobsOf(dir, { ...given, ...extra }).jobs.get("weights:af:sparse")!.key();
+    const first = weights({});
+    expect(weights({ model: { source: "org/other" } })).not.toBe(first);
+    writeFileSync(join(dir, "af.json"), "two");
+    expect(weights({})).not.toBe(first);
   });
 });

@@ -277,6 +277,8 @@ describe("each plan rule, one case at a time", () => {
       (p) => (p.evaluation = { alignment: { files: { af: "a.jsonl" } } }),
       (p) => (p.languages[0].udhr.heldout_articles = [1, 30]),
       (p) => (p.languages[1].train = { files: ["a.txt", "b.txt"] }),
+      (p) => (p.model.add_bos = "auto"),
+      (p) => (p.workers = [{ address: "gpu-box:50051", tls: true, ca_file: "/etc/ssl/ca.pem" }]),
     ];
     for (const edit of accepted) {
       const plan = structuredClone(minimal()) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

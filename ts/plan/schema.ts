@@ -8,6 +8,9 @@ const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 const rate = z.number().gt(0).lte(1);
 
+/** One rule broken: its message at its path (relative to the object being refined). */
+const refuse = (ctx: z.RefinementCtx, message: string, path: PropertyKey[]) => ctx.addIssue({ code: "custom", message, path });
+
 const HubDataset = z.strictObject({
   name: z.string().min(1), // e.g. "cis-lmu/GlotCC-V1"
   config: z.string().default(""), // e.g. "afr-Latn"
@@ -37,10 +40,10 @@ export const Language = z
   })
   .superRefine((language, ctx) => {
     if (Boolean(language.udhr) === Boolean(language.train)) {
-      ctx.addIssue({ code: "custom", message: "give exactly one of 'udhr' or 'train'", path: [] });
+      refuse(ctx, "give exactly one of 'udhr' or 'train'", []);
     }
     if (language.udhr && language.heldout) {
-      ctx.addIssue({ code: "custom", message: "'heldout' comes from udhr.heldout_articles when 'udhr' is used", path: ["heldout"] });
+      refuse(ctx, "'heldout' comes from udhr.heldout_articles when 'udhr' is used", ["heldout"]);
     }
   });
 
@@ -159,26 +162,26 @@ export const Plan = z
   })
   .superRefine((plan, ctx) => {
     if (plan.neuron_sets && plan.identification) {
-      ctx.addIssue({ code: "custom", message: "not used when neuron_sets is given: remove one of the two", path: ["identification"] });
+      refuse(ctx, "not used when neuron_sets is given: remove one of the two", ["identification"]);
     }
     if (!plan.neuron_sets && plan.languages.length < 2) {
-      ctx.addIssue({ code: "custom", message: "LAPE compares languages: give at least 2 (or neuron_sets)", path: ["languages"] });
+      refuse(ctx, "LAPE compares languages: give at least 2 (or neuron_sets)", ["languages"]);
     }
     const covered = plan.neuron_sets ? ("files" in plan.neuron_sets ? Object.keys(plan.neuron_sets.files) : plan.neuron_sets.languages) : null;
     plan.training.targets.forEach((target, i) => {
       if (covered && !covered.includes(target)) {
-        ctx.addIssue({ code: "custom", message: `'${target}' has no neuron set in neuron_sets`, path: ["training", "targets", i] });
+        refuse(ctx, `'${target}' has no neuron set in neuron_sets`, ["training", "targets", i]);
       }
     });
     plan.workers.forEach((worker, i) => {
       if ("local" in worker && worker.gpus && worker.gpus.length % worker.gpus_per_worker !== 0) {
         const message = `${worker.gpus.length} GPUs do not split into workers of ${worker.gpus_per_worker}`;
-        ctx.addIssue({ code: "custom", message, path: ["workers", i, "gpus_per_worker"] });
+        refuse(ctx, message, ["workers", i, "gpus_per_worker"]);
       }
     });
     const codes = plan.languages.map((l) => l.code);
     codes.forEach((code, i) => {
-      if (codes.indexOf(code) !== i) ctx.addIssue({ code: "custom", message: `language '${code}' appears twice`, path: ["languages", i, "code"] });
+      if (codes.indexOf(code) !== i) refuse(ctx, `language '${code}' appears twice`, ["languages", i, "code"]);
     });
     const udhrCodes = plan.languages.filter((l) => l.udhr).map((l) => l.code);
     plan.evaluation.tasks.forEach((entry, i) => {
@@ -186,11 +189,11 @@ export const Plan = z
       languages.forEach((code, j) => {
         const where = entry.languages ? ["evaluation", "tasks", i, "languages", j] : ["evaluation", "tasks", i, "task"];
         if (isUdhrTask(entry.task) && !udhrCodes.includes(code)) {
-          ctx.addIssue({ code: "custom", message: `'${code}' has no UDHR text in this plan (${entry.task} needs a language with "udhr")`, path: where });
+          refuse(ctx, `'${code}' has no UDHR text in this plan (${entry.task} needs a language with "udhr")`, where);
         }
       });
       if (!isLanguageTask(entry.task) && entry.languages) {
-        ctx.addIssue({ code: "custom", message: `${entry.task} is an English task: remove 'languages'`, path: ["evaluation", "tasks", i, "languages"] });
+        refuse(ctx, `${entry.task} is an English task: remove 'languages'`, ["evaluation", "tasks", i, "languages"]);
       }
     });
     const alignment = plan.evaluation.alignment;
@@ -198,19 +201,19 @@ export const Plan = z
       plan.training.targets.forEach((target) => {
         const covered = alignment === true ? udhrCodes.includes(target) : target in alignment.files;
         if (!covered) {
-          ctx.addIssue({ code: "custom", message: `no parallel text for '${target}': ${alignment === true ? "true needs UDHR targets; give files" : "add it to files"}`, path: ["evaluation", "alignment"] });
+          refuse(ctx, `no parallel text for '${target}': ${alignment === true ? "true needs UDHR targets; give files" : "add it to files"}`, ["evaluation", "alignment"]);
         }
       });
     }
     const labels = plan.training.methods.map(methodLabel);
     labels.forEach((label, i) => {
       if (labels.indexOf(label) !== i) {
-        ctx.addIssue({ code: "custom", message: `two methods are both named '${label}': give one a distinct "name"`, path: ["training", "methods", i, "name"] });
+        refuse(ctx, `two methods are both named '${label}': give one a distinct "name"`, ["training", "methods", i, "name"]);
       }
     });
     plan.training.targets.forEach((target, i) => {
       if (!codes.includes(target)) {
-        ctx.addIssue({ code: "custom", message: `'${target}' is not one of the plan's languages (${codes.join(", ")})`, path: ["training", "targets", i] });
+        refuse(ctx, `'${target}' is not one of the plan's languages (${codes.join(", ")})`, ["training", "targets", i]);
       }
     });
   });
