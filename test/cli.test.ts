@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
+import { handRun } from "./helpers/hand-run.js";
 
 const bin = join(import.meta.dirname, "../bin/sparse-sub.js");
 const cli = (...args: string[]) => execa("node", [bin, ...args], { reject: false, env: { CI: "1" } });
@@ -130,6 +131,22 @@ describe("sparse-sub CLI", () => {
     expect(result.stderr).toMatch(/holds no results\.json/);
   });
 
+  it("`report` writes a run's page (exit 0), and `compare` two runs' page; neither on a folder that is not a run", async () => {
+    const run = handRun();
+    const written = await cli("report", run);
+    expect([written.exitCode, written.stdout]).toEqual([0, `wrote ${join(run, "report.html")}`]);
+    expect(readFileSync(join(run, "report.html"), "utf8")).toMatch(/^<!doctype html>/);
+    const out = join(run, "both.html");
+    const compared = await cli("compare", run, handRun(), "--out", out);
+    expect([compared.exitCode, compared.stdout]).toEqual([0, `wrote ${out}`]);
+    const notRun = await cli("report", mkdtempSync(join(tmpdir(), "sparse-sub-cli-")));
+    expect(notRun.exitCode).toBe(4);
+    expect(notRun.stderr).toMatch(/holds no results\.json/);
+    const one = await cli("compare", run);
+    expect(one.exitCode).toBe(1);
+    expect(one.stderr).toContain("compare needs at least two run directories");
+  });
+
   it("names a missing plan file", async () => {
     const result = await cli("run", "/nonexistent/plan.json");
     expect(result.exitCode).toBe(2);
@@ -164,7 +181,7 @@ describe("sparse-sub run, interrupted", () => {
     expect(training).toBe(true);
     expect(result.exitCode).toBe(130);
     expect(result.stderr).toContain("sparse-sub: stopping (finished jobs are kept; Ctrl-C again to force)");
-    expect(result.stderr).toContain(`sparse-sub: cancelled. Finished jobs are kept in ${out} (results.md shows them); resume with: npx sparse-sub run ${path} --out ${out}`);
+    expect(result.stderr).toContain(`sparse-sub: cancelled. Finished jobs are kept in ${out} (results.md and report.html show them); resume with: npx sparse-sub run ${path} --out ${out}`);
     expect(result.stderr).not.toContain("waiting for a worker");
     const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
     expect(results).toMatchObject({ status: "cancelled", error: "cancelled" });

@@ -5,6 +5,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { chromiumPath, launchBrowser, openReport } from "./helpers/browser.js";
 import { SparseSubError } from "../ts/errors.js";
 import { runPlan } from "../ts/pipeline/run.js";
 import { RESULTS_SCHEMA, type RunResults } from "../ts/results/results.js";
@@ -217,6 +218,23 @@ describe("runPlan with benchmarks and analyses", () => {
       expect(lora.weight_change!.total[name].matrix).toBeGreaterThan(lora.weight_change!.total[name].neurons);
     }
   });
+
+  it("writes report.html at the end, whose every chart draws in Chromium (when one is installed)", async () => {
+    const html = readFileSync(join(dir, "report.html"), "utf8");
+    expect(html).toContain(`<code>${results.run}</code> <span class="status complete">complete</span>`);
+    if (!chromiumPath) return; // report.browser.test.ts fails in CI without one
+    const browser = await launchBrowser();
+    try {
+      const { page, problems } = await openReport(browser, join(dir, "report.html"));
+      expect(problems).toEqual([]);
+      const figures = await page.$$eval("figure[data-chart]", (fs) => fs.map((f) => [f.id, f.dataset.drawn, f.querySelectorAll("svg [aria-label] > *").length > 0]));
+      // a real tiny run has every kind of chart: loss, weights, ratio, alignment, neurons, shared, jobs
+      expect(figures.map(([id]) => id)).toEqual(["loss-af", "weights-af", "ratio-af", "alignment-af", "neurons", "shared", "jobs"]);
+      for (const [id, rows, marks] of figures) expect([id, Number(rows) > 0, marks]).toEqual([id, true, true]);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 
   it("renders the paper table, and `sparse-sub results` re-renders it, also for a partial run", async () => {
     const table = readFileSync(join(dir, "results.md"), "utf8");

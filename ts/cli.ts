@@ -3,12 +3,13 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { EXIT, type CommandRegistration } from "./cli/exit.js";
 import { packCommandLine } from "./cli/pack.js";
+import { reportCommandLine } from "./cli/report.js";
 import { resultsCommandLine } from "./cli/results.js";
 import { runCommandLine } from "./cli/run.js";
 import { validateCommandLine } from "./cli/validate.js";
 import { workerCommandLine } from "./cli/worker.js";
 
-const COMMANDS: CommandRegistration[] = [runCommandLine, validateCommandLine, resultsCommandLine, packCommandLine, workerCommandLine];
+const COMMANDS: CommandRegistration[] = [runCommandLine, validateCommandLine, resultsCommandLine, reportCommandLine, packCommandLine, workerCommandLine];
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
   let exitCode: number = EXIT.ok;

@@ -13,6 +13,9 @@ export { createProgressDisplay, silentDisplay, type ProgressDisplay } from "./te
 export { subscribeTelemetry } from "./telemetry/subscriber.js";
 export { resultsTable } from "./results/table.js";
 export { readResults, renderResults, type ResultsFormat } from "./results/render.js";
+export { REPORT_FILE, runReport, writeReport } from "./report/report.js";
+export { compareRuns, writeComparison } from "./report/compare.js";
+export { reportData, type ReportData } from "./report/data.js";
 export { paperTable } from "./results/paper.js";
 export { RECORD_COLUMNS, resultRecords, type ResultRecord } from "./results/records.js";
 export { RESULTS_SCHEMA, type RunResults, type TargetResult, type ScoreRow } from "./results/results.js";

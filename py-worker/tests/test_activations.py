@@ -131,3 +131,27 @@ def test_counts_files_keep_their_metadata_and_bad_files_name_the_field(tiny, tex
     assert error.value.reason == "BAD_COUNTS_FILE" and error.value.field == "counts[0].path"
     save_file({"over_zero": counts.over_zero.to(torch.int32), "token_count": torch.tensor([7])}, str(tmp_path / "i32.safetensors"))
     assert load_counts(tmp_path / "i32.safetensors", "c").over_zero.dtype == torch.int64
+
+
+def test_progress_reports_counted_tokens_after_each_batch_and_the_hooks_are_removed(tiny, text_file):
+    stream = token_stream(tiny.encoder, [text_file.read_text()], None)
+    sequences = pack(stream, 16, 0, keep_tail=False, pad_token_id=0, field_name="corpus")
+    reports = []
+    decoder = tiny.model.get_decoder()
+    count_activations(decoder, tiny.layers, sequences, batch_size=4, on_batch=lambda done, total: reports.append((done, total)))
+    rows = len(sequences)
+    expected = [(min(end, rows) * 16, sequences.token_count) for end in range(4, rows + 4, 4)]
+    assert reports == expected and reports[-1][0] == rows * 16
+    assert all(not layer.gate_proj._forward_hooks for layer in tiny.layers)  # the model is left as it was
+
+
+def test_throughput_is_tokens_over_elapsed_seconds(monkeypatch):
+    from sparse_sub_worker import activations
+
+    clock = iter([100.0, 102.5, 104.0, 104.0])
+    monkeypatch.setattr(activations.time, "perf_counter", lambda: next(clock))
+    meter = activations.Throughput()  # starts at 100
+    assert meter.elapsed() == 2.5
+    assert meter.rate(600) == 150.0  # 600 tokens / 4 s
+    meter.start = 104.0
+    assert meter.rate(10) == 0.0  # no time passed: no rate rather than a division by zero

@@ -1,8 +1,9 @@
 // `sparse-sub run`: a plan end to end, with progress, a Ctrl-C that leaves a resumable run, and --json.
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { SparseSubError, formatError } from "../errors.js";
 import { runPlan } from "../pipeline/run.js";
 import { loadPlan } from "../plan/load.js";
+import { REPORT_FILE } from "../report/report.js";
 import { createProgressDisplay, silentDisplay } from "../telemetry/progress.js";
 import { EXIT, errorJson, exitCodeFor, type CommandRegistration } from "./exit.js";
 
@@ -63,13 +64,13 @@ export async function runCommand(args: RunArgs): Promise<number> {
       display,
     });
     if (args.json) process.stdout.write(JSON.stringify({ ok: true, dir: outcome.dir, results: outcome.results }) + "\n");
-    else process.stdout.write(`\n${outcome.table}\nrun directory: ${outcome.dir}\n`);
+    else process.stdout.write(`\n${outcome.table}\nrun directory: ${outcome.dir}\nreport: ${join(outcome.dir, REPORT_FILE)}\n`);
     return EXIT.ok;
   } catch (error) {
     if (args.json) process.stdout.write(errorJson(error, dir));
     if (error instanceof SparseSubError && error.code === "CANCELLED" && dir) {
       const again = ["npx sparse-sub run", args.plan, ...(args.out ? ["--out", args.out] : [])].join(" ");
-      process.stderr.write(`sparse-sub: cancelled. Finished jobs are kept in ${dir} (results.md shows them); resume with: ${again}\n`);
+      process.stderr.write(`sparse-sub: cancelled. Finished jobs are kept in ${dir} (results.md and report.html show them); resume with: ${again}\n`);
     } else {
       process.stderr.write(formatError(error, args.verbose) + "\n");
     }

@@ -12,6 +12,7 @@ import { methodsNotKnown } from "../plan/methods/index.js";
 import { assembleResults, type RunResults } from "../results/results.js";
 import { writeFileAtomic, writeJsonAtomic } from "../atomic-files.js";
 import { resultsTable } from "../results/table.js";
+import { REPORT_FILE, writeReport } from "../report/report.js";
 import { silentDisplay, type ProgressDisplay } from "../telemetry/progress.js";
 import { WorkerFiles } from "../worker/files.js";
 import { WorkerPool, type PooledWorker } from "../worker/pool.js";
@@ -189,6 +190,13 @@ async function runJobs({ plan, dir, layout, corpora, pool, display, events, opti
     display.stop();
   }
   const { results, table } = save();
+  try {
+    writeReport(dir); // the page of what exists, whatever the end
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    display.log(`sparse-sub: could not write ${REPORT_FILE} (${message}); \`sparse-sub report ${dir}\` tries again`);
+    log({ event: "report_failed", error: message });
+  }
   log({ event: "run_finished", status });
   if (failure !== undefined) throw failure;
   return { results, dir, table };

@@ -1,0 +1,120 @@
+// What a run's report shows, gathered from its results.json, its resolved plan and its neuron
+// set files: flat rows per chart (what the page draws and offers as CSV) and what is missing.
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { jobIds } from "../ids.js";
+import { weightSummary } from "../results/records.js";
+import type { RunResults } from "../results/results.js";
+
+export const PROJECTIONS = ["gate_proj", "up_proj", "down_proj"] as const;
+
+export interface ReportData {
+  run: string;
+  status: RunResults["status"];
+  error: string | null;
+  targets: string[];
+  methods: string[]; // labels, in plan order
+  loss: { target: string; method: string; curve: "training" | "validation"; step: number; loss: number }[];
+  weights: { target: string; method: string; layer: number; projection: string; change: number }[];
+  downOverGate: { target: string; method: string; ratio: number }[]; // as the results table: whole matrices, over all layers
+  neurons: { language: string; layer: number; neurons: number }[];
+  shared: { layer: number; neurons: number; languages: number }[]; // neurons selected for >= `languages` languages
+  alignment: { target: string; model: string; layer: number; similarity: number }[];
+  jobs: { job: string; stage: string; worker: string; seconds: number; reused: boolean }[];
+  missing: string[]; // what the plan asked for that this run has not produced
+}
+
+interface PlannedRun {
+  training?: { targets?: string[]; methods?: { method: string; name?: string }[] };
+  evaluation?: { weight_change?: boolean };
+}
+
+/** The plan the run was started with (plan.resolved.json), when the run directory has it. */
+export function readPlannedRun(runDir: string): PlannedRun | null {
+  const path = join(runDir, "plan.resolved.json");
+  if (!existsSync(path)) return null;
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as PlannedRun;
+  } catch {
+    return null; // the report still shows what results.json holds
+  }
+}
+
+export function reportData(results: RunResults, runDir: string): ReportData {
+  const planned = readPlannedRun(runDir);
+  const plannedMethods = (planned?.training?.methods ?? []).map((m) => m.name ?? m.method);
+  const methods = unique([...plannedMethods, ...results.targets.map((t) => t.label)]);
+  const targets = unique([...(planned?.training?.targets ?? []), ...results.targets.map((t) => t.language)]);
+  return {
+    run: results.run,
+    status: results.status,
+    error: results.error,
+    targets,
+    methods,
+    loss: results.targets.flatMap((t) => [
+      ...t.train_loss.map((p) => ({ target: t.language, method: t.label, curve: "training" as const, ...p })),
+      ...t.validation_loss.map((p) => ({ target: t.language, method: t.label, curve: "validation" as const, ...p })),
+    ]),
+    weights: results.targets.flatMap((t) =>
+      (t.weight_change?.layers ?? []).flatMap((l) =>
+        PROJECTIONS.filter((p) => l[p] !== null).map((p) => ({ target: t.language, method: t.label, layer: l.layer, projection: p, change: l[p]!.matrix })),
+      ),
+    ),
+    downOverGate: results.targets.flatMap((t) => {
+      const ratio = t.weight_change ? weightSummary(t.weight_change).downOverGate : null;
+      return ratio === null ? [] : [{ target: t.language, method: t.label, ratio }];
+    }),
+    neurons: (results.selection?.neuron_sets ?? []).flatMap((s) =>
+      Object.entries(s.per_layer).map(([layer, neurons]) => ({ language: s.language, layer: Number(layer), neurons })),
+    ),
+    shared: sharedNeurons(results, runDir),
+    alignment: [
+      ...(results.base_alignment ?? []).flatMap((a) => a.per_layer.map((similarity, layer) => ({ target: a.language, model: "base", layer, similarity }))),
+      ...results.targets.flatMap((t) =>
+        (t.alignment ?? []).filter((a) => a.language === t.language).flatMap((a) => a.per_layer.map((similarity, layer) => ({ target: t.language, model: t.label, layer, similarity }))),
+      ),
+    ],
+    jobs: results.jobs.map((j) => ({ job: j.id, stage: j.id.split(":")[0], worker: j.worker, seconds: j.seconds, reused: j.reused })),
+    missing: missingParts(results, targets, methods, planned),
+  };
+}
+
+function unique<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}
+
+/** Per layer, how many neurons are in the sets of two or more languages (read from the set files). */
+function sharedNeurons(results: RunResults, runDir: string): ReportData["shared"] {
+  const sets = (results.selection?.neuron_sets ?? []).map((s) => readLayers(resolve(runDir, s.path)));
+  if (sets.length < 2 || sets.some((s) => s === null)) return [];
+  const layerCount = Math.max(...sets.map((s) => s!.length));
+  return Array.from({ length: layerCount }, (_, layer) => {
+    const seen = new Map<number, number>();
+    for (const set of sets) for (const neuron of set![layer] ?? []) seen.set(neuron, (seen.get(neuron) ?? 0) + 1);
+    return { layer, neurons: [...seen.values()].filter((n) => n >= 2).length, languages: 2 };
+  });
+}
+
+function readLayers(path: string): number[][] | null {
+  try {
+    const layers = JSON.parse(readFileSync(path, "utf8")).layers;
+    return Array.isArray(layers) ? layers : null;
+  } catch {
+    return null; // a set file moved away: the shared-neuron chart is left out, not the report
+  }
+}
+
+function missingParts(results: RunResults, targets: string[], methods: string[], planned: PlannedRun | null): string[] {
+  const missing: string[] = [];
+  if (!results.base) missing.push(`${jobIds.evaluateBase}: the base model has not been scored`);
+  const wantsWeights = planned?.evaluation?.weight_change ?? true;
+  for (const target of targets) {
+    for (const method of methods) {
+      const trained = results.targets.find((t) => t.language === target && t.label === method);
+      if (!trained) missing.push(`${jobIds.train(target, method)}: not trained`);
+      else if (!trained.scores) missing.push(`${jobIds.evaluateTrained(target, method)}: trained, not evaluated`);
+      if (trained && wantsWeights && !trained.weight_change) missing.push(`${jobIds.analyze(target, method)}: weight change not analyzed`);
+    }
+  }
+  return missing;
+}
