@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SparseSubError } from "../ts/errors.js";
 import { Method, methodToJSON } from "../ts/gen/sparse_sub/v1/worker.js";
-import { METHOD_NAMES, methodLabel, methodWire } from "../ts/plan/methods/index.js";
+import { METHOD_NAMES, methodLabel, methodRequest, methodsNotKnown, methodWire } from "../ts/plan/methods/index.js";
 import { loadPlan, parsePlan } from "../ts/plan/load.js";
 import { collectRequest, modelSpec } from "../ts/plan/requests.js";
 
@@ -300,6 +300,62 @@ describe("each plan rule, one case at a time", () => {
     }
     plan.workers = [{ address: "gpu-box:50051", files: "rsync" }];
     expect(issues(plan)).toEqual([{ path: "workers[0].files", message: `unknown value "rsync" (expected one of "auto", "shared", "copy")` }]);
+  });
+});
+
+describe("method and task settings", () => {
+  const withMethods = (methods: unknown[]) => ({ ...minimal(), training: { targets: ["af"], methods } });
+  const methodsOf = (methods: unknown[]) => parsePlan(withMethods(methods), "/plans").plan.training.methods as Record<string, unknown>[];
+
+  it("takes explicit method settings within their bounds, and names the one out of them", () => {
+    const [lora, ia3, random, full] = methodsOf([
+      { method: "lora", target_modules: ["gate_proj", "up_proj"], dropout: 0.05 },
+      { method: "ia3", target_modules: ["up_proj", "down_proj"], feedforward_modules: ["down_proj", "up_proj"] },
+      { method: "random", match: "per_layer" },
+      { method: "full", processes: 2, parallel: "ddp" },
+    ]);
+    expect([lora.target_modules, lora.dropout, ia3.target_modules, ia3.feedforward_modules]).toEqual([["gate_proj", "up_proj"], 0.05, ["up_proj", "down_proj"], ["down_proj", "up_proj"]]);
+    expect([random.match, full.processes, full.parallel]).toEqual(["per_layer", 2, "ddp"]);
+    expect(methodsOf(["full"])[0]).toMatchObject({ processes: 1, parallel: "fsdp" });
+    expect(methodsOf(["random"])[0]).toMatchObject({ match: "total" });
+    const refused: [unknown, string, RegExp][] = [
+      [{ method: "lora", dropout: 1 }, "training.methods[0].dropout", /<1/],
+      [{ method: "lora", target_modules: [] }, "training.methods[0].target_modules", />=1 items/],
+      [{ method: "full", parallel: "zero3" }, "training.methods[0].parallel", /unknown value "zero3"/],
+      [{ method: "random", match: "layer" }, "training.methods[0].match", /unknown value "layer"/],
+      [{ method: "sparse", name: "Sparse" }, "training.methods[0].name", /^use lowercase letters, digits and '-' \(it names files\)$/],
+      [{ method: "sparse", name: "-sparse" }, "training.methods[0].name", /^use lowercase/],
+      [{ method: "sparse", name: "sparse/2" }, "training.methods[0].name", /^use lowercase/],
+    ];
+    for (const [method, path, message] of refused) {
+      const found = issues(withMethods([method]));
+      expect(found.map((i) => i.path), JSON.stringify(method)).toEqual([path]);
+      expect(found[0].message).toMatch(message);
+    }
+    expect(methodsOf([{ method: "sparse", name: "sparse-2" }])[0].name).toBe("sparse-2");
+  });
+
+  it("sends random's draw rule and seed to the worker", () => {
+    const plan = parsePlan({ ...withMethods([{ method: "random", match: "per_layer" }, { method: "random", name: "r2", seed: 9 }]), training: { targets: ["af"], seed: 4, methods: [{ method: "random", match: "per_layer" }, { method: "random", name: "r2", seed: 9 }] } }, "/plans").plan;
+    const [perLayer, seeded] = plan.training.methods.map((spec) => methodRequest(spec, { seed: plan.training.seed, drawnNeuronSetPath: "/d.json" }));
+    expect(perLayer.settings).toEqual({ $case: "random", value: { seed: 4, perLayer: true } });
+    expect(seeded.settings).toEqual({ $case: "random", value: { seed: 9, perLayer: false } });
+  });
+
+  it("names the methods a worker does not know, each once; a worker that reports none knows all", () => {
+    const specs = methodsOf(["sparse", "lora", { method: "lora", name: "lora-2" }, "ffn"]) as never;
+    expect(methodsNotKnown(specs, [Method.METHOD_SPARSE, Method.METHOD_FFN])).toEqual(["lora"]);
+    expect(methodsNotKnown(specs, [Method.METHOD_SPARSE, Method.METHOD_FFN, Method.METHOD_LORA])).toEqual([]);
+    expect(methodsNotKnown(specs, [])).toEqual([]);
+  });
+
+  it("takes a task's hub data with its defaults, and a label made of lowercase letters, digits, '_' and '-'", () => {
+    const plan = { ...minimal(), evaluation: { tasks: [{ task: "mmlu", name: "mmlu_5-shot", data: { hub: { name: "cais/mmlu" } } }] } };
+    expect(parsePlan(plan, "/plans").plan.evaluation.tasks[0].data).toEqual({ hub: { name: "cais/mmlu", config: "", split: "" } });
+    for (const name of ["MMLU", "mmlu 5", "mmlu/5"]) {
+      const bad = { ...minimal(), evaluation: { tasks: [{ task: "mmlu", name }] } };
+      expect(issues(bad).map((i) => i.path), name).toEqual(["evaluation.tasks[0].name"]);
+    }
   });
 });
 

@@ -82,6 +82,45 @@ describe("results records (CSV / JSON)", () => {
   });
 });
 
+describe("results records, edge cases", () => {
+  it("base rows carry no change; a language without a base score has none; alignment keeps only the target", () => {
+    const r = results();
+    r.languages.push({ code: "xx", name: "Other", tokens_counted: null });
+    r.targets[0].scores!.push({ language: "xx", perplexity: 5, mean_loss: 0, tokens: 3 });
+    r.targets[0].alignment!.push({ language: "de", per_layer: [0.1, 0.2], mean: 0.15, pairs: 7 }); // not the target: left out
+    const records = resultRecords(r);
+    for (const base of records.filter((x) => x.method === "base")) expect([base.measure, base.delta, base.relative_change, base.within_2se]).toEqual([base.measure, null, null, null]);
+    expect(records.find((x) => x.measure === "perplexity" && x.language === "xx")).toMatchObject({ method: "sparse", value: 5, n: 3, delta: null, relative_change: null });
+    expect(records.filter((x) => x.measure.startsWith("alignment")).map((x) => [x.method, x.measure, x.language, x.value, x.delta])).toEqual([
+      ["base", "alignment_mean", "af", 0.6, null],
+      ["base", "alignment_last_layer", "af", 0.7, null],
+      ["sparse", "alignment_mean", "af", 0.65, 0.65 - 0.6],
+      ["sparse", "alignment_last_layer", "af", 0.9, 0.9 - 0.7],
+    ]);
+  });
+
+  it("a run without targets still lists the base model's perplexity and alignment", () => {
+    const r = results();
+    r.targets = [];
+    const records = resultRecords(r);
+    expect(records.map((x) => [x.target, x.method, x.measure, x.language, x.value])).toEqual([
+      ["", "base", "perplexity", "en", 10],
+      ["", "base", "perplexity", "de", 20],
+      ["", "base", "perplexity", "af", 40],
+      ["", "base", "alignment_mean", "af", 0.6],
+      ["", "base", "alignment_last_layer", "af", 0.7],
+    ]);
+  });
+
+  it("weight summary: no down/gate ratio when gate did not move, and no late share when down did not", () => {
+    const still = { neurons: 0, matrix: 0 };
+    const moved = { neurons: 1, matrix: 2 };
+    const layers = [0, 1, 2].map((layer) => ({ layer, gate_proj: still, up_proj: moved, down_proj: layer === 2 ? null : moved }));
+    expect(weightSummary({ layers, total: { gate_proj: still, up_proj: moved, down_proj: moved } })).toEqual({ downOverGate: null, downLateShare: 0 });
+    expect(weightSummary({ layers, total: { gate_proj: moved, up_proj: moved, down_proj: still } })).toEqual({ downOverGate: 0, downLateShare: 0 });
+  });
+});
+
 describe("results records, all of them", () => {
   it("CSV records of every section, checked by hand (signed deltas, relative changes, n, the 2-SE flag)", () => {
     const [header, ...lines] = renderResults(fullResults(), "csv").trimEnd().split("\n").map((line) => line.split(","));
@@ -218,6 +257,104 @@ chrF 0-100 for translation, accuracy % for multiple choice; n = items scored. A 
   });
 
   const table = resultsTable(results());
+
+  it("renders two targets, a language only a method scored, exact zero changes, a missing ratio and given neuron sets", () => {
+    const r = results();
+    r.neuron_source = "reference_file";
+    r.languages.push({ code: "xx", name: "Other", tokens_counted: null });
+    r.targets.push(method({
+      language: "de", method: "lora", label: "lora", neuron_count: null, trainable_parameters: 5000, parameter_share: 0.005,
+      // en and af unchanged (exactly +0.0%), de 20 -> 16 (-20%), xx scored by lora only (no change to show)
+      scores: [
+        { language: "en", perplexity: 10, mean_loss: 0, tokens: 1 }, { language: "de", perplexity: 16, mean_loss: 0, tokens: 1 },
+        { language: "af", perplexity: 40, mean_loss: 0, tokens: 1 }, { language: "xx", perplexity: 5, mean_loss: 0, tokens: 1 },
+      ],
+      tasks: [],
+      // gate did not move: down / gate has no value; one layer, so all of down's change is in the "last third"
+      weight_change: {
+        layers: [{ layer: 0, gate_proj: null, up_proj: { neurons: 1, matrix: 1 }, down_proj: { neurons: 2, matrix: 2 } }],
+        total: { gate_proj: { neurons: 0, matrix: 0 }, up_proj: { neurons: 1, matrix: 1 }, down_proj: { neurons: 2, matrix: 2 } },
+      },
+    }));
+    const note = "chrF 0-100 for translation, accuracy % for multiple choice; n = items scored. A change marked ~ is within two standard errors of the difference: not distinguishable from no change.";
+    expect(resultsTable(r)).toBe(`# hand
+
+## Target af: benchmarks (score ± standard error; change vs base in points)
+
+${note}
+
+| method | **af average** | general average | udhr_translation af eng-x (chrF) n=10 | udhr_reading af loglik (acc) n=20 | mmlu (acc) n=40 |
+|---|---|---|---|---|---|
+| base | 40.0 ±5.1 | 60.0 ±5.0 | 30.0 ±2.0 | 50.0 ±10.0 | 60.0 ±5.0 |
+| sparse | 38.0 ±5.1 (-2.0 ~) | 58.0 ±5.0 (-2.0 ~) | 36.0 ±2.0 (+6.0) | 40.0 ±10.0 (-10.0 ~) | 58.0 ±5.0 (-2.0 ~) |
+
+## Target de: benchmarks (score ± standard error; change vs base in points)
+
+${note}
+
+| method | **de average** | general average | mmlu (acc) n=40 |
+|---|---|---|---|
+| base | - | 60.0 ±5.0 | 60.0 ±5.0 |
+| lora | - | - | - |
+
+## Target af: held-out perplexity (lower is better; change vs base)
+
+| method | en | de | **af** (target) | others, mean change |
+|---|---|---|---|---|
+| base | 10.00 | 20.00 | 40.00 | - |
+| sparse | 11.00 (+10.0%) | 18.00 (-10.0%) | 30.00 (-25.0%) | +0.0% |
+
+## Target de: held-out perplexity (lower is better; change vs base)
+
+| method | en | **de** (target) | af | xx | others, mean change |
+|---|---|---|---|---|---|
+| base | 10.00 | 20.00 | 40.00 | - | - |
+| lora | 10.00 (+0.0%) | 16.00 (-20.0%) | 40.00 (+0.0%) | 5.00 | +0.0% |
+
+## Target af: where the MLP weights moved (L2 norm of adapted - base, all layers; over af's neurons / whole matrix)
+
+| method | gate | up | down | down / gate (whole) | share of down change in the last third of layers |
+|---|---|---|---|---|---|
+| sparse | 1.732 / 1.732 | 1.732 / 1.732 | 3.000 / 3.000 | 1.73 | 44% |
+
+## Target af: cross-lingual alignment with English (mean cosine of mean-pooled hidden states over layers)
+
+| method | mean | change | last layer |
+|---|---|---|---|
+| base | 0.6000 | - | 0.7000 |
+| sparse | 0.6500 | +0.0500 | 0.9000 |
+
+## Target de: where the MLP weights moved (L2 norm of adapted - base, all layers; over de's neurons / whole matrix)
+
+| method | gate | up | down | down / gate (whole) | share of down change in the last third of layers |
+|---|---|---|---|---|---|
+| lora | 0.000 / 0.000 | 1.000 / 1.000 | 2.000 / 2.000 | - | 100% |
+
+## Training
+
+| target | method | neurons | trainable params | share of model | steps | tokens | tok/s | peak memory | best step | wall time | worker |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+| af | sparse | 10 | 100 | 0.100% | 4 | 2,048 | 1024 | 1 MiB | 4 | 2.0 s | local-1 |
+| de | lora | - | 5,000 | 0.500% | 4 | 2,048 | 1024 | 1 MiB | 4 | 2.0 s | local-1 |
+
+Neuron sets: given in the plan (reference file).
+`);
+  });
+
+  it("shows a run without targets as the base model's perplexity alone", () => {
+    const r = results();
+    r.targets = [];
+    r.base_tasks = null;
+    expect(resultsTable(r)).toBe(`# hand
+
+## Base model: held-out perplexity (lower is better)
+
+| method | en | de | af | others, mean change |
+|---|---|---|---|---|
+| base | 10.00 | 20.00 | 40.00 | - |
+
+`);
+  });
 
   it("perplexity cells show the signed relative change", () => {
     expect(table).toContain("| sparse | 11.00 (+10.0%) | 18.00 (-10.0%) | 30.00 (-25.0%) | +0.0% |");
