@@ -46,6 +46,44 @@ def test_bad_parameters_name_the_field():
         select_language_neurons(COUNTS[..., :1], TOKENS[:1])
 
 
+def _refused(call, reason: str, field: str, message: str) -> None:
+    with pytest.raises(WorkerError) as error:
+        call()
+    assert (error.value.reason, error.value.field, error.value.message) == (reason, field, message)
+
+
+def test_each_rate_must_lie_in_0_to_1_and_names_itself():
+    for name in ("top_rate", "filter_rate", "activation_bar_ratio"):
+        for value in (0.0, 1.0001, 2.0, -0.5):
+            _refused(lambda: select_language_neurons(COUNTS, TOKENS, **{name: value}), "INVALID_FIELD", name, f"{name}: must be in (0, 1], got {value}")
+        select_language_neurons(COUNTS, TOKENS, **{name: 1.0})  # 1 is allowed: everything / the maximum
+
+
+def test_counts_that_do_not_fit_their_languages_are_refused_naming_counts():
+    shape = "counts: counts shape {} does not match {} languages"
+    _refused(lambda: select_language_neurons(COUNTS[0], TOKENS), "INVALID_FIELD", "counts", shape.format((4, 2), 2))  # 2-D
+    _refused(lambda: select_language_neurons(COUNTS, torch.tensor([10, 10, 10])), "INVALID_FIELD", "counts", shape.format((1, 4, 2), 3))
+    _refused(lambda: select_language_neurons(COUNTS[..., :1], TOKENS[:1]), "TOO_FEW_LANGUAGES", "counts", "LAPE needs activation counts for at least 2 languages")
+    _refused(lambda: select_language_neurons(COUNTS, torch.tensor([10, 0])), "EMPTY_COUNTS", "counts", "a language has a token count of 0")
+    _refused(lambda: select_language_neurons(COUNTS, torch.tensor([-1, 10])), "EMPTY_COUNTS", "counts", "a language has a token count of 0")
+    one_token = select_language_neurons(torch.tensor([[[1, 0], [0, 1]]]), torch.tensor([1, 1]), top_rate=1.0, filter_rate=0.5, activation_bar_ratio=0.5)
+    assert one_token.neurons == [[[0]], [[1]]]  # a single token is a count, not an empty language
+
+
+def test_the_quantile_of_a_tiny_set_is_its_smallest_value_at_a_small_rate():
+    from sparse_sub_worker.lape import _quantile
+
+    values = torch.tensor([0.4, 0.1, 0.3, 0.2])
+    # round(4 * 0.1) = 0 -> clamped to the 1st smallest; round(4 * 0.3) = 1 -> the 1st; 0.5 -> 2nd; 1.0 -> the 4th
+    assert [_quantile(values, rate) for rate in (0.1, 0.3, 0.5, 1.0)] == pytest.approx([0.1, 0.1, 0.2, 0.4])
+
+
+def test_the_selection_keeps_the_probabilities_it_chose_from():
+    selection = select_language_neurons(COUNTS, TOKENS, top_rate=0.5, filter_rate=0.5, activation_bar_ratio=0.5)
+    expected = torch.tensor([[[1.0, 0.0], [0.0, 0.8], [0.5, 0.5], [0.1, 0.1]]])
+    assert selection.probabilities.dtype == torch.float32 and torch.allclose(selection.probabilities, expected)
+
+
 def reference_lape(over_zero, n, top_rate, filter_rate, activation_bar_ratio, float64=False):
     """Tang et al.'s identify.py (and the paper's copy of it), transcribed line for line: the
     counts as its activation.py saves them (int32), n a tensor of Python ints, `over_zero / n`

@@ -140,6 +140,12 @@ function selectionSection(results: RunResults, data: ReportData): string[] {
   ];
 }
 
+function describeWorker(w: RunResults["workers"][number]): string {
+  const memory = w.memory_total_bytes ? `, ${(w.memory_total_bytes / 2 ** 30).toFixed(0)} GiB` : "";
+  const libraries = w.torch ? `, torch ${w.torch}, transformers ${w.transformers}` : "";
+  return `${w.name} at ${w.address}: ${w.device}${memory}, worker ${w.version}${libraries}`;
+}
+
 function factsSection(results: RunResults, data: ReportData, runDir: string): string[] {
   const wall = (Date.parse(results.finished_at) - Date.parse(results.started_at)) / 1000;
   const facts: [string, string][] = [
@@ -147,7 +153,7 @@ function factsSection(results: RunResults, data: ReportData, runDir: string): st
     ["dtype / device", `${results.model.dtype} / ${results.model.device}`],
     ["neuron source", results.neuron_source],
     ["languages", results.languages.map((l) => `${l.code}${l.tokens_counted !== null ? ` (${l.tokens_counted} tokens counted)` : ""}`).join(", ")],
-    ["workers", results.workers.map((w) => `${w.name} at ${w.address}: ${w.device}, worker ${w.version}`).join("; ")],
+    ["workers", results.workers.map(describeWorker).join("; ")],
     ["started / finished", `${results.started_at} / ${results.finished_at} (${fmt(wall, 0)} s this session)`],
     ["job time", `${fmt(data.jobs.filter((j) => !j.reused).reduce((a, j) => a + j.seconds, 0), 0)} s over ${data.jobs.length} jobs (${data.jobs.filter((j) => j.reused).length} reused from an earlier session)`],
     ["run directory", resolve(runDir)],

@@ -88,7 +88,8 @@ export interface RunResults {
   started_at: string;
   finished_at: string;
   model: Plan["model"];
-  workers: { name: string; address: string; device: string; version: string }[];
+  // torch / transformers / memory: absent in results written before sparse-sub 0.1.0 recorded them
+  workers: { name: string; address: string; device: string; version: string; torch?: string; transformers?: string; memory_total_bytes?: number }[];
   languages: { code: string; name: string; tokens_counted: number | null }[];
   neuron_source: "lape" | "reference_file" | "files"; // where the neuron sets came from
   selection: {
@@ -171,7 +172,15 @@ export function assembleResults(input: RunInput): RunResults {
     started_at: input.startedAt.toISOString(),
     finished_at: new Date().toISOString(),
     model: plan.model,
-    workers: input.workers.map((w) => ({ name: w.name, address: w.address, device: w.info.device, version: w.info.version })),
+    workers: input.workers.map((w) => ({
+      name: w.name,
+      address: w.address,
+      device: w.info.device,
+      version: w.info.version,
+      torch: w.info.torchVersion,
+      transformers: w.info.transformersVersion,
+      memory_total_bytes: w.info.memoryTotalBytes,
+    })),
     languages: input.languages.map((l) => ({
       code: l.code,
       name: l.name,
