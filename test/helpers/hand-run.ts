@@ -3,6 +3,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parsePlan } from "../../ts/plan/load.js";
 import type { RunResults } from "../../ts/results/results.js";
 import { fullResults } from "./hand-results.js";
 
@@ -20,17 +21,25 @@ export function handRun(results: RunResults = withCurves(fullResults()), plan: o
   return dir;
 }
 
-/** The plan behind fullResults: sparse, random and lora on af (lora never trained). */
+/** The plan behind fullResults, as plan.resolved.json holds it (parsed, defaults filled): sparse,
+ * random and lora on af (lora never trained). `extra` overrides fields of its sections. */
 export function handPlan(extra: Record<string, unknown> = {}): object {
-  return {
-    name: "hand",
-    model: { source: "m" },
-    identification: { top_rate: 0.05 },
-    training: { targets: ["af"], methods: [{ method: "sparse" }, { method: "random" }, { method: "lora" }] },
-    evaluation: { weight_change: true },
-    output: { dir: "/somewhere" },
-    ...extra,
-  };
+  const { plan } = parsePlan(
+    {
+      name: "hand",
+      model: { source: "org/m" },
+      languages: [{ code: "en", udhr: { id: "eng" } }, { code: "de", udhr: { id: "deu_1996" } }, { code: "af", udhr: { id: "afr" } }],
+      identification: { top_rate: 0.05 },
+      training: { targets: ["af"], methods: ["sparse", "random", "lora"] },
+    },
+    "/plans",
+  );
+  const resolved = JSON.parse(JSON.stringify(plan)) as Record<string, unknown>;
+  for (const [section, value] of Object.entries(extra)) {
+    const merge = value && typeof value === "object" && !Array.isArray(value) && typeof resolved[section] === "object";
+    resolved[section] = merge ? { ...(resolved[section] as object), ...value } : value;
+  }
+  return resolved;
 }
 
 /** Loss curves, alignment, timings and jobs on fullResults, so that every chart has data. */

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { jobIds } from "../ids.js";
+import { methodLabel, type MethodSpec } from "../plan/methods/index.js";
 import { weightSummary } from "../results/records.js";
 import type { RunResults } from "../results/results.js";
 
@@ -25,7 +26,7 @@ export interface ReportData {
 }
 
 interface PlannedRun {
-  training?: { targets?: string[]; methods?: { method: string; name?: string }[] };
+  training?: { targets?: string[]; methods?: MethodSpec[] };
   evaluation?: { weight_change?: boolean };
 }
 
@@ -42,7 +43,13 @@ export function readPlannedRun(runDir: string): PlannedRun | null {
 
 export function reportData(results: RunResults, runDir: string): ReportData {
   const planned = readPlannedRun(runDir);
-  const plannedMethods = (planned?.training?.methods ?? []).map((m) => m.name ?? m.method);
+  const plannedMethods = (planned?.training?.methods ?? []).flatMap((spec) => {
+    try {
+      return [methodLabel(spec)]; // the label its jobs and results carry (e.g. a suffix for a setting)
+    } catch {
+      return []; // a method this version does not know: results.json still names what ran
+    }
+  });
   const methods = unique([...plannedMethods, ...results.targets.map((t) => t.label)]);
   const targets = unique([...(planned?.training?.targets ?? []), ...results.targets.map((t) => t.language)]);
   return {
