@@ -112,6 +112,14 @@ describe("report page", () => {
     expect(html).toContain("worker local-1 is gone");
   });
 
+  it("carries the plan the run started with, and each worker's device, memory and libraries", () => {
+    const r = withCurves(fullResults());
+    r.workers = [{ name: "gpu-1", address: "box:50051", device: "cuda:0 (NVIDIA H200)", version: "0.1.0", torch: "2.11.0", transformers: "5.17.0", memory_total_bytes: 141 * 2 ** 30 }];
+    const html = runReport(handRun(r));
+    expect(html).toContain("gpu-1 at box:50051: cuda:0 (NVIDIA H200), 141 GiB, worker 0.1.0, torch 2.11.0, transformers 5.17.0");
+    expect(html).toContain("&quot;top_rate&quot;: 0.05"); // plan.resolved.json, escaped inside <pre>
+  });
+
   it("is written atomically beside results.json by default, or where --out says", () => {
     const dir = handRun();
     expect(writeReport(dir)).toBe(join(dir, REPORT_FILE));

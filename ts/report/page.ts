@@ -52,7 +52,8 @@ td small { display: block; color: var(--muted); } td.noise small { font-style: i
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; } dt { color: var(--muted); } dd { margin: 0; }
 a.download { font-size: .85rem; color: var(--accent); }
 nav a { margin-right: .75rem; color: var(--accent); }
-@media print { a.download, nav { display: none; } figure, table { break-inside: avoid; } body { max-width: none; padding: 0; } }
+details.plan pre { font-size: .8rem; background: #f6f6f6; padding: .5rem; overflow-x: auto; max-height: 30rem; }
+@media print { a.download, nav { display: none; } figure, table { break-inside: avoid; } body { max-width: none; padding: 0; } details.plan pre { max-height: none; } }
 `;
 
 /** A whole page. `data` is what the charts read; it is embedded as JSON (with "<" escaped). */

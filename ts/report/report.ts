@@ -7,7 +7,7 @@ import { PACKAGE_VERSION } from "../package-info.js";
 import { paperTable, withinNoise, type Measured } from "../results/paper.js";
 import { readResults, renderResults } from "../results/render.js";
 import type { RunResults } from "../results/results.js";
-import { reportData, type ReportData } from "./data.js";
+import { readPlannedRun, reportData, type ReportData } from "./data.js";
 import { download, escapeHtml, figure, page, table, type Cell } from "./page.js";
 
 export const REPORT_FILE = "report.html";
@@ -140,6 +140,13 @@ function selectionSection(results: RunResults, data: ReportData): string[] {
   ];
 }
 
+/** The plan the run started with, folded away (printed in full when the page is printed). */
+function planDetails(runDir: string): string {
+  const planned = readPlannedRun(runDir);
+  if (!planned) return "";
+  return `<details class="plan"><summary>The plan (plan.resolved.json: every setting, defaults filled in)</summary><pre>${escapeHtml(JSON.stringify(planned, null, 2))}</pre></details>`;
+}
+
 function describeWorker(w: RunResults["workers"][number]): string {
   const memory = w.memory_total_bytes ? `, ${(w.memory_total_bytes / 2 ** 30).toFixed(0)} GiB` : "";
   const libraries = w.torch ? `, torch ${w.torch}, transformers ${w.transformers}` : "";
@@ -161,6 +168,7 @@ function factsSection(results: RunResults, data: ReportData, runDir: string): st
   return [
     `<section id="facts"><h2>Run facts</h2>`,
     `<dl>${facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("")}</dl>`,
+    planDetails(runDir),
     figure("jobs", "jobs", "jobs", "Wall time per job (a reused job shows the time it took when it ran)."),
     `<p>${download("all results (CSV, one record per target, method and measure)", `${results.run}-results.csv`, "text/csv", renderResults(results, "csv"))} · `,
     `${download("report data (JSON)", `${results.run}-report.json`, "application/json", JSON.stringify(data, null, 2))}</p>`,
