@@ -227,3 +227,71 @@ def test_bad_method_inputs_name_the_field(stub, tiny_model_dir, text_file, tmp_p
     with pytest.raises(grpc.RpcError) as error:
         _evaluate(stub, tiny_model_dir, text_file, adapter_path=str(tmp_path))
     assert details(error.value)[0].reason == "BAD_ADAPTER"
+
+
+def test_adapter_settings_fill_the_reference_defaults_and_check_each_bound():
+    from sparse_sub_worker.errors import WorkerError
+    from sparse_sub_worker.methods.adapters import AdapterSettings
+
+    unset = AdapterSettings.read(pb.TrainRequest(adapter=pb.AdapterConfig()), "lora")
+    # the reference's LoRA: r 32, alpha 64 on gate/up/down; dropout is whatever the request says (the plan's 0.1)
+    assert (unset.target_modules, unset.r, unset.alpha, unset.dropout, unset.feedforward_modules) == (
+        ("gate_proj", "up_proj", "down_proj"), 32, 64.0, 0.0, ("down_proj",))
+    lora = AdapterSettings(("up_proj",), r=4, alpha=8.0, dropout=0.25).peft_config("lora")
+    assert (lora.r, lora.lora_alpha, lora.lora_dropout, set(lora.target_modules), lora.bias, lora.task_type) == (4, 8.0, 0.25, {"up_proj"}, "none", "CAUSAL_LM")
+    ia3 = AdapterSettings(("up_proj", "down_proj"), feedforward_modules=("down_proj",)).peft_config("ia3")
+    assert (set(ia3.target_modules), set(ia3.feedforward_modules)) == ({"up_proj", "down_proj"}, {"down_proj"})
+    AdapterSettings(dropout=0.0).peft_config("lora")  # 0 is allowed, 1 is not
+    for settings, field, message in (
+        (AdapterSettings(r=0), "adapter.r", "adapter.r: must be > 0, got 0"),
+        (AdapterSettings(r=-2), "adapter.r", "adapter.r: must be > 0, got -2"),
+        (AdapterSettings(dropout=1.0), "adapter.dropout", "adapter.dropout: must be in [0, 1), got 1.0"),
+        (AdapterSettings(dropout=-0.1), "adapter.dropout", "adapter.dropout: must be in [0, 1), got -0.1"),
+    ):
+        with pytest.raises(WorkerError) as error:
+            settings.peft_config("lora")
+        assert (error.value.field, error.value.message) == (field, message)
+    with pytest.raises(WorkerError) as error:
+        AdapterSettings(("gate_proj",), feedforward_modules=("down_proj",)).peft_config("ia3")
+    assert error.value.message == "adapter.feedforward_modules: ['down_proj'] must be a subset of target_modules ['gate_proj']"
+    with pytest.raises(WorkerError) as error:
+        AdapterSettings.read(pb.TrainRequest(adapter=pb.AdapterConfig(r=-1)), "lora")  # read checks before any work
+    assert error.value.field == "adapter.r"
+
+
+def test_an_adapter_is_installed_on_the_mlp_and_unloaded_to_the_plain_model(tiny):
+    from sparse_sub_worker.methods.adapters import AdapterSettings, AdapterTrainable
+
+    before = {name: type(module) for name, module in tiny.model.named_modules()}
+    weights = {name: p.detach().clone() for name, p in tiny.model.named_parameters()}
+    trainable = AdapterTrainable(tiny, "lora", AdapterSettings(("up_proj",), r=2, alpha=4.0, dropout=0.0))
+    with trainable.installed() as params:
+        # one A and one B matrix per layer's up_proj, nothing else trains
+        assert len(params) == 2 * len(tiny.layers) and all(p.requires_grad for p in params)
+        assert {min(p.shape) for p in params} == {2}  # rank 2: A is [2, hidden], B is [intermediate, 2]
+        snapshot = trainable.snapshot()
+        with torch.no_grad():
+            for p in params:
+                p.add_(1.0)
+        trainable.restore(snapshot)
+        assert all(torch.equal(a, trainable.snapshot()[name]) for name, a in snapshot.items())
+    assert {name: type(module) for name, module in tiny.model.named_modules()} == before
+    assert all(torch.equal(p, weights[name]) and not p.requires_grad for name, p in tiny.model.named_parameters())
+    with pytest.raises(ValueError):
+        AdapterTrainable(tiny, "sparse", AdapterSettings())
+
+
+def test_an_adapter_directory_that_is_not_one_names_the_field(tiny, tmp_path):
+    from sparse_sub_worker.errors import WorkerError
+    from sparse_sub_worker.methods.adapters import adapter_applied
+
+    with pytest.raises(WorkerError) as error:
+        with adapter_applied(tiny, str(tmp_path), "adapter_path"):
+            pass
+    assert (error.value.reason, error.value.field) == ("BAD_ADAPTER", "adapter_path")
+    assert error.value.message == f"adapter_path: {tmp_path} is not a peft adapter directory (no adapter_config.json)"
+    (tmp_path / "adapter_config.json").write_text('{"peft_type": "LORA", "r": 2, "target_modules": ["no_such_proj"], "task_type": "CAUSAL_LM"}')
+    with pytest.raises(WorkerError) as error:
+        with adapter_applied(tiny, str(tmp_path), "adapter_path"):
+            pass
+    assert error.value.reason == "BAD_ADAPTER" and error.value.message.startswith(f"adapter_path: cannot apply {tmp_path} to this model: ")
