@@ -122,7 +122,8 @@ def test_counts_files_keep_their_metadata_and_bad_files_name_the_field(tiny, tex
         assert f.get_tensor("token_count").dtype == torch.int64
     with pytest.raises(WorkerError) as error:
         load_counts(tmp_path / "missing.safetensors", "counts[2].path")
-    assert error.value.field == "counts[2].path" and "missing.safetensors" in error.value.message
+    assert error.value.field == "counts[2].path"
+    assert error.value.message == f"counts[2].path: activation counts file not found: {tmp_path / 'missing.safetensors'}"
     from safetensors.torch import save_file
 
     save_file({"over_zero": counts.over_zero}, str(tmp_path / "half.safetensors"))  # no token_count
@@ -148,10 +149,11 @@ def test_progress_reports_counted_tokens_after_each_batch_and_the_hooks_are_remo
 def test_throughput_is_tokens_over_elapsed_seconds(monkeypatch):
     from sparse_sub_worker import activations
 
-    clock = iter([100.0, 102.5, 104.0, 104.0])
+    clock = iter([100.0, 102.5, 104.0, 104.0, 104.5])
     monkeypatch.setattr(activations.time, "perf_counter", lambda: next(clock))
     meter = activations.Throughput()  # starts at 100
     assert meter.elapsed() == 2.5
     assert meter.rate(600) == 150.0  # 600 tokens / 4 s
     meter.start = 104.0
     assert meter.rate(10) == 0.0  # no time passed: no rate rather than a division by zero
+    assert meter.rate(10) == 20.0  # half a second: 10 tokens / 0.5 s

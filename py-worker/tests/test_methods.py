@@ -295,3 +295,43 @@ def test_an_adapter_directory_that_is_not_one_names_the_field(tiny, tmp_path):
         with adapter_applied(tiny, str(tmp_path), "adapter_path"):
             pass
     assert error.value.reason == "BAD_ADAPTER" and error.value.message.startswith(f"adapter_path: cannot apply {tmp_path} to this model: ")
+
+
+def test_dense_keeps_a_base_copy_only_below_half_the_free_memory(tiny, monkeypatch):
+    from types import SimpleNamespace
+
+    from sparse_sub_worker.methods import dense
+
+    trainable = dense.DenseTrainable(tiny, "ffn", keep_base=True)
+    trainable._named = trainable._selected()
+    # the MLP's gate, up and down weights in bytes, worked out from the model's shape
+    layer = tiny.layers[0]
+    per_layer = sum(getattr(layer, name).weight.numel() for name in ("gate_proj", "up_proj", "down_proj")) * 4  # float32
+    needed = per_layer * len(tiny.layers)
+    for available, fits in ((2 * needed + 2, True), (2 * needed, False), (2 * needed + 1, False)):
+        monkeypatch.setattr(dense.psutil, "virtual_memory", lambda: SimpleNamespace(available=available))
+        assert trainable._base_copy_fits() is fits, available
+    snapshot = trainable.snapshot()
+    assert {t.device.type for t in snapshot.values()} == {"cpu"}
+    assert all(t.data_ptr() != p.data_ptr() for t, p in zip(snapshot.values(), trainable._named.values()))  # copies
+    with pytest.raises(ValueError, match="sparse"):
+        dense.DenseTrainable(tiny, "sparse", keep_base=True)
+
+
+def test_whole_model_outputs_refuse_a_folder_of_the_users_naming_output_path(tiny, tmp_path):
+    from sparse_sub_worker.errors import WorkerError
+    from sparse_sub_worker.methods import dense
+    from sparse_sub_worker.methods.adapters import AdapterSettings, AdapterTrainable
+
+    taken = tmp_path / "mine"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("the user's")
+    with pytest.raises(WorkerError) as error:
+        dense.DenseTrainable(tiny, "ffn", keep_base=False).save(taken)
+    assert error.value.field == "output_path" and "model directory" in error.value.message
+    adapter = AdapterTrainable(tiny, "lora", AdapterSettings(("up_proj",), r=2, alpha=4.0, dropout=0.0))
+    with adapter.installed():
+        with pytest.raises(WorkerError) as error:
+            adapter.save(taken)
+    assert error.value.field == "output_path" and "peft adapter" in error.value.message
+    assert (taken / "notes.txt").read_text() == "the user's"

@@ -78,7 +78,34 @@ def test_settings_take_defaults_and_refuse_what_cannot_train():
     read = lambda **given: NeuronLoraSettings.read(pb.TrainRequest(neuron_lora=pb.NeuronLoraConfig(**given)))
     assert read() == NeuronLoraSettings(r=8, alpha=16.0)
     assert read(r=4, alpha=0.5) == NeuronLoraSettings(r=4, alpha=0.5)
+    assert read(r=1) == NeuronLoraSettings(r=1, alpha=16.0)  # rank 1 is a rank
     for given, field_name in ((dict(r=-2), "neuron_lora.r"), (dict(alpha=-1.0), "neuron_lora.alpha"), (dict(alpha=float("nan")), "neuron_lora.alpha")):
         with pytest.raises(WorkerError) as error:
             read(**given)
         assert error.value.field == field_name and "got" in error.value.message
+
+
+def test_a_neuron_lora_job_is_its_own_method_in_checkpoints_and_packs(tiny):
+    from types import SimpleNamespace
+
+    from sparse_sub_worker.methods.neuron_lora import NEURON_LORA
+    from sparse_sub_worker.neuron_sets import NeuronSet
+
+    neuron_set = NeuronSet("af", [[1, 2]] + [[] for _ in tiny.layers[1:]], tiny.layers[0].gate_proj.out_features)
+    job = SimpleNamespace(loaded=tiny, neuron_set=neuron_set, components=("gate", "up", "down"), settings=NeuronLoraSettings(r=2, alpha=4.0), keep_base=True)
+    trainable = NEURON_LORA.build(job)
+    assert trainable.method == "neuron-lora"  # a sparse checkpoint of the same shapes is not resumed as this method
+
+
+def test_factors_start_as_peft_starts_lora_b_zero_and_a_kaiming_uniform(tiny):
+    import math
+
+    torch.manual_seed(0)
+    module = NeuronLoraMLP(tiny.layers[1], torch.tensor(NEURONS), ("gate", "up", "down"), NeuronLoraSettings(r=4, alpha=8.0))
+    for component in ("gate", "up", "down"):
+        a, b = getattr(module, f"{component}_lora_a"), getattr(module, f"{component}_lora_b")
+        assert a.dtype == b.dtype == torch.float32 and not b.any()
+        # kaiming_uniform_(a=sqrt(5)): uniform in +-sqrt(6 / ((1 + 5) * fan_in)) = +-1 / sqrt(fan_in), as peft's LoRA A
+        bound = 1 / math.sqrt(a.shape[1])
+        assert a.abs().max() <= bound
+        assert a.abs().max() > 0.95 * bound, component  # the whole range is used (another gain would narrow it)

@@ -170,8 +170,8 @@ def test_a_set_that_does_not_fit_the_model_names_the_mismatch():
     _fails(lambda: check_fits(fits, 3, 8, "neuron_set_path"), "SHAPE_MISMATCH", "neuron_set_path", "neuron_set_path: set has 2 layers, the model has 3")
     _fails(lambda: check_fits(fits, 2, 7, "neuron_set_path"), "SHAPE_MISMATCH", "neuron_set_path",
            "neuron_set_path: layer 0 names neuron 7, the model has 7 per layer")
-    late = NeuronSet("af", [[1], [2, 9]], 16)
-    _fails(lambda: check_fits(late, 2, 9, "p"), "SHAPE_MISMATCH", "p", "layer 1 names neuron 9, the model has 9 per layer")
+    late = NeuronSet("af", [[1], [2, 5, 9]], 16)
+    _fails(lambda: check_fits(late, 2, 9, "p"), "SHAPE_MISMATCH", "p", "layer 1 names neuron 9, the model has 9 per layer")  # its largest
     _fails(lambda: check_fits(NeuronSet("mt", [[], []]), 2, 8, "p"), "EMPTY_NEURON_SET", "p", "p: the neuron set for 'mt' is empty")
 
 
@@ -188,7 +188,7 @@ def test_a_hand_made_reference_file_imports_with_its_trailing_languages_missing(
 
 
 def test_a_reference_file_that_is_not_one_says_so(tmp_path):
-    _fails(lambda: import_reference(tmp_path / "gone.pt", ["af"]), "PATH_NOT_FOUND", "reference_path", "reference_path: reference neuron file not found: ")
+    _fails(lambda: import_reference(tmp_path / "gone.pt", ["af"]), "PATH_NOT_FOUND", "reference_path", f"reference_path: reference neuron file not found: {tmp_path / 'gone.pt'}")
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"not a torch file")
     _fails(lambda: import_reference(garbage, ["af"]), "BAD_REFERENCE_FILE", "reference_path", f"reference_path: cannot read {garbage} (")
@@ -226,3 +226,13 @@ def test_random_sets_draw_the_reference_way_over_all_neurons_or_per_layer():
     first = sorted(torch.randperm(10, generator=generator)[:3].tolist())
     third = sorted(torch.randperm(10, generator=generator)[:2].tolist())
     assert draw_random_set(like, 3, 10, seed=7, per_layer=True).layers == [first, [], third]
+
+
+class _NotATensor:
+    """Anything torch.save can pickle that is not tensor data."""
+
+
+def test_a_reference_file_is_read_without_running_pickled_code(tmp_path):
+    path = tmp_path / "pickled.pt"
+    torch.save([[_NotATensor()]], path)  # torch.load(weights_only=False) would build this object
+    _fails(lambda: import_reference(path, ["af"]), "BAD_REFERENCE_FILE", "reference_path", f"reference_path: cannot read {path} (")

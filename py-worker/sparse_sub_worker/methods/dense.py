@@ -24,7 +24,7 @@ from . import MethodDefinition, Trainable, no_settings
 class DenseTrainable(Trainable):
     output_kind = "model_directory"
 
-    def __init__(self, loaded: LoadedModel, method: str, keep_base: bool = True):
+    def __init__(self, loaded: LoadedModel, method: str, keep_base: bool):
         if method not in ("ffn", "full"):
             raise ValueError(method)
         super().__init__(loaded)
