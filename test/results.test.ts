@@ -99,6 +99,24 @@ describe("results records, edge cases", () => {
     ]);
   });
 
+  it("compares alignment with the base row of the same language, and has no change where the base has none", () => {
+    const r = results();
+    // base: de first, then af; three layers, so the last layer is not the second
+    r.base_alignment = [{ language: "de", per_layer: [0.1, 0.1, 0.1], mean: 0.1, pairs: 3 }, { language: "af", per_layer: [0.5, 0.6, 0.7], mean: 0.6, pairs: 7 }];
+    r.targets[0].alignment = [{ language: "af", per_layer: [0.4, 0.5, 0.9], mean: 0.6, pairs: 7 }, { language: "xx", per_layer: [0.2, 0.2, 0.2], mean: 0.2, pairs: 2 }];
+    // a task only the method was scored on: no base to compare with
+    r.targets[0].tasks!.push(task("sib200", "af", "accuracy", 0.3, 0.1, 9));
+    const records = resultRecords(r);
+    const sparse = (measure: string, language = "af") => records.find((x) => x.method === "sparse" && x.measure === measure && x.language === language)!;
+    expect([sparse("alignment_mean").value, sparse("alignment_mean").delta, sparse("alignment_mean").relative_change]).toEqual([0.6, 0, 0]);
+    expect([sparse("alignment_last_layer").value, sparse("alignment_last_layer").delta]).toEqual([0.9, 0.9 - 0.7]);
+    const sib = records.find((x) => x.method === "sparse" && x.measure.startsWith("sib200"))!;
+    expect([sib.value, sib.stderr, sib.n, sib.delta, sib.relative_change, sib.within_2se]).toEqual([30, 10, 9, null, null, null]);
+    r.base_alignment = null; // the method's alignment has nothing to be compared with
+    const alone = resultRecords(r).find((x) => x.method === "sparse" && x.measure === "alignment_last_layer")!;
+    expect([alone.value, alone.delta, alone.relative_change]).toEqual([0.9, null, null]);
+  });
+
   it("a run without targets still lists the base model's perplexity and alignment", () => {
     const r = results();
     r.targets = [];
@@ -339,6 +357,39 @@ ${note}
 
 Neuron sets: given in the plan (reference file).
 `);
+  });
+
+  it("shows alignment for a target with the base's row only, or the method's only, and no weight table without weight change", () => {
+    const r = results();
+    r.targets[0].weight_change = null;
+    r.targets[0].alignment = [{ language: "de", per_layer: [0.3, 0.3, 0.3], mean: 0.3, pairs: 7 }, { language: "af", per_layer: [0.4, 0.5, 0.9], mean: 0.6, pairs: 7 }];
+    r.base_alignment = [{ language: "af", per_layer: [0.5, 0.6, 0.7], mean: 0.6, pairs: 7 }];
+    const section = (table: string) => table.slice(table.indexOf("## Target af: cross-lingual"), table.indexOf("## Training"));
+    const table = resultsTable(r);
+    expect(table).not.toContain("where the MLP weights moved");
+    expect(section(table)).toBe(`## Target af: cross-lingual alignment with English (mean cosine of mean-pooled hidden states over layers)
+
+| method | mean | change | last layer |
+|---|---|---|---|
+| base | 0.6000 | - | 0.7000 |
+| sparse | 0.6000 | +0.0000 | 0.9000 |
+
+`);
+    r.targets[0].alignment = null; // the base alone
+    expect(section(resultsTable(r))).toContain("| base | 0.6000 | - | 0.7000 |\n\n");
+    r.targets[0].alignment = [{ language: "af", per_layer: [0.4, 0.5, 0.9], mean: 0.6, pairs: 7 }];
+    r.base_alignment = null; // the method alone
+    expect(section(resultsTable(r))).toContain("| base | missing | | |\n| sparse | 0.6000 | - | 0.9000 |\n");
+  });
+
+  it("lists a language only a method scored even when another method was not evaluated", () => {
+    const r = results();
+    r.languages.push({ code: "xx", name: "Other", tokens_counted: null });
+    r.targets[0].scores!.push({ language: "xx", perplexity: 5, mean_loss: 0, tokens: 3 });
+    r.targets.unshift(method({ method: "random", label: "random" })); // trained, never evaluated: scores null
+    const table = resultsTable(r);
+    expect(table).toContain("| method | en | de | **af** (target) | xx | others, mean change |");
+    expect(table).toContain("| random | not evaluated | not evaluated | not evaluated | not evaluated | - |");
   });
 
   it("shows a run without targets as the base model's perplexity alone", () => {

@@ -13,7 +13,6 @@ function perplexityTable(results: RunResults, target: string, methods: TargetRes
   const languages = results.languages
     .map((l) => l.code)
     .filter((code) => base.has(code) || methods.some((m) => m.scores?.some((s) => s.language === code)));
-  const others = languages.filter((code) => code !== target);
   const header = ["method", ...languages.map((code) => (code === target ? `**${code}** (target)` : code)), "others, mean change"];
   const title = target ? `## Target ${target}: held-out perplexity (lower is better; change vs base)` : "## Base model: held-out perplexity (lower is better)";
   const lines = [title, "", `| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
