@@ -80,6 +80,13 @@ describe("results records (CSV / JSON)", () => {
     expect(rows[1]).toMatchObject({ evaluated: false, targetAverage: null });
     expect(resultsTable(r)).toContain("| sparse | missing | missing | missing | missing | missing |");
   });
+
+  it("paper rows carry the target's held-out perplexity (the API's), null where it was not scored", () => {
+    const r = fullResults(); // af: base 40, sparse 30, random not evaluated
+    expect(paperTable(r, "af").rows.map((row) => [row.method, row.perplexity])).toEqual([["base", 40], ["sparse", 30], ["random", null]]);
+    r.base = null;
+    expect(paperTable(r, "af").rows[0].perplexity).toBeNull();
+  });
 });
 
 describe("results records, edge cases", () => {
