@@ -4,6 +4,7 @@
 import { join, resolve } from "node:path";
 import { writeFileAtomic } from "../atomic-files.js";
 import { PACKAGE_VERSION } from "../package-info.js";
+import { fmt, scoredLanguages, signed } from "../results/format.js";
 import { paperTable, withinNoise, type Measured } from "../results/paper.js";
 import { readResults, renderResults } from "../results/render.js";
 import type { RunResults } from "../results/results.js";
@@ -12,8 +13,6 @@ import { download, escapeHtml, figure, page, table, type Cell } from "./page.js"
 
 export const REPORT_FILE = "report.html";
 
-const fmt = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : String(value));
-const signed = (value: number, digits = 1) => `${value >= 0 ? "+" : ""}${value.toFixed(digits)}`;
 
 /** Writes the run's report (default: <run>/report.html) and returns where. */
 export function writeReport(runDir: string, out?: string): string {
@@ -75,7 +74,7 @@ function targetSection(results: RunResults, data: ReportData, target: string): s
 function perplexityTable(results: RunResults, target: string): string {
   const base = new Map((results.base ?? []).map((s) => [s.language, s.perplexity]));
   const methods = results.targets.filter((t) => t.language === target);
-  const languages = results.languages.map((l) => l.code).filter((code) => base.has(code) || methods.some((m) => m.scores?.some((s) => s.language === code)));
+  const languages = scoredLanguages(results, methods);
   const row = (name: string, scores: { language: string; perplexity: number }[] | null, isBase: boolean): (string | Cell)[] => {
     const byLanguage = new Map((scores ?? []).map((s) => [s.language, s.perplexity]));
     return [

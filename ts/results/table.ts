@@ -1,18 +1,16 @@
 // The Markdown summary of a run (results.md, and what the CLI prints at the end): per target
 // language, rows = base + each method, columns = held-out perplexity per language.
+import { fmt, scoredLanguages, signed } from "./format.js";
 import { paperTable, withinNoise, type Measured } from "./paper.js";
 import { othersMeanChange, weightSummary } from "./records.js";
 import type { RunResults, ScoreRow, TargetResult } from "./results.js";
 
-const fmt = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : String(value));
 const pct = (value: number) => `${value >= 0 ? "+" : ""}${(value * 100).toFixed(1)}%`;
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 function perplexityTable(results: RunResults, target: string, methods: TargetResult[]): string[] {
   const base = new Map((results.base ?? []).map((s) => [s.language, s]));
-  const languages = results.languages
-    .map((l) => l.code)
-    .filter((code) => base.has(code) || methods.some((m) => m.scores?.some((s) => s.language === code)));
+  const languages = scoredLanguages(results, methods);
   const header = ["method", ...languages.map((code) => (code === target ? `**${code}** (target)` : code)), "others, mean change"];
   const title = target ? `## Target ${target}: held-out perplexity (lower is better; change vs base)` : "## Base model: held-out perplexity (lower is better)";
   const lines = [title, "", `| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
@@ -30,7 +28,6 @@ function perplexityTable(results: RunResults, target: string, methods: TargetRes
   return lines;
 }
 
-const signed = (value: number, digits = 1) => `${value >= 0 ? "+" : ""}${value.toFixed(digits)}`;
 
 function benchmarkTable(results: RunResults, target: string): string[] {
   const { columns, rows } = paperTable(results, target);
