@@ -39,9 +39,6 @@ def select_language_neurons(
     torch divides integer counts into the default float dtype), so the same counts select the
     same neurons. In float64, near-ties at the top-k cut and values at the quantile bars fall
     differently at the paper's scale (docs/method.md, "LAPE")."""
-    for name, value in (("top_rate", top_rate), ("filter_rate", filter_rate), ("activation_bar_ratio", activation_bar_ratio)):
-        if not 0 < value <= 1:
-            raise invalid(name, f"must be in (0, 1], got {value}")
     if over_zero.dim() != 3 or over_zero.shape[-1] != token_counts.numel():
         raise invalid("counts", f"counts shape {tuple(over_zero.shape)} does not match {token_counts.numel()} languages")
     if over_zero.shape[-1] < 2:
@@ -49,13 +46,40 @@ def select_language_neurons(
     if (token_counts <= 0).any():
         raise precondition("EMPTY_COUNTS", "a language has a token count of 0", "counts")
 
-    num_layers, intermediate, _ = over_zero.shape
     p = over_zero.to(torch.int64) / token_counts.to(torch.int64)       # [L, I, K] float32, as the reference
-    total = p.sum(dim=-1, keepdim=True)
-    q = p / total
+    return select_from_probabilities(p, top_rate, filter_rate, activation_bar_ratio)
+
+
+def probabilities(counts: torch.Tensor, token_count: int) -> torch.Tensor:
+    """One language's p = over_zero / n, [L, I] float32: the same division, element for element,
+    as the reference's broadcast over all languages at once."""
+    return counts.to(torch.int64) / torch.tensor(token_count, dtype=torch.int64)
+
+
+def _entropy(p: torch.Tensor) -> torch.Tensor:
+    """LAPE of each neuron from its [.., K] probabilities: entropy of p normalised over languages."""
+    q = p / p.sum(dim=-1, keepdim=True)
     q[torch.isnan(q)] = 0                                              # 0/0 -> 0
     log_q = torch.where(q > 0, q.log(), 0)                             # 0 log 0 = 0
-    lape = -torch.sum(q * log_q, dim=-1)                               # [L, I]
+    return -torch.sum(q * log_q, dim=-1)
+
+
+def select_from_probabilities(
+    p: torch.Tensor,  # [L, I, K] float32: activation probability per language
+    top_rate: float = 0.01,
+    filter_rate: float = 0.95,
+    activation_bar_ratio: float = 0.95,
+) -> Selection:
+    """LAPE on probabilities already computed (e.g. filled one language at a time from disk, so
+    hundreds of languages never exist as int64 counts in memory at once). The entropy is taken
+    one layer at a time: the temporaries stay [I, K] instead of [L, I, K]."""
+    for name, value in (("top_rate", top_rate), ("filter_rate", filter_rate), ("activation_bar_ratio", activation_bar_ratio)):
+        if not 0 < value <= 1:
+            raise invalid(name, f"must be in (0, 1], got {value}")
+    if p.dim() != 3 or p.shape[-1] < 2:
+        raise precondition("TOO_FEW_LANGUAGES", "LAPE needs activation counts for at least 2 languages", "counts")
+    num_layers, intermediate, _ = p.shape
+    lape = torch.stack([_entropy(p[layer]) for layer in range(num_layers)])  # [L, I]
 
     flat_p = p.flatten()
     filter_threshold = _quantile(flat_p, filter_rate)

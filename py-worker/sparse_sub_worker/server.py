@@ -25,7 +25,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from . import PROTOCOL, __version__
-from .activations import Throughput, count_activations, load_counts, save_counts
+from .activations import Throughput, activation_probabilities, count_activations, save_counts
 from .analysis import adapter_deltas, alignment, model_directory_deltas, pack_deltas, weight_change
 from .atomic import check_output_dir
 from .corpus import load_sequences
@@ -34,12 +34,13 @@ from .evaluation import score_sequences
 from .gen.sparse_sub.v1 import worker_pb2 as pb
 from .gen.sparse_sub.v1 import worker_pb2_grpc
 from .jobs import JobContext, JobSlot, call_ended, stream_job
-from .lape import select_language_neurons
+from .lape import select_from_probabilities
 from .models.architecture import model_max_length
 from .models.loading import LoadedModel, ModelCache, ModelRequest
 from .methods.adapters import adapter_applied
 from .methods.registry import METHODS
-from .neuron_sets import NeuronSet, check_fits, export_reference, import_reference, load_neuron_set, save_neuron_set
+from .interventions import deactivated
+from .neuron_sets import NeuronSet, check_fits, draw_random_set, export_reference, import_reference, load_neuron_set, save_neuron_set
 from .packs import OVERLAP_RULES, check_pack_fits, load_pack, merge_to_directory, packs_applied
 from .distributed import run_distributed
 from .files import CHUNK_BYTES, list_files, read_chunks, sha256_of, staging_dir, write_chunks
@@ -119,6 +120,21 @@ def _positive(value: int, field_name: str) -> int:
 def _neuron_set_message(neuron_set: NeuronSet, path: str) -> pb.NeuronSet:
     layers = [pb.LayerNeurons(layer_index=i, neuron_indices=indices) for i, indices in enumerate(neuron_set.layers) if indices]
     return pb.NeuronSet(language=neuron_set.language, layers=layers, neuron_count=neuron_set.neuron_count, path=path)
+
+
+def _deactivation_set(intervention: pb.NeuronIntervention):
+    """Reads the set now (a missing file fails before the job queues); returns what builds the
+    neurons to switch off once the model's shape is known: the set, or its random control."""
+    field_name = "deactivate.neuron_set_path"
+    neuron_set = load_neuron_set(_required_path(intervention.neuron_set_path, field_name), field_name)
+
+    def for_model(loaded: LoadedModel) -> NeuronSet:
+        shape = loaded.shape
+        check_fits(neuron_set, shape.num_layers, shape.intermediate_size, field_name)
+        if not intervention.random_same_size:
+            return neuron_set
+        return draw_random_set(neuron_set, shape.num_layers, shape.intermediate_size, intervention.seed, per_layer=True)
+    return for_model
 
 
 def _task_spec(t: pb.TaskRequest, field_name: str) -> TaskSpec:
@@ -300,23 +316,18 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
                 raise invalid(f"counts[{i}].language", f"'{language[:40]}' must be letters, digits, '-' or '_' (it names a file)")
         if len(set(languages)) != len(languages):
             raise invalid("counts", f"languages repeat: {languages}")
-        loaded = [load_counts(c.path, f"counts[{i}].path") for i, c in enumerate(request.counts)]
-        shapes = {tuple(c.over_zero.shape) for c in loaded}
-        if len(shapes) != 1:
-            raise invalid("counts", f"counts come from different model shapes: {sorted(shapes)}")
-        over_zero = torch.stack([c.over_zero for c in loaded], dim=-1)  # [L, I, K]
-        token_counts = torch.tensor([c.token_count for c in loaded])
-        selection = select_language_neurons(over_zero, token_counts, request.top_rate, request.filter_rate, request.activation_bar_ratio)
+        p = activation_probabilities(request.counts)  # [L, I, K], one file at a time
+        selection = select_from_probabilities(p, request.top_rate, request.filter_rate, request.activation_bar_ratio)
         output = Path(request.output_dir)
         sets = []
         for language, neurons in zip(languages, selection.neurons):
-            neuron_set = NeuronSet(language, neurons, over_zero.shape[1])
+            neuron_set = NeuronSet(language, neurons, p.shape[1])
             path = str(output / f"{language}.json")
             save_neuron_set(path, neuron_set)
             sets.append(_neuron_set_message(neuron_set, path))
         return pb.SelectNeuronsResponse(
             neuron_sets=sets, selected_neuron_count=selection.selected_count,
-            total_neuron_count=over_zero.shape[0] * over_zero.shape[1],
+            total_neuron_count=p.shape[0] * p.shape[1],
             filter_threshold=selection.filter_threshold, activation_threshold=selection.activation_threshold)
 
     @streaming
@@ -360,6 +371,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             raise invalid("adapter_path", "give pack_path or adapter_path, not both")
         pack_file = load_pack(request.pack_path, "pack_path") if request.pack_path else None
         tasks = [_task_spec(t, f"tasks[{i}]") for i, t in enumerate(request.tasks)]
+        switched_off = _deactivation_set(request.deactivate) if request.HasField("deactivate") else None
 
         def job(ctx: JobContext):
             loaded = self._load(ctx, wrap, request.model)
@@ -372,7 +384,8 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
                 applied = adapter_applied(loaded, request.adapter_path, "adapter_path")
             else:
                 applied = nullcontext()
-            with applied:
+            neurons = switched_off(loaded) if switched_off else None
+            with applied, (deactivated(loaded.layers, neurons) if neurons else nullcontext(0)) as deactivated_count:
                 for i, (language, corpus) in enumerate(corpora):
                     ctx.check_cancelled()
                     field_name = f"sets[{i}].corpus"
@@ -385,7 +398,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
                 task_scores = [self._run_task(ctx, wrap, loaded, spec, batch_size, clock) for spec in tasks]
                 aligned = [self._alignment(ctx, loaded, a, f"alignment[{i}]", batch_size) for i, a in enumerate(request.alignment)]
             return pb.EvaluateEvent(result=pb.EvaluateResult(pack_path=request.pack_path, scores=scores, seconds=clock.elapsed(),
-                                                             tasks=task_scores, alignment=aligned))
+                                                             tasks=task_scores, alignment=aligned, deactivated_neurons=deactivated_count))
 
         memory = (f"batch_size {batch_size}, sequence_length {sequence_length}", "lower evaluation.batch_size or evaluation.sequence_length")
         yield from stream_job(self.slot, request.job_id, context, job, self._queued(request.job_id, wrap), memory)

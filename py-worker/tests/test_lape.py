@@ -200,3 +200,42 @@ def test_a_probability_equal_to_the_activation_bar_does_not_own_the_neuron():
     assert at_bar.neurons == [[[0]], [[]]]  # n1's 0.5 is not above 0.5
     below_bar = select_language_neurons(counts, TOKENS, top_rate=0.5, filter_rate=0.25, activation_bar_ratio=0.5)
     assert below_bar.neurons == [[[0]], [[1]]]
+
+
+def test_probabilities_read_one_file_at_a_time_select_what_the_reference_selects(tmp_path):
+    """The atlas path (SelectNeurons): p filled language by language from counts files, entropy
+    per layer, against the reference's one broadcast over all K at once, at many languages."""
+    from types import SimpleNamespace
+
+    from sparse_sub_worker.activations import ActivationCounts, activation_probabilities, save_counts
+    from sparse_sub_worker.lape import select_from_probabilities
+
+    generator = torch.Generator().manual_seed(7)
+    layers, neurons, languages = 6, 300, 40
+    tokens = torch.randint(1_000, 50_000, (languages,), generator=generator)
+    counts = ((torch.rand(layers, neurons, languages, generator=generator) ** 3) * tokens).long()
+    files = []
+    for k in range(languages):
+        path = tmp_path / f"l{k}.safetensors"
+        save_counts(path, ActivationCounts(counts[:, :, k].contiguous(), int(tokens[k])), f"l{k}", "m")
+        files.append(SimpleNamespace(path=str(path)))
+    p = activation_probabilities(files)
+    assert torch.equal(p, counts / tokens)  # bit for bit the reference's division
+    ours = select_from_probabilities(p, top_rate=0.05, filter_rate=0.95, activation_bar_ratio=0.95)
+    assert same_as_reference(ours.neurons, reference_lape(counts, tokens, 0.05, 0.95, 0.95))
+    assert sum(sum(map(len, s)) for s in ours.neurons) > 0
+
+
+def test_counts_files_of_different_shapes_or_no_tokens_are_refused_naming_the_file(tmp_path):
+    from types import SimpleNamespace
+
+    from sparse_sub_worker.activations import ActivationCounts, activation_probabilities, save_counts
+
+    save_counts(tmp_path / "a.safetensors", ActivationCounts(torch.zeros(2, 4, dtype=torch.int64), 5), "a", "m")
+    save_counts(tmp_path / "b.safetensors", ActivationCounts(torch.zeros(2, 3, dtype=torch.int64), 5), "b", "m")
+    save_counts(tmp_path / "c.safetensors", ActivationCounts(torch.zeros(2, 4, dtype=torch.int64), 0), "c", "m")
+    entries = lambda *names: [SimpleNamespace(path=str(tmp_path / f"{n}.safetensors")) for n in names]
+    with pytest.raises(WorkerError, match=r"different model shapes: \(2, 4\) and \(2, 3\).*b\.safetensors"):
+        activation_probabilities(entries("a", "b"))
+    with pytest.raises(WorkerError, match=r"counts\[1\]\.path: .*c\.safetensors has a token count of 0"):
+        activation_probabilities(entries("a", "c"))

@@ -524,6 +524,23 @@ export interface EvaluateRequest {
   tasks: TaskRequest[];
   /** cross-lingual alignment per language */
   alignment: AlignmentRequest[];
+  /** Switch a neuron set off while scoring (Tang et al. 2024's causal test); unset: none. */
+  deactivate?: NeuronIntervention | undefined;
+}
+
+/**
+ * Neurons whose act_fn(gate(x)) * up(x) (the input of down_proj) is set to 0 in every layer,
+ * by hooks removed after the job: the model's weights are not touched.
+ */
+export interface NeuronIntervention {
+  /** sparse-sub JSON set */
+  neuronSetPath: string;
+  /**
+   * Instead of the set itself: a random set with as many neurons in each layer (the control),
+   * drawn with `seed` (torch.randperm on a CPU generator, as the random-subset baseline).
+   */
+  randomSameSize: boolean;
+  seed: number;
 }
 
 /** One benchmark task on one language (and direction / mode). */
@@ -611,6 +628,8 @@ export interface EvaluateResult {
   seconds: number;
   tasks: TaskScore[];
   alignment: AlignmentResult[];
+  /** neurons switched off (0: none) */
+  deactivatedNeurons: number;
 }
 
 export interface EvaluateEvent {
@@ -4845,6 +4864,7 @@ function createBaseEvaluateRequest(): EvaluateRequest {
     adapterPath: "",
     tasks: [],
     alignment: [],
+    deactivate: undefined,
   };
 }
 
@@ -4876,6 +4896,9 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
     }
     for (const v of message.alignment) {
       AlignmentRequest.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.deactivate !== undefined) {
+      NeuronIntervention.encode(message.deactivate, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -4965,6 +4988,14 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
             message.alignment.push(AlignmentRequest.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.deactivate = NeuronIntervention.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5012,6 +5043,7 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
       alignment: globalThis.Array.isArray(object?.alignment)
         ? object.alignment.map((e: any) => AlignmentRequest.fromJSON(e))
         : [],
+      deactivate: isSet(object.deactivate) ? NeuronIntervention.fromJSON(object.deactivate) : undefined,
     };
   },
 
@@ -5044,6 +5076,9 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
     if (message.alignment?.length) {
       obj.alignment = message.alignment.map((e) => AlignmentRequest.toJSON(e));
     }
+    if (message.deactivate !== undefined) {
+      obj.deactivate = NeuronIntervention.toJSON(message.deactivate);
+    }
     return obj;
   },
 
@@ -5063,6 +5098,118 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
     message.adapterPath = object.adapterPath ?? "";
     message.tasks = object.tasks?.map((e) => TaskRequest.fromPartial(e)) || [];
     message.alignment = object.alignment?.map((e) => AlignmentRequest.fromPartial(e)) || [];
+    message.deactivate = (object.deactivate !== undefined && object.deactivate !== null)
+      ? NeuronIntervention.fromPartial(object.deactivate)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseNeuronIntervention(): NeuronIntervention {
+  return { neuronSetPath: "", randomSameSize: false, seed: 0 };
+}
+
+export const NeuronIntervention: MessageFns<NeuronIntervention> = {
+  encode(message: NeuronIntervention, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.neuronSetPath !== "") {
+      writer.uint32(10).string(message.neuronSetPath);
+    }
+    if (message.randomSameSize !== false) {
+      writer.uint32(16).bool(message.randomSameSize);
+    }
+    if (message.seed !== 0) {
+      writer.uint32(24).int64(message.seed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NeuronIntervention {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNeuronIntervention();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.neuronSetPath = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.randomSameSize = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.seed = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NeuronIntervention {
+    return {
+      neuronSetPath: isSet(object.neuronSetPath)
+        ? globalThis.String(object.neuronSetPath)
+        : isSet(object.neuron_set_path)
+        ? globalThis.String(object.neuron_set_path)
+        : "",
+      randomSameSize: isSet(object.randomSameSize)
+        ? globalThis.Boolean(object.randomSameSize)
+        : isSet(object.random_same_size)
+        ? globalThis.Boolean(object.random_same_size)
+        : false,
+      seed: isSet(object.seed) ? globalThis.Number(object.seed) : 0,
+    };
+  },
+
+  toJSON(message: NeuronIntervention): unknown {
+    const obj: any = {};
+    if (message.neuronSetPath !== "") {
+      obj.neuronSetPath = message.neuronSetPath;
+    }
+    if (message.randomSameSize !== false) {
+      obj.randomSameSize = message.randomSameSize;
+    }
+    if (message.seed !== 0) {
+      obj.seed = Math.round(message.seed);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NeuronIntervention>, I>>(base?: I): NeuronIntervention {
+    return NeuronIntervention.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NeuronIntervention>, I>>(object: I): NeuronIntervention {
+    const message = createBaseNeuronIntervention();
+    message.neuronSetPath = object.neuronSetPath ?? "";
+    message.randomSameSize = object.randomSameSize ?? false;
+    message.seed = object.seed ?? 0;
     return message;
   },
 };
@@ -6041,7 +6188,7 @@ export const LanguageScore: MessageFns<LanguageScore> = {
 };
 
 function createBaseEvaluateResult(): EvaluateResult {
-  return { packPath: "", scores: [], seconds: 0, tasks: [], alignment: [] };
+  return { packPath: "", scores: [], seconds: 0, tasks: [], alignment: [], deactivatedNeurons: 0 };
 }
 
 export const EvaluateResult: MessageFns<EvaluateResult> = {
@@ -6060,6 +6207,9 @@ export const EvaluateResult: MessageFns<EvaluateResult> = {
     }
     for (const v of message.alignment) {
       AlignmentResult.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.deactivatedNeurons !== 0) {
+      writer.uint32(48).int64(message.deactivatedNeurons);
     }
     return writer;
   },
@@ -6117,6 +6267,14 @@ export const EvaluateResult: MessageFns<EvaluateResult> = {
             message.alignment.push(AlignmentResult.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.deactivatedNeurons = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6142,6 +6300,11 @@ export const EvaluateResult: MessageFns<EvaluateResult> = {
       alignment: globalThis.Array.isArray(object?.alignment)
         ? object.alignment.map((e: any) => AlignmentResult.fromJSON(e))
         : [],
+      deactivatedNeurons: isSet(object.deactivatedNeurons)
+        ? globalThis.Number(object.deactivatedNeurons)
+        : isSet(object.deactivated_neurons)
+        ? globalThis.Number(object.deactivated_neurons)
+        : 0,
     };
   },
 
@@ -6162,6 +6325,9 @@ export const EvaluateResult: MessageFns<EvaluateResult> = {
     if (message.alignment?.length) {
       obj.alignment = message.alignment.map((e) => AlignmentResult.toJSON(e));
     }
+    if (message.deactivatedNeurons !== 0) {
+      obj.deactivatedNeurons = Math.round(message.deactivatedNeurons);
+    }
     return obj;
   },
 
@@ -6175,6 +6341,7 @@ export const EvaluateResult: MessageFns<EvaluateResult> = {
     message.seconds = object.seconds ?? 0;
     message.tasks = object.tasks?.map((e) => TaskScore.fromPartial(e)) || [];
     message.alignment = object.alignment?.map((e) => AlignmentResult.fromPartial(e)) || [];
+    message.deactivatedNeurons = object.deactivatedNeurons ?? 0;
     return message;
   },
 };

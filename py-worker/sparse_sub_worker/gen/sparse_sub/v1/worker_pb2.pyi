@@ -419,7 +419,7 @@ class EvaluationSet(_message.Message):
     def __init__(self, language: _Optional[str] = ..., corpus: _Optional[_Union[Corpus, _Mapping]] = ...) -> None: ...
 
 class EvaluateRequest(_message.Message):
-    __slots__ = ("job_id", "model", "pack_path", "sets", "sequence_length", "batch_size", "adapter_path", "tasks", "alignment")
+    __slots__ = ("job_id", "model", "pack_path", "sets", "sequence_length", "batch_size", "adapter_path", "tasks", "alignment", "deactivate")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     PACK_PATH_FIELD_NUMBER: _ClassVar[int]
@@ -429,6 +429,7 @@ class EvaluateRequest(_message.Message):
     ADAPTER_PATH_FIELD_NUMBER: _ClassVar[int]
     TASKS_FIELD_NUMBER: _ClassVar[int]
     ALIGNMENT_FIELD_NUMBER: _ClassVar[int]
+    DEACTIVATE_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     model: ModelSpec
     pack_path: str
@@ -438,7 +439,18 @@ class EvaluateRequest(_message.Message):
     adapter_path: str
     tasks: _containers.RepeatedCompositeFieldContainer[TaskRequest]
     alignment: _containers.RepeatedCompositeFieldContainer[AlignmentRequest]
-    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., pack_path: _Optional[str] = ..., sets: _Optional[_Iterable[_Union[EvaluationSet, _Mapping]]] = ..., sequence_length: _Optional[int] = ..., batch_size: _Optional[int] = ..., adapter_path: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[TaskRequest, _Mapping]]] = ..., alignment: _Optional[_Iterable[_Union[AlignmentRequest, _Mapping]]] = ...) -> None: ...
+    deactivate: NeuronIntervention
+    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., pack_path: _Optional[str] = ..., sets: _Optional[_Iterable[_Union[EvaluationSet, _Mapping]]] = ..., sequence_length: _Optional[int] = ..., batch_size: _Optional[int] = ..., adapter_path: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[TaskRequest, _Mapping]]] = ..., alignment: _Optional[_Iterable[_Union[AlignmentRequest, _Mapping]]] = ..., deactivate: _Optional[_Union[NeuronIntervention, _Mapping]] = ...) -> None: ...
+
+class NeuronIntervention(_message.Message):
+    __slots__ = ("neuron_set_path", "random_same_size", "seed")
+    NEURON_SET_PATH_FIELD_NUMBER: _ClassVar[int]
+    RANDOM_SAME_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    neuron_set_path: str
+    random_same_size: bool
+    seed: int
+    def __init__(self, neuron_set_path: _Optional[str] = ..., random_same_size: _Optional[bool] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class TaskRequest(_message.Message):
     __slots__ = ("name", "label", "language", "direction", "mode", "files", "hub_name", "hub_config", "split", "limit", "max_new_tokens")
@@ -534,18 +546,20 @@ class LanguageScore(_message.Message):
     def __init__(self, language: _Optional[str] = ..., perplexity: _Optional[float] = ..., mean_loss: _Optional[float] = ..., tokens: _Optional[int] = ...) -> None: ...
 
 class EvaluateResult(_message.Message):
-    __slots__ = ("pack_path", "scores", "seconds", "tasks", "alignment")
+    __slots__ = ("pack_path", "scores", "seconds", "tasks", "alignment", "deactivated_neurons")
     PACK_PATH_FIELD_NUMBER: _ClassVar[int]
     SCORES_FIELD_NUMBER: _ClassVar[int]
     SECONDS_FIELD_NUMBER: _ClassVar[int]
     TASKS_FIELD_NUMBER: _ClassVar[int]
     ALIGNMENT_FIELD_NUMBER: _ClassVar[int]
+    DEACTIVATED_NEURONS_FIELD_NUMBER: _ClassVar[int]
     pack_path: str
     scores: _containers.RepeatedCompositeFieldContainer[LanguageScore]
     seconds: float
     tasks: _containers.RepeatedCompositeFieldContainer[TaskScore]
     alignment: _containers.RepeatedCompositeFieldContainer[AlignmentResult]
-    def __init__(self, pack_path: _Optional[str] = ..., scores: _Optional[_Iterable[_Union[LanguageScore, _Mapping]]] = ..., seconds: _Optional[float] = ..., tasks: _Optional[_Iterable[_Union[TaskScore, _Mapping]]] = ..., alignment: _Optional[_Iterable[_Union[AlignmentResult, _Mapping]]] = ...) -> None: ...
+    deactivated_neurons: int
+    def __init__(self, pack_path: _Optional[str] = ..., scores: _Optional[_Iterable[_Union[LanguageScore, _Mapping]]] = ..., seconds: _Optional[float] = ..., tasks: _Optional[_Iterable[_Union[TaskScore, _Mapping]]] = ..., alignment: _Optional[_Iterable[_Union[AlignmentResult, _Mapping]]] = ..., deactivated_neurons: _Optional[int] = ...) -> None: ...
 
 class EvaluateEvent(_message.Message):
     __slots__ = ("progress", "result")
