@@ -26,6 +26,7 @@ const RULES: Record<string, string[]> = {
   results: ["pipeline", "report", "worker", "corpora", "cli", "cli.js"],
   report: ["pipeline", "worker", "corpora", "packs", "cli", "cli.js"],
   pipeline: ["cli", "cli.js"],
+  atlas: ["plan", "pipeline", "results", "report", "worker", "corpora", "packs", "cli", "cli.js"],
 };
 
 describe("module layers", () => {

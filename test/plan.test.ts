@@ -44,7 +44,7 @@ describe("plan loading", () => {
       targets: plan.training.targets, batch_size: 2, gradient_accumulation_steps: 1, sequence_length: 512, max_tokens: 0, epochs: 1,
       max_steps: 0, validate_every: 500, seed: 0, checkpoint_every: 500,
     });
-    expect(plan.evaluation).toEqual({ sequence_length: 512, batch_size: 4, tasks: [], alignment: false, weight_change: true });
+    expect(plan.evaluation).toEqual({ sequence_length: 512, batch_size: 4, tasks: [], alignment: false, weight_change: true, deactivation: false });
     expect(plan.training.methods).toEqual([
       { method: "sparse", learning_rate: 1e-4, weight_decay: 0.01, max_grad_norm: 1, gradient_checkpointing: false, components: ["gate", "up", "down"] },
     ]);

@@ -6,10 +6,13 @@ import { packCommandLine } from "./cli/pack.js";
 import { reportCommandLine } from "./cli/report.js";
 import { resultsCommandLine } from "./cli/results.js";
 import { runCommandLine } from "./cli/run.js";
+import { atlasCommandLine, deactivateCommandLine } from "./cli/stages.js";
 import { validateCommandLine } from "./cli/validate.js";
 import { workerCommandLine } from "./cli/worker.js";
 
-const COMMANDS: CommandRegistration[] = [runCommandLine, validateCommandLine, resultsCommandLine, reportCommandLine, packCommandLine, workerCommandLine];
+const COMMANDS: CommandRegistration[] = [
+  runCommandLine, atlasCommandLine, deactivateCommandLine, validateCommandLine, resultsCommandLine, reportCommandLine, packCommandLine, workerCommandLine,
+];
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
   let exitCode: number = EXIT.ok;

@@ -8,4 +8,8 @@ export const jobIds = {
   evaluateBase: "evaluate:base",
   evaluateTrained: (language: string, label: string) => `evaluate:${language}:${label}`,
   analyze: (language: string, label: string) => `weights:${language}:${label}`,
+  /** Held-out perplexity with a language's neurons off (control "random": a same-size random set). */
+  deactivate: (language: string, control: "language" | "random") => `deactivate:${language}${control === "random" ? ":random" : ""}`,
+  selectSubset: (name: string) => `select:${name}`,
+  atlas: "atlas",
 };

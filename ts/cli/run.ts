@@ -2,7 +2,7 @@
 import { join, resolve } from "node:path";
 import { SparseSubError, formatError } from "../errors.js";
 import { runPlan } from "../pipeline/run.js";
-import { loadPlan } from "../plan/load.js";
+import { loadPlan, type LoadedPlan } from "../plan/load.js";
 import { REPORT_FILE } from "../report/report.js";
 import { createProgressDisplay, silentDisplay } from "../telemetry/progress.js";
 import { EXIT, errorJson, exitCodeFor, type CommandRegistration } from "./exit.js";
@@ -35,13 +35,28 @@ interface RunArgs {
 }
 
 /** `--worker HOST:PORT` flags: remote workers that replace the plan's. */
-function workerFlags(args: RunArgs): unknown[] | undefined {
+export function workerFlags(args: { worker?: string[]; workerTokenFile?: string; workerTls: boolean }): unknown[] | undefined {
   if (!args.worker?.length) return undefined;
   const tokenFile = args.workerTokenFile ? resolve(args.workerTokenFile) : undefined;
   return args.worker.map((address) => ({ address, token_file: tokenFile, tls: args.workerTls }));
 }
 
 export async function runCommand(args: RunArgs): Promise<number> {
+  const again = ["npx sparse-sub run", args.plan, ...(args.out ? ["--out", args.out] : [])].join(" ");
+  return executePlan(() => loadPlan(args.plan, { workers: workerFlags(args) }), { ...args, again });
+}
+
+export interface ExecuteOptions {
+  out?: string;
+  fresh: boolean;
+  verbose: boolean;
+  json: boolean;
+  again: string; // the command that resumes a cancelled run
+}
+
+/** Runs a plan (from a file, or built by atlas / deactivate) with progress and a Ctrl-C that
+ * leaves it resumable; prints the table or --json. */
+export async function executePlan(load: () => LoadedPlan, args: ExecuteOptions): Promise<number> {
   const controller = new AbortController();
   const display = args.json ? silentDisplayUnlessTty() : createProgressDisplay();
   let interrupts = 0;
@@ -55,7 +70,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
   process.on("SIGTERM", onSignal);
   let dir: string | undefined;
   try {
-    const loaded = loadPlan(args.plan, { workers: workerFlags(args) });
+    const loaded = load();
     dir = resolve(args.out ?? loaded.plan.output!.dir);
     const outcome = await runPlan(loaded, {
       outDir: dir,
@@ -69,8 +84,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
   } catch (error) {
     if (args.json) process.stdout.write(errorJson(error, dir));
     if (error instanceof SparseSubError && error.code === "CANCELLED" && dir) {
-      const again = ["npx sparse-sub run", args.plan, ...(args.out ? ["--out", args.out] : [])].join(" ");
-      process.stderr.write(`sparse-sub: cancelled. Finished jobs are kept in ${dir} (results.md and report.html show them); resume with: ${again}\n`);
+      process.stderr.write(`sparse-sub: cancelled. Finished jobs are kept in ${dir} (results.md and report.html show them); resume with: ${args.again}\n`);
     } else {
       process.stderr.write(formatError(error, args.verbose) + "\n");
     }

@@ -1,57 +1,27 @@
 // The pipeline's jobs: collect per language -> select -> train per (target, method) ->
-// evaluate (base, and each trained method's artifact). Each job builds its request with plan/requests.ts and
+// evaluate (base, and each trained method's artifact); deactivation and the atlas when asked. Each job builds its request with plan/requests.ts and
 // returns what it produced; the files it writes live in the run directory.
-import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import type { LanguageCorpora } from "../plan/language-corpora.js";
+import { join } from "node:path";
 import { SparseSubError } from "../errors.js";
 import type {
   AnalyzeWeightsResponse,
   CollectActivationsResult,
   ConvertNeuronSetResponse,
-  Corpus,
   EvaluateResult,
-  ModelSpec,
-  Progress,
   SelectNeuronsResponse,
   TrainResult,
 } from "../gen/sparse_sub/v1/worker.js";
 import { methodLabel, outputKind, processesOf, trainsNeurons, type MethodSpec } from "../plan/methods/index.js";
-import { analyzeRequest, collectRequest, evaluateRequest, importRequest, modelSpec, selectRequest, trainRequest, type Evaluated } from "../plan/requests.js";
+import { analyzeRequest, collectRequest, evaluateRequest, importRequest, selectRequest, trainRequest, type Evaluated } from "../plan/requests.js";
 import type { Plan } from "../plan/schema.js";
+import { deactivationLanguages } from "../plan/deactivation.js";
 import { jobIds } from "../ids.js";
-import { PACKAGE_VERSION } from "../package-info.js";
-import type { PooledWorker } from "../worker/pool.js";
+import { atlasJobs } from "./atlas-jobs.js";
+import { buildContext, corpusFiles, modelKey, type BuildContext, type NeuronSetJobs, type PipelineJobsOptions } from "./build-context.js";
+import { deactivationJobs } from "./deactivation-jobs.js";
 import { defineJob, type Job } from "./graph.js";
-import { relativeToRun } from "./run-directory.js";
 
-export interface RunLayout {
-  dir: string;
-  corpora: string;
-  activations: (language: string) => string;
-  neurons: string;
-  /** What a method's job writes: a pack file, a peft adapter directory or a model directory. */
-  trained: (language: string, spec: MethodSpec) => string;
-  drawnNeurons: (language: string, spec: MethodSpec) => string;
-  checkpoint: (language: string, spec: MethodSpec) => string;
-}
-
-export function runLayout(dir: string): RunLayout {
-  const folders = { pack: "packs", peft_adapter: "adapters", model_directory: "models" } as const;
-  return {
-    dir,
-    corpora: join(dir, "corpora"),
-    activations: (language) => join(dir, "activations", `${language}.safetensors`),
-    neurons: join(dir, "neurons"),
-    trained: (language, spec) => {
-      const kind = outputKind(spec.method);
-      return join(dir, folders[kind], `${language}.${methodLabel(spec)}${kind === "pack" ? ".safetensors" : ""}`);
-    },
-    drawnNeurons: (language, spec) => join(dir, "neurons", `${language}.${methodLabel(spec)}.json`),
-    checkpoint: (language, spec) => join(dir, "checkpoints", `${language}.${methodLabel(spec)}.pt`),
-  };
-}
+export { runLayout, type PipelineJobsOptions, type RunLayout, type Stage } from "./build-context.js";
 
 /** How a trained artifact is scored. */
 function evaluated(spec: MethodSpec, path: string): Evaluated {
@@ -60,59 +30,15 @@ function evaluated(spec: MethodSpec, path: string): Evaluated {
 }
 
 
-/** A stable fingerprint of the code version, a request (job id excluded) and the content of the
- * user's input files it names, for resume. Files made by earlier jobs are covered by chaining their keys.
- * Paths inside the run directory count relative to it: a moved or copied run still resumes. */
-type Fingerprint = (request: object, inputFiles?: string[]) => string;
-
-/** Results of another release of sparse-sub are not reused: its code may compute differently. */
-const CODE_VERSION = `sparse-sub ${PACKAGE_VERSION}`;
-
-function fingerprinter(runDir: string): Fingerprint {
-  const contentHashes = new Map<string, string>(); // read each input once per run
-  const contentHash = (path: string) => {
-    let hash = contentHashes.get(path);
-    if (hash === undefined) {
-      hash = existsSync(path) ? createHash("sha256").update(readFileSync(path)).digest("hex") : "missing";
-      contentHashes.set(path, hash);
-    }
-    return hash;
-  };
-  return (request, inputFiles = []) => {
-    const { jobId: _ignored, ...rest } = request as { jobId?: string };
-    const hash = createHash("sha256").update(CODE_VERSION).update(JSON.stringify(relativeToRun(rest, runDir)));
-    for (const file of inputFiles) hash.update(`\0${relativeToRun(file, runDir)}\0${contentHash(file)}`);
-    return hash.digest("hex").slice(0, 16);
-  };
-}
-
-/** Names the model a job loads, for the pool's preference for workers already holding it. */
-const modelKey = (spec: ModelSpec | undefined) => JSON.stringify(spec ?? {});
-
-/** The local text files a corpus reads (hub datasets have none). */
-function corpusFiles(...corpora: (Corpus | undefined)[]): string[] {
-  return corpora.flatMap((c) => (c?.source?.$case === "textFiles" ? c.source.value.paths : []));
-}
-
-export interface PipelineJobsOptions {
-  plan: Plan;
-  corpora: LanguageCorpora[];
-  layout: RunLayout;
-  runId: string; // prefixes job ids sent to workers (telemetry topics)
-  onProgress: (jobId: string, progress: Progress) => void;
-  /** Makes a request's paths valid on the worker (copying files for one that does not share
-   * this filesystem, see worker/files.ts); default: the same paths. */
-  stage?: Stage;
-}
-
-export type Stage = <Q extends object, R>(worker: PooledWorker, request: Q, call: (request: Q) => Promise<R>, outputFields?: ReadonlySet<string>) => Promise<R>;
-const samePaths: Stage = (_worker, request, call) => call(request);
-
 export function pipelineJobs(options: PipelineJobsOptions): Job[] {
   const build = buildContext(options);
   const { plan } = options;
   const neurons = identificationJobs(build);
-  const jobs: Job[] = [...neurons.jobs, baseEvaluationJob(build)];
+  const jobs: Job[] = [...neurons.jobs];
+  // the base is scored when something compares with it: a trained method or a deactivation
+  if (plan.training.targets.length > 0 || deactivationLanguages(plan).length > 0) jobs.push(baseEvaluationJob(build));
+  jobs.push(...deactivationJobs(build, neurons));
+  if (plan.atlas) jobs.push(...atlasJobs(build, neurons));
   // Scoring a trained model directory loads another model: those jobs are listed last, so that
   // jobs ready at the same moment on the base model go first (fewer model swaps on a worker).
   const modelDirectoryEvaluations: Job[] = [];
@@ -125,37 +51,6 @@ export function pipelineJobs(options: PipelineJobsOptions): Job[] {
   }
   jobs.push(...modelDirectoryEvaluations);
   return jobs;
-}
-
-/** What every job builder of one run shares. */
-interface BuildContext extends Required<Pick<PipelineJobsOptions, "plan" | "corpora" | "layout" | "stage">> {
-  wireId: (id: string) => string;
-  progress: (id: string) => (p: Progress) => void;
-  fingerprint: Fingerprint;
-  exists: (path: string) => boolean;
-  baseModel: string;
-  /** What every evaluation reads from the user: held-out text, task data and alignment files. */
-  evaluationFiles: string[];
-}
-
-function buildContext({ plan, corpora, layout, runId, onProgress, stage = samePaths }: PipelineJobsOptions): BuildContext {
-  const alignment = plan.evaluation.alignment;
-  return {
-    plan,
-    corpora,
-    layout,
-    stage,
-    wireId: (id) => `${runId}/${id}`,
-    progress: (id) => (p) => onProgress(id, p),
-    fingerprint: fingerprinter(layout.dir),
-    exists: (path) => existsSync(resolve(layout.dir, path)), // recorded paths are run-relative
-    baseModel: modelKey(modelSpec(plan)),
-    evaluationFiles: [
-      ...corpusFiles(...corpora.map((c) => c.heldout)),
-      ...plan.evaluation.tasks.flatMap((t) => (t.data && "files" in t.data ? t.data.files : [])),
-      ...(typeof alignment === "object" ? Object.values(alignment.files) : []),
-    ],
-  };
 }
 
 function baseEvaluationJob({ plan, corpora, wireId, progress, fingerprint, stage, baseModel, evaluationFiles }: BuildContext): Job {
@@ -215,14 +110,6 @@ function methodJobs(build: BuildContext, target: string, spec: MethodSpec, neuro
 }
 
 const IMPORT_OUTPUTS: ReadonlySet<string> = new Set(["neuronSetPaths"]);
-
-/** Where each language's neuron set will be, which jobs make it, and which user files it reads. */
-interface NeuronSetJobs {
-  jobs: Job[];
-  path: (language: string) => string;
-  deps: string[];
-  userFiles: (language: string) => string[];
-}
 
 /** The jobs that produce neuron sets: collect + LAPE select, or an import of a reference file,
  * or none (JSON files given). */

@@ -137,6 +137,24 @@ function alignmentRequests(plan: Plan, udhrFiles: (code: string) => { translatio
   );
 }
 
+/** Held-out perplexity of every language with one neuron set switched off (or its random
+ * same-size control): the base evaluation's text and packing, without tasks or alignment. */
+export function deactivationRequest(plan: Plan, jobId: string, corpora: LanguageCorpora[], neuronSetPath: string, random: boolean): EvaluateRequest {
+  const deactivation = plan.evaluation.deactivation;
+  const seed = typeof deactivation === "object" ? deactivation.seed : 0;
+  return {
+    ...evaluateRequest(plan, jobId, corpora, { base: true }),
+    tasks: [],
+    alignment: [],
+    deactivate: { neuronSetPath, randomSameSize: random, seed: random ? seed : 0 },
+  };
+}
+
+/** JSON sets -> one reference torch.save file (List[language][layer] -> LongTensor), in `languages` order. */
+export function exportRequest(languages: string[], neuronSetPaths: string[], referencePath: string, numLayers: number): ConvertNeuronSetRequest {
+  return { direction: ConvertNeuronSetRequest_Direction.DIRECTION_EXPORT, referencePath, languages, neuronSetPaths, numLayers };
+}
+
 /** Where a method moved the MLP weights, measured over the target's neurons. */
 export function analyzeRequest(plan: Plan, jobId: string, evaluated: Evaluated, neuronSetPath: string): AnalyzeWeightsRequest {
   const artifact: AnalyzeWeightsRequest["artifact"] =

@@ -73,7 +73,7 @@ export const Identification = z.strictObject({
 // Same text, packing, batches, token budget and seed for every method of a language; what
 // differs per method (optimiser and method settings) lives in `methods`.
 const TrainingFields = z.strictObject({
-  targets: z.array(z.string()).min(1), // language codes to train, each one job per method
+  targets: z.array(z.string()).default([]), // language codes to train, each one job per method; none: identification (and atlas, deactivation) only
   methods: z.array(MethodSpec).min(1).prefault(["sparse"]), // parsed, so each gets its defaults
   batch_size: positiveInt.default(2),
   gradient_accumulation_steps: positiveInt.default(1),
@@ -101,6 +101,20 @@ export const Training = TrainingFields.extend(Object.fromEntries(MOVED_TO_METHOD
     return kept as unknown as z.output<typeof TrainingFields>;
   });
 
+const Deactivation = z.strictObject({
+  languages: z.array(z.string()).min(1).optional(), // whose neurons to switch off; default: every language with a set
+  random_control: z.boolean().default(true), // also a random set of the same size per layer, per language
+  seed: nonNegativeInt.default(0), // draws the random sets
+});
+
+/** Across all languages' neuron sets: overlap, nearest languages, clusters, shared neurons. */
+export const Atlas = z.strictObject({
+  // LAPE again over only these languages' counts (e.g. the paper's 12), beside the all-language sets
+  subsets: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, "use letters, digits, '-' or '_' (it names a folder)"), z.array(z.string()).min(2)).default({}),
+  nearest: positiveInt.default(5), // neighbours listed per language
+  clusters: positiveInt.optional(), // clusters the dendrogram is cut into; default round(sqrt(languages))
+});
+
 export const Evaluation = z.strictObject({
   sequence_length: positiveInt.default(512), // held-out perplexity
   batch_size: positiveInt.default(4), // sequences / prompts per forward pass
@@ -111,6 +125,9 @@ export const Evaluation = z.strictObject({
     .union([z.boolean(), z.literal("flores"), z.strictObject({ files: z.record(z.string(), z.string().min(1)), limit: nonNegativeInt.default(0) })])
     .default(false),
   weight_change: z.boolean().default(true), // where each method moved the MLP weights
+  // Tang et al.'s causal test: each language's neurons switched off, held-out perplexity of every
+  // language; true = every language with a neuron set, with the random same-size control
+  deactivation: z.union([z.boolean(), Deactivation]).default(false),
 });
 
 /** Neuron sets made elsewhere, instead of collecting and selecting: the reference torch.save
@@ -155,8 +172,9 @@ export const Plan = z
     languages: z.array(Language).min(1),
     identification: Identification.optional(), // defaults apply unless neuron_sets is given
     neuron_sets: NeuronSets.optional(),
-    training: Training,
+    training: Training.prefault({}), // absent: nothing is trained
     evaluation: Evaluation.default(Evaluation.parse({})),
+    atlas: Atlas.optional(),
     workers: z.array(WorkerSpec).min(1).prefault([{ local: true }]),
     output: z.strictObject({ dir: z.string().min(1) }).optional(), // default: runs/<name>
   })
@@ -211,6 +229,23 @@ export const Plan = z
         refuse(ctx, `two methods are both named '${label}': give one a distinct "name"`, ["training", "methods", i, "name"]);
       }
     });
+    const deactivation = plan.evaluation.deactivation;
+    if (typeof deactivation === "object" && deactivation.languages) {
+      deactivation.languages.forEach((code, i) => {
+        const where = ["evaluation", "deactivation", "languages", i];
+        if (!codes.includes(code)) refuse(ctx, `'${code}' is not one of the plan's languages`, where);
+        else if (covered && !covered.includes(code)) refuse(ctx, `'${code}' has no neuron set in neuron_sets`, where);
+      });
+    }
+    if (plan.atlas) {
+      for (const [name, members] of Object.entries(plan.atlas.subsets)) {
+        if (plan.neuron_sets) refuse(ctx, "subsets select from activation counts: not available with neuron_sets", ["atlas", "subsets", name]);
+        members.forEach((code, i) => {
+          if (!codes.includes(code)) refuse(ctx, `'${code}' is not one of the plan's languages`, ["atlas", "subsets", name, i]);
+          else if (members.indexOf(code) !== i) refuse(ctx, `'${code}' appears twice`, ["atlas", "subsets", name, i]);
+        });
+      }
+    }
     plan.training.targets.forEach((target, i) => {
       if (!codes.includes(target)) {
         refuse(ctx, `'${target}' is not one of the plan's languages (${codes.join(", ")})`, ["training", "targets", i]);
@@ -224,3 +259,4 @@ export type Language = z.output<typeof Language>;
 export type TextSource = z.output<typeof TextSource>;
 export type WorkerSpec = z.output<typeof WorkerSpec>;
 export type NeuronSets = z.output<typeof NeuronSets>;
+export type Atlas = z.output<typeof Atlas>;

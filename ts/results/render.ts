@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SparseSubError } from "../errors.js";
+import { toCsv } from "../csv.js";
 import { RECORD_COLUMNS, resultRecords } from "./records.js";
 import { RESULTS_SCHEMA, type RunResults } from "./results.js";
 import { resultsTable } from "./table.js";
@@ -23,14 +24,9 @@ export function readResults(runDir: string): RunResults {
   return results;
 }
 
-const csvCell = (value: unknown) => {
-  const text = value === null || value === undefined ? "" : String(value);
-  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-};
-
 export function renderResults(results: RunResults, format: ResultsFormat): string {
   if (format === "md") return resultsTable(results);
   const records = resultRecords(results);
   if (format === "json") return JSON.stringify(records, null, 2) + "\n";
-  return [RECORD_COLUMNS.join(","), ...records.map((r) => RECORD_COLUMNS.map((h) => csvCell(r[h])).join(","))].join("\n") + "\n";
+  return toCsv(RECORD_COLUMNS, records);
 }

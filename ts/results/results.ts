@@ -14,6 +14,8 @@ import type {
 import { jobIds } from "../ids.js";
 import { methodLabel, outputKind, trainsNeurons, type MethodName, type MethodSpec, type OutputKind } from "../plan/methods/index.js";
 import type { Plan } from "../plan/schema.js";
+import type { AtlasResult } from "../atlas/atlas.js";
+import { deactivationResult, type DeactivationResult } from "./deactivation.js";
 
 export const RESULTS_SCHEMA = "sparse-sub/results@3";
 
@@ -106,6 +108,8 @@ export interface RunResults {
   base_tasks: TaskRow[] | null;
   base_alignment: AlignmentRow[] | null;
   targets: TargetResult[];
+  deactivation?: DeactivationResult | null; // evaluation.deactivation; absent in results written before it existed
+  atlas?: AtlasResult | null; // the plan's atlas stage, once written
   jobs: { id: string; worker: string; seconds: number; reused: boolean }[];
 }
 
@@ -192,6 +196,8 @@ export function assembleResults(input: RunInput): RunResults {
     base_tasks: base ? taskRows(base.tasks) : null,
     base_alignment: base ? alignmentRows(base.alignment) : null,
     targets,
+    deactivation: deactivationResult(plan, result),
+    atlas: result<AtlasResult>(jobIds.atlas) ?? null,
     jobs: [...records.entries()].map(([id, r]) => ({ id, worker: r.worker, seconds: r.seconds, reused: input.reused.has(id) })),
   };
 }

@@ -4,6 +4,7 @@ import { fmt, scoredLanguages, signed } from "./format.js";
 import { paperTable, withinNoise, type Measured } from "./paper.js";
 import { othersMeanChange, weightSummary } from "./records.js";
 import type { RunResults, ScoreRow, TargetResult } from "./results.js";
+import { atlasSection, deactivationTable } from "./stage-tables.js";
 
 const pct = (value: number) => `${value >= 0 ? "+" : ""}${(value * 100).toFixed(1)}%`;
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
@@ -98,7 +99,7 @@ export function resultsTable(results: RunResults): string {
   const lines: string[] = [`# ${results.run}`, ""];
   const targets = [...new Set(results.targets.map((t) => t.language))];
   for (const target of targets) lines.push(...benchmarkTable(results, target));
-  if (targets.length === 0 && results.base) lines.push(...perplexityTable(results, "", []), "");
+  if (targets.length === 0 && results.base && !results.deactivation) lines.push(...perplexityTable(results, "", []), "");
   for (const target of targets) lines.push(...perplexityTable(results, target, results.targets.filter((t) => t.language === target)), "");
   for (const target of targets) lines.push(...analysisTables(results, target));
   if (results.targets.length > 0) {
@@ -117,6 +118,7 @@ export function resultsTable(results: RunResults): string {
       lines.push("", `**${t.label} (${t.language}) diverged**: its loss was NaN or infinite at step ${t.diverged_step}; training stopped and its scores are those of step ${t.best_step}. Lower its learning_rate.`);
     }
   }
+  if (results.deactivation || results.atlas) lines.push("", ...deactivationTable(results), ...atlasSection(results));
   if (results.neuron_source !== "lape") lines.push("", `Neuron sets: given in the plan (${results.neuron_source.replace("_", " ")}).`);
   if (results.selection) {
     const s = results.selection;
