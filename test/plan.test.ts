@@ -368,3 +368,41 @@ describe("shipped configs", () => {
     });
   }
 });
+
+describe("atlas and deactivation sections", () => {
+  const three = () => ({ ...minimal(), languages: [...minimal().languages, { code: "nl", udhr: { id: "nld" } }] });
+
+  it("runs without training: no targets, nothing trained", () => {
+    const { training: _none, ...rest } = minimal();
+    const { plan } = parsePlan(rest, "/plans");
+    expect(plan.training.targets).toEqual([]);
+    expect(plan.atlas).toBeUndefined();
+  });
+
+  it("fills the atlas and deactivation defaults", () => {
+    const { plan } = parsePlan({ ...minimal(), atlas: {}, evaluation: { deactivation: {} } }, "/plans");
+    expect(plan.atlas).toEqual({ subsets: {}, nearest: 5 });
+    expect(plan.evaluation.deactivation).toEqual({ random_control: true, seed: 0 });
+  });
+
+  it("names each bad atlas subset and deactivation language at its path", () => {
+    expect(issues({ ...three(), atlas: { subsets: { "bad name": ["af", "nl"] } } })).toEqual([
+      { path: "atlas.subsets.bad name", message: "use letters, digits, '-' or '_' (it names a folder)" },
+    ]);
+    expect(issues({ ...three(), atlas: { subsets: { one: ["af"] } } })).toEqual([
+      { path: "atlas.subsets.one", message: "Too small: expected array to have >=2 items" },
+    ]);
+    expect(issues({ ...three(), atlas: { subsets: { west: ["af", "zz", "af"] } } })).toEqual([
+      { path: "atlas.subsets.west[1]", message: "'zz' is not one of the plan's languages" },
+      { path: "atlas.subsets.west[2]", message: "'af' appears twice" },
+    ]);
+    expect(issues({ ...three(), evaluation: { deactivation: { languages: ["nl", "zz"] } } })).toEqual([
+      { path: "evaluation.deactivation.languages[1]", message: "'zz' is not one of the plan's languages" },
+    ]);
+    const sets = { neuron_sets: { files: { af: "af.json" } } };
+    expect(issues({ ...three(), ...sets, training: { targets: ["af"] }, evaluation: { deactivation: { languages: ["nl"] } }, atlas: { subsets: { s: ["af", "nl"] } } })).toEqual([
+      { path: "evaluation.deactivation.languages[0]", message: "'nl' has no neuron set in neuron_sets" },
+      { path: "atlas.subsets.s", message: "subsets select from activation counts: not available with neuron_sets" },
+    ]);
+  });
+});

@@ -5,6 +5,9 @@ reads of model weights the tests compare. Each command prints JSON when it retur
     python test/helpers/fixtures.py up-rows MODEL_DIR
     python test/helpers/fixtures.py merged-changes MODEL_DIR PACK OUT_DIR
     python test/helpers/fixtures.py reference-file PATH LAYERS_JSON
+    python test/helpers/fixtures.py read-reference PATH
+    python test/helpers/fixtures.py plant MODEL_DIR SET_JSON FACTOR OUT_DIR
+    python test/helpers/fixtures.py zeroed-perplexity MODEL_DIR SET_JSON HELDOUT_JSONL SEQUENCE_LENGTH
 """
 
 from __future__ import annotations
@@ -65,7 +68,39 @@ def reference_file(path: str, layers_json: str) -> None:
     torch.save([[torch.tensor(layer, dtype=torch.long) for layer in language] for language in json.loads(layers_json)], path)
 
 
-COMMANDS = {"make-packs": make_packs, "up-rows": up_rows, "merged-changes": merged_changes, "reference-file": reference_file}
+def plant(model_dir: str, set_json: str, factor: str, out_dir: str) -> None:
+    """The model with the set's neurons made to matter: their down_proj columns scaled by FACTOR."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    with torch.no_grad():
+        for layer, indices in zip(model.model.layers, json.load(open(set_json))["layers"]):
+            layer.mlp.down_proj.weight[:, indices] *= float(factor)
+    model.save_pretrained(out_dir)
+    AutoTokenizer.from_pretrained(model_dir).save_pretrained(out_dir)
+
+
+def zeroed_perplexity(model_dir: str, set_json: str, heldout: str, sequence_length: str) -> float:
+    """Held-out perplexity of the model whose down_proj columns of the set are zeroed in the weights
+    (no hook): what switching those neurons off must give."""
+    from sparse_sub_worker.corpus import TextFilesCorpus, load_sequences
+    from sparse_sub_worker.evaluation import score_sequences
+    from sparse_sub_worker.models.loading import ModelRequest, load_model
+
+    loaded = load_model(ModelRequest(model_dir, device="cpu", dtype="float32"))
+    with torch.no_grad():
+        for layer, indices in zip(loaded.model.model.layers, json.load(open(set_json))["layers"]):
+            layer.mlp.down_proj.weight[:, indices] = 0
+    sequences = load_sequences(TextFilesCorpus((heldout,)), loaded.encoder, "x", int(sequence_length), separate_documents=True, keep_tail=True)
+    return score_sequences(loaded.model, sequences, 4).perplexity
+
+
+def read_reference(path: str) -> list:
+    """A reference torch.save file as lists (weights_only: as a careful user would read it)."""
+    return [[t.tolist() for t in language] for language in torch.load(path, weights_only=True)]
+
+
+COMMANDS = {"read-reference": read_reference, "plant": plant, "zeroed-perplexity": zeroed_perplexity, "make-packs": make_packs, "up-rows": up_rows, "merged-changes": merged_changes, "reference-file": reference_file}
 
 if __name__ == "__main__":
     name, *args = sys.argv[1:]

@@ -90,6 +90,7 @@ export function languageCodeWarnings(plan: Plan): PlanIssue[] {
   plan.languages.forEach((language, i) => {
     const path = `languages[${i}].code`;
     const { code } = language;
+    if (language.udhr?.id === code) return; // named after its UDHR declaration (atlas, deactivate): an id, not a tag
     const entry = language.udhr ? udhr.find((e) => e.code === language.udhr!.id) : undefined;
     const corpusTag = entry?.bcp47?.split("-")[0];
     let canonical: string | undefined;

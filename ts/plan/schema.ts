@@ -110,7 +110,7 @@ const Deactivation = z.strictObject({
 /** Across all languages' neuron sets: overlap, nearest languages, clusters, shared neurons. */
 export const Atlas = z.strictObject({
   // LAPE again over only these languages' counts (e.g. the paper's 12), beside the all-language sets
-  subsets: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, "use letters, digits, '-' or '_' (it names a folder)"), z.array(z.string()).min(2)).default({}),
+  subsets: z.record(z.string(), z.array(z.string()).min(2)).default({}), // name (it names a folder) -> language codes
   nearest: positiveInt.default(5), // neighbours listed per language
   clusters: positiveInt.optional(), // clusters the dendrogram is cut into; default round(sqrt(languages))
 });
@@ -239,6 +239,7 @@ export const Plan = z
     }
     if (plan.atlas) {
       for (const [name, members] of Object.entries(plan.atlas.subsets)) {
+        if (!/^[A-Za-z0-9_-]+$/.test(name)) refuse(ctx, "use letters, digits, '-' or '_' (it names a folder)", ["atlas", "subsets", name]);
         if (plan.neuron_sets) refuse(ctx, "subsets select from activation counts: not available with neuron_sets", ["atlas", "subsets", name]);
         members.forEach((code, i) => {
           if (!codes.includes(code)) refuse(ctx, `'${code}' is not one of the plan's languages`, ["atlas", "subsets", name, i]);

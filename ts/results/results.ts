@@ -197,7 +197,7 @@ export function assembleResults(input: RunInput): RunResults {
     base_alignment: base ? alignmentRows(base.alignment) : null,
     targets,
     deactivation: deactivationResult(plan, result),
-    atlas: result<AtlasResult>(jobIds.atlas) ?? null,
+    atlas: plan.atlas ? (result<AtlasResult>(jobIds.atlas) ?? null) : null, // a record may be another plan's, run in the same directory
     jobs: [...records.entries()].map(([id, r]) => ({ id, worker: r.worker, seconds: r.seconds, reused: input.reused.has(id) })),
   };
 }

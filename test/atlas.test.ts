@@ -1,0 +1,111 @@
+// The atlas's arithmetic on sets small enough to work out by hand.
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { writeAtlas } from "../ts/atlas/atlas.js";
+import { clusterLanguages } from "../ts/atlas/clusters.js";
+import { jaccard, nearestLanguages, neuronKeys, overlapMatrix, sharedNeurons } from "../ts/atlas/overlap.js";
+
+// 2 layers. a = {0:1, 0:2, 1:5}; b = {0:2, 1:5, 1:6}; c = {1:1}; d = {} ; e = {0:1, 0:2, 1:5, 1:6}
+const SETS = [
+  { code: "a", layers: [[1, 2], [5]] },
+  { code: "b", layers: [[2], [5, 6]] },
+  { code: "c", layers: [[], [1]] },
+  { code: "d", layers: [[], []] },
+  { code: "e", layers: [[1, 2], [5, 6]] },
+];
+
+describe("overlap", () => {
+  it("compares (layer, neuron) pairs: the same index in another layer is another neuron", () => {
+    expect(jaccard(neuronKeys({ code: "x", layers: [[7], []] }), neuronKeys({ code: "y", layers: [[], [7]] }))).toBe(0);
+  });
+
+  it("gives the Jaccard index worked out by hand", () => {
+    const m = overlapMatrix(SETS);
+    expect(m[0][1]).toBeCloseTo(2 / 4, 12); // a∩b = {0:2, 1:5}, a∪b = 4
+    expect(m[0][4]).toBeCloseTo(3 / 4, 12);
+    expect(m[1][4]).toBeCloseTo(3 / 4, 12);
+    expect(m[0][2]).toBe(0);
+    expect(m[3][3]).toBe(0); // an empty set overlaps nothing, not even itself
+    expect(m[3][0]).toBe(0);
+    expect(m[2][2]).toBe(1);
+    expect(m.every((row, i) => row.every((v, j) => v === m[j][i]))).toBe(true);
+  });
+
+  it("lists nearest languages by overlap, ties in plan order, none with zero overlap", () => {
+    const m = overlapMatrix(SETS);
+    const near = nearestLanguages(SETS.map((s) => s.code), m, 2);
+    expect(near.filter((n) => n.language === "a").map((n) => [n.neighbour, n.rank])).toEqual([["e", 1], ["b", 2]]);
+    expect(near.filter((n) => n.language === "e").map((n) => n.neighbour)).toEqual(["a", "b"]); // 3/4 each: plan order
+    expect(near.filter((n) => n.language === "c")).toEqual([]);
+    expect(near.filter((n) => n.language === "d")).toEqual([]);
+  });
+
+  it("finds the neurons shared by several languages, most shared first", () => {
+    expect(sharedNeurons(SETS)).toEqual([
+      { layer: 0, neuron: 2, languages: ["a", "b", "e"] },
+      { layer: 1, neuron: 5, languages: ["a", "b", "e"] },
+      { layer: 0, neuron: 1, languages: ["a", "e"] },
+      { layer: 1, neuron: 6, languages: ["b", "e"] },
+    ]);
+    expect(sharedNeurons(SETS, 3)).toHaveLength(2);
+  });
+});
+
+describe("clusters", () => {
+  // distances (1 - similarity): p-q 0.1, r-s 0.2, {p,q}-{r,s} average of 0.6 0.7 0.8 0.9 = 0.75
+  const similarity = [
+    [1, 0.9, 0.4, 0.3],
+    [0.9, 1, 0.2, 0.1],
+    [0.4, 0.2, 1, 0.8],
+    [0.3, 0.1, 0.8, 1],
+  ];
+
+  it("merges by average linkage, written as SciPy's linkage matrix", () => {
+    const { linkage } = clusterLanguages(similarity, 2);
+    expect(linkage.map(([a, b, , size]) => [a, b, size])).toEqual([[0, 1, 2], [2, 3, 2], [4, 5, 4]]);
+    expect(linkage.map((row) => row[2])).toEqual([expect.closeTo(0.1, 12), expect.closeTo(0.2, 12), expect.closeTo(0.75, 12)]);
+  });
+
+  it("cuts the tree into the number of clusters asked for", () => {
+    expect(clusterLanguages(similarity, 2).assignment).toEqual([1, 1, 2, 2]);
+    expect(clusterLanguages(similarity, 3).assignment).toEqual([1, 1, 2, 3]); // r-s, the later merge, undone
+    expect(clusterLanguages(similarity, 1).assignment).toEqual([1, 1, 1, 1]);
+    expect(clusterLanguages(similarity, 9).assignment).toEqual([1, 2, 3, 4]);
+  });
+
+  it("averages over all members when a cluster grows (UPGMA, not the mean of the two clusters' means)", () => {
+    // t joins {p,q} at 0.1 / 0.3 (mean 0.2); then u: to p 0.5, q 0.5, t 0.8 -> average 0.6 (WPGMA would give 0.65)
+    const s = [
+      [1, 0.95, 0.9, 0.5],
+      [0.95, 1, 0.7, 0.5],
+      [0.9, 0.7, 1, 0.2],
+      [0.5, 0.5, 0.2, 1],
+    ];
+    const { linkage } = clusterLanguages(s, 1);
+    expect(linkage.map((row) => [row[0], row[1], row[3]])).toEqual([[0, 1, 2], [2, 4, 3], [3, 5, 4]]);
+    expect(linkage[1][2]).toBeCloseTo((0.1 + 0.3) / 2, 12);
+    expect(linkage[2][2]).toBeCloseTo((0.5 + 0.5 + 0.8) / 3, 12);
+  });
+});
+
+describe("writeAtlas", () => {
+  it("writes what pandas reads, from the set files", () => {
+    const dir = mkdtempSync(join(tmpdir(), "atlas-"));
+    const languages = SETS.map((s) => {
+      const setPath = join(dir, `${s.code}.json`);
+      writeFileSync(setPath, JSON.stringify({ format: "sparse-sub/neuron-set@1", language: s.code, layers: s.layers }));
+      return { code: s.code, name: s.code === "a" ? "Name, with comma" : undefined, tokens: 100, setPath };
+    });
+    const summary = writeAtlas({ dir: join(dir, "atlas"), languages, subsets: [], nearest: 1, clusters: 2 });
+    expect(summary.neurons).toEqual({ min: 0, median: 3, max: 4, total_unique: 5 });
+    expect(summary.empty).toEqual(["d"]);
+    expect(summary.most_similar.slice(0, 2)).toEqual([{ a: "a", b: "e", jaccard: 0.75 }, { a: "b", b: "e", jaccard: 0.75 }]);
+    const text = (f: string) => readFileSync(join(dir, "atlas", f), "utf8");
+    expect(text("languages.csv").split("\n")[1]).toBe('a,"Name, with comma",100,3,2,0.333333,1,e,0.75'); // depth: (0+0+1)/3
+    expect(text("overlap.csv").split("\n")[1]).toBe("a,1,0.5,0,0,0.75");
+    expect(text("layers.csv").split("\n").slice(1, 3)).toEqual(["all,a,0,2", "all,a,1,1"]);
+    expect(text("nearest.csv").trim().split("\n")).toEqual(["language,rank,neighbour,jaccard", "a,1,e,0.75", "b,1,e,0.75", "e,1,a,0.75"]); // c and d overlap nothing
+  });
+});
