@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { chromiumPath, launchBrowser, openReport } from "./helpers/browser.js";
 import { SparseSubError } from "../ts/errors.js";
 import { runPlan } from "../ts/pipeline/run.js";
 import { silentDisplay } from "../ts/telemetry/progress.js";
@@ -59,6 +60,12 @@ describe("atlas", () => {
     expect(results.atlas.languages).toBe(5);
   });
 
+  it("shows the atlas in the report: the overlap heatmap draws a cell per pair of languages", async () => {
+    const charts = await drawnCharts(join(dir, "report.html"));
+    if (!charts) return;
+    expect(charts.find(([id]) => id === "overlap")).toEqual(["overlap", 25, 20]); // 5 x 5 rows, the diagonal not drawn
+  }, 60_000);
+
   it("writes the overlap matrix as the Jaccard of the sets it names", () => {
     const sets = IDS.map((id) => setOf(join(dir, "neurons", `${id}.json`)));
     expect(sets.some((s) => s.size > 0)).toBe(true);
@@ -101,6 +108,19 @@ describe("atlas", () => {
   });
 });
 
+/** The charts a report draws (id, rows drawn, SVG cells) in Chromium; null without one (CI has one). */
+async function drawnCharts(reportFile: string): Promise<[string, number, number][] | null> {
+  if (!chromiumPath) return null;
+  const browser = await launchBrowser();
+  try {
+    const { page, problems } = await openReport(browser, reportFile);
+    expect(problems).toEqual([]);
+    return await page.$$eval("figure[data-chart]", (fs) => fs.map((f) => [f.id, Number(f.dataset.drawn), f.querySelectorAll("svg [aria-label=cell] > *").length] as [string, number, number]));
+  } finally {
+    await browser.close();
+  }
+}
+
 describe("deactivation", () => {
   it("scores every language with each set off as a model whose columns are zeroed by hand, and the random control apart", async () => {
     const root = mkdtempSync(join(tmpdir(), "sparse-sub-deactivate-"));
@@ -135,5 +155,7 @@ describe("deactivation", () => {
     expect(own).toBeGreaterThan(0.05);
     expect(own).toBeGreaterThan(5 * Math.abs(d.summary[0].random_own_change!));
     expect(readFileSync(join(dir, "results.md"), "utf8")).toContain("| afr (random) |");
+    const charts = await drawnCharts(join(dir, "report.html"));
+    if (charts) expect(charts.find(([id]) => id === "deactivation")).toEqual(["deactivation", 6, 6]); // 2 rows x 3 languages
   });
 });

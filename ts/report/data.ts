@@ -22,13 +22,21 @@ export interface ReportData {
   shared: { layer: number; neurons: number; languages: number }[]; // neurons selected for >= `languages` languages
   alignment: { target: string; model: string; layer: number; similarity: number }[];
   jobs: { job: string; stage: string; worker: string; seconds: number; reused: boolean }[];
+  /** Deactivation matrix cells: relative perplexity change of `evaluated` with `row`'s neurons off. */
+  deactivation: { row: string; evaluated: string; change: number }[];
+  /** Atlas overlap cells (Jaccard), languages in cluster order; empty above OVERLAP_CHART_LIMIT languages. */
+  overlap: { a: string; b: string; jaccard: number }[];
   missing: string[]; // what the plan asked for that this run has not produced
 }
 
 interface PlannedRun {
   training?: { targets?: string[]; methods?: MethodSpec[] };
-  evaluation?: { weight_change?: boolean };
+  evaluation?: { weight_change?: boolean; deactivation?: unknown };
+  atlas?: unknown;
 }
+
+/** Above this many languages the overlap heatmap would be unreadable: atlas/overlap.csv has it. */
+export const OVERLAP_CHART_LIMIT = 60;
 
 /** The plan the run was started with (plan.resolved.json), when the run directory has it. */
 export function readPlannedRun(runDir: string): PlannedRun | null {
@@ -82,6 +90,12 @@ export function reportData(results: RunResults, runDir: string): ReportData {
       ),
     ],
     jobs: results.jobs.map((j) => ({ job: j.id, stage: j.id.split(":")[0], worker: j.worker, seconds: j.seconds, reused: j.reused })),
+    deactivation: (results.deactivation?.rows ?? []).flatMap((r) =>
+      Object.entries(r.change).flatMap(([evaluated, change]) =>
+        change === null ? [] : [{ row: r.control === "random" ? `${r.deactivated} (random)` : r.deactivated, evaluated, change }],
+      ),
+    ),
+    overlap: overlapCells(results, runDir),
     missing: missingParts(results, targets, methods, planned),
   };
 }
@@ -102,6 +116,22 @@ function sharedNeurons(results: RunResults, runDir: string): ReportData["shared"
   });
 }
 
+/** The atlas's overlap.csv as cells, languages grouped by cluster (clusters.csv), small atlases only. */
+function overlapCells(results: RunResults, runDir: string): ReportData["overlap"] {
+  if (!results.atlas || results.atlas.languages > OVERLAP_CHART_LIMIT) return [];
+  try {
+    const dir = resolve(runDir, results.atlas.dir);
+    const [header, ...rows] = readFileSync(join(dir, "overlap.csv"), "utf8").trim().split("\n").map((line) => line.split(","));
+    const codes = header.slice(1);
+    const cluster = new Map(readFileSync(join(dir, "clusters.csv"), "utf8").trim().split("\n").slice(1).map((line) => line.split(",") as [string, string]));
+    const order = [...codes].sort((x, y) => Number(cluster.get(x)) - Number(cluster.get(y)) || codes.indexOf(x) - codes.indexOf(y));
+    const cells = rows.flatMap((row) => codes.map((b, j) => ({ a: row[0], b, jaccard: Number(row[j + 1]) })));
+    return cells.sort((p, q) => order.indexOf(p.a) - order.indexOf(q.a) || order.indexOf(p.b) - order.indexOf(q.b));
+  } catch {
+    return []; // the atlas files moved away: the chart is left out, not the report
+  }
+}
+
 function readLayers(path: string): number[][] | null {
   try {
     const layers = JSON.parse(readFileSync(path, "utf8")).layers;
@@ -113,7 +143,10 @@ function readLayers(path: string): number[][] | null {
 
 function missingParts(results: RunResults, targets: string[], methods: string[], planned: PlannedRun | null): string[] {
   const missing: string[] = [];
-  if (!results.base) missing.push(`${jobIds.evaluateBase}: the base model has not been scored`);
+  const deactivates = Boolean(planned?.evaluation?.deactivation);
+  if (!results.base && (targets.length > 0 || deactivates)) missing.push(`${jobIds.evaluateBase}: the base model has not been scored`);
+  if (planned?.atlas && !results.atlas) missing.push(`${jobIds.atlas}: the atlas has not been written`);
+  if (deactivates && !results.deactivation?.rows.length) missing.push("deactivate: no language's neurons have been switched off yet");
   const wantsWeights = planned?.evaluation?.weight_change ?? true;
   for (const target of targets) {
     for (const method of methods) {

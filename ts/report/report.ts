@@ -27,18 +27,25 @@ export function runReport(runDir: string): string {
   const body = [
     `<header><h1>sparse-sub run <code>${escapeHtml(results.run)}</code> <span class="status ${results.status}">${results.status}</span></h1>`,
     `<p class="note">${escapeHtml(results.model.source)} · started ${escapeHtml(results.started_at)} · report by sparse-sub ${PACKAGE_VERSION}</p>`,
-    navigation(data),
+    navigation(results, data),
     `</header>`,
     ...missingSection(results, data),
     ...data.targets.flatMap((target) => targetSection(results, data, target)),
+    ...interventionSections(results, data),
     ...selectionSection(results, data),
     ...factsSection(results, data, runDir),
   ];
   return page(`sparse-sub: ${results.run}`, body, data);
 }
 
-function navigation(data: ReportData): string {
-  const links = [...data.targets.map((t) => [`target-${t}`, `target ${t}`]), ["selection", "neurons"], ["facts", "run facts"]];
+function navigation(results: RunResults, data: ReportData): string {
+  const links = [
+    ...data.targets.map((t) => [`target-${t}`, `target ${t}`]),
+    ...(results.deactivation?.rows.length ? [["deactivation", "deactivation"]] : []),
+    ...(results.atlas ? [["atlas", "atlas"]] : []),
+    ["selection", "neurons"],
+    ["facts", "run facts"],
+  ];
   return `<nav>${links.map(([id, label]) => `<a href="#${escapeHtml(id)}">${escapeHtml(label)}</a>`).join("")}</nav>`;
 }
 
@@ -123,6 +130,34 @@ function benchmarkTable(results: RunResults, target: string): string {
     "chrF 0-100 for translation, accuracy % for multiple choice; n = items scored. A change within two standard errors of the difference is not distinguishable from no change.",
   );
 }
+
+function interventionSections(results: RunResults, data: ReportData): string[] {
+  const parts: string[] = [];
+  const d = results.deactivation;
+  if (d && d.rows.length > 0) {
+    parts.push(
+      `<section id="deactivation"><h2>Deactivation</h2>`,
+      `<p class="note">Each row switches one language's neurons off (or, "(random)", as many random neurons per layer) and scores every language's held-out text. A language's own neurons should raise its own perplexity far more than the others' and than the control.</p>`,
+      table("Own perplexity change vs the rest of the row and the control", ["neurons off", "own change", "others, mean", "others, max", "random control, own"],
+        d.summary.map((s) => [escapeHtml(s.language), pctOf(s.own_change), pctOf(s.others_mean_change), pctOf(s.others_max_change), pctOf(s.random_own_change)])),
+      figure("deactivation", "deactivation", "deactivation", "Relative change of held-out perplexity (colour) per evaluated language (columns) with a language's neurons off (rows)."),
+      `</section>`,
+    );
+  }
+  const a = results.atlas;
+  if (a) {
+    parts.push(
+      `<section id="atlas"><h2>Atlas of ${a.languages} languages</h2>`,
+      `<p class="note">Neurons per language: min ${a.neurons.min}, median ${a.neurons.median}, max ${a.neurons.max}; ${a.clusters} clusters (average linkage on 1 - Jaccard). Files: ${escapeHtml(a.files.join(", "))} in ${escapeHtml(a.dir)}.</p>`,
+      table("Most overlapping pairs", ["languages", "Jaccard"], a.most_similar.map((p) => [escapeHtml(`${p.a} - ${p.b}`), fmt(p.jaccard, 3)])),
+      data.overlap.length ? figure("overlap", "overlap", "overlap", "Jaccard overlap of every pair of languages' neuron sets, languages grouped by cluster.") : `<p class="note">${a.languages} languages: too many for a heatmap; atlas/overlap.csv holds the matrix.</p>`,
+      `</section>`,
+    );
+  }
+  return parts;
+}
+
+const pctOf = (value: number | null) => (value === null ? "-" : `${value >= 0 ? "+" : ""}${(value * 100).toFixed(1)}%`);
 
 function selectionSection(results: RunResults, data: ReportData): string[] {
   if (data.neurons.length === 0) return [];

@@ -91,6 +91,38 @@
         ],
       });
     },
+    deactivation(figure, rows) {
+      const evaluated = [...new Set(rows.map((r) => r.evaluated))];
+      const deactivated = [...new Set(rows.map((r) => r.row))];
+      const limit = Math.max(0.01, ...rows.map((r) => Math.abs(r.change)));
+      return Plot.plot({
+        width: widthOf(figure),
+        height: 60 + 26 * deactivated.length,
+        marginLeft: 120,
+        marginBottom: 60,
+        x: { label: "language scored", domain: evaluated, tickRotate: evaluated.length > 12 ? -45 : 0 },
+        y: { label: "neurons off", domain: deactivated },
+        color: { type: "diverging", scheme: "BuRd", domain: [-limit, limit], legend: true, label: "perplexity change (relative)", tickFormat: "+%" },
+        marks: [
+          Plot.cell(rows, { x: "evaluated", y: "row", fill: "change", tip: true, inset: 0.5 }),
+          Plot.text(rows, { x: "evaluated", y: "row", text: (r) => `${r.change >= 0 ? "+" : ""}${(r.change * 100).toFixed(0)}%`, fontSize: 9 }),
+        ],
+      });
+    },
+    overlap(figure, rows) {
+      const order = [...new Set(rows.map((r) => r.a))];
+      const side = Math.min(widthOf(figure), 60 + 14 * order.length + 120);
+      return Plot.plot({
+        width: side,
+        height: side,
+        marginLeft: 100,
+        marginBottom: 100,
+        x: { label: null, domain: order, tickRotate: -90 },
+        y: { label: null, domain: order },
+        color: { type: "linear", scheme: "Blues", domain: [0, Math.max(0.01, ...rows.filter((r) => r.a !== r.b).map((r) => r.jaccard))], legend: true, label: "Jaccard overlap" },
+        marks: [Plot.cell(rows.filter((r) => r.a !== r.b), { x: "b", y: "a", fill: "jaccard", tip: true })],
+      });
+    },
     jobs(figure, rows) {
       const stages = [...new Set(rows.map((r) => r.stage))];
       return Plot.plot({
