@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { chromiumPath, launchBrowser, openReport } from "./helpers/browser.js";
 import { SparseSubError } from "../ts/errors.js";
 import { runPlan } from "../ts/pipeline/run.js";
+import { steerGeneration } from "../ts/steer/steer.js";
 import { silentDisplay } from "../ts/telemetry/progress.js";
 import { tinyPlan } from "./helpers/tiny-plan.js";
 import { makeTinyModel, runFixture } from "./helpers/worker-env.js";
@@ -98,6 +99,19 @@ describe("atlas", () => {
     expect(shared.length).toBe([...owners.values()].filter((o) => o.length >= 2).length);
     for (const row of shared) expect(row.codes.split(" ")).toEqual(owners.get(`${row.layer}:${row.neuron}`));
   });
+
+  it("steers generation with the atlas's sets: counts outputs per language over the real worker", async () => {
+    const prompts = ["All human beings are", "Alle mense word", "Alle mensen worden"];
+    const summary = await steerGeneration({ model: { source: modelDir, device: "cpu", dtype: "float32" }, neurons: join(dir, "neurons"), from: "afr", to: "nld", strength: 8, prompts, maxNewTokens: 6 });
+    expect(summary.target).toBe("nl");
+    expect(summary.source).toBe("af");
+    expect(summary.result.outputs.map((o) => o.prompt)).toEqual(prompts);
+    expect(Number(summary.result.offNeurons)).toBe(setOf(join(dir, "neurons/afr.json")).size);
+    expect(Number(summary.result.boostNeurons)).toBe(setOf(join(dir, "neurons/nld.json")).size);
+    expect(summary.steered.target).toBe(summary.result.outputs.filter((o) => o.steeredLanguage === "nl").length);
+    expect(summary.base.n).toBe(3);
+    await expect(steerGeneration({ model: { source: modelDir }, neurons: join(dir, "neurons"), to: "xyz", strength: 1, prompts })).rejects.toThrow(/--to: no neuron set .*xyz\.json/);
+  }, 120_000);
 
   it("selects a subset from its own languages' counts and exports every set in the reference format", async () => {
     expect(readCsv(join(dir, "atlas/subsets.csv")).map((r) => r.language)).toEqual(["eng", "afr", "nld"]);

@@ -27,6 +27,7 @@ const RULES: Record<string, string[]> = {
   report: ["pipeline", "worker", "corpora", "packs", "cli", "cli.js"],
   pipeline: ["cli", "cli.js"],
   atlas: ["plan", "pipeline", "results", "report", "worker", "corpora", "packs", "cli", "cli.js"],
+  steer: ["plan", "pipeline", "results", "report", "corpora", "packs", "cli", "cli.js"],
 };
 
 describe("module layers", () => {

@@ -7,11 +7,12 @@ import { reportCommandLine } from "./cli/report.js";
 import { resultsCommandLine } from "./cli/results.js";
 import { runCommandLine } from "./cli/run.js";
 import { atlasCommandLine, deactivateCommandLine } from "./cli/stages.js";
+import { steerCommandLine } from "./cli/steer.js";
 import { validateCommandLine } from "./cli/validate.js";
 import { workerCommandLine } from "./cli/worker.js";
 
 const COMMANDS: CommandRegistration[] = [
-  runCommandLine, atlasCommandLine, deactivateCommandLine, validateCommandLine, resultsCommandLine, reportCommandLine, packCommandLine, workerCommandLine,
+  runCommandLine, atlasCommandLine, deactivateCommandLine, steerCommandLine, validateCommandLine, resultsCommandLine, reportCommandLine, packCommandLine, workerCommandLine,
 ];
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {

@@ -21,3 +21,9 @@ export { RECORD_COLUMNS, resultRecords, type ResultRecord } from "./results/reco
 export { RESULTS_SCHEMA, type RunResults, type TargetResult, type ScoreRow } from "./results/results.js";
 export { readDeclaration, splitDeclaration, udhrIds } from "./corpora/udhr.js";
 export * as proto from "./gen/sparse_sub/v1/worker.js";
+export { writeAtlas, type AtlasResult, type AtlasSummary } from "./atlas/atlas.js";
+export { overlapMatrix, nearestLanguages, sharedNeurons, jaccard } from "./atlas/overlap.js";
+export { clusterLanguages, type Clustering } from "./atlas/clusters.js";
+export { languagesFrom, hasEnoughText } from "./corpora/udhr-languages.js";
+export { deactivationResult, type DeactivationResult } from "./results/deactivation.js";
+export { steerGeneration, type SteerOptions, type SteerSummary } from "./steer/steer.js";

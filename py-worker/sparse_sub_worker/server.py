@@ -39,7 +39,9 @@ from .models.architecture import model_max_length
 from .models.loading import LoadedModel, ModelCache, ModelRequest
 from .methods.adapters import adapter_applied
 from .methods.registry import METHODS
-from .interventions import deactivated
+from .interventions import deactivated, steered
+from .language_id import KNOWN as IDENTIFIABLE, identify
+from .tasks.generation import generate
 from .neuron_sets import NeuronSet, check_fits, draw_random_set, export_reference, import_reference, load_neuron_set, save_neuron_set
 from .packs import OVERLAP_RULES, check_pack_fits, load_pack, merge_to_directory, packs_applied
 from .distributed import run_distributed
@@ -497,6 +499,43 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             raise invalid("chunk_bytes", f"must be 1 to {MAX_CHUNK_BYTES} (0 = {CHUNK_BYTES}), got {request.chunk_bytes}")
         for i, (offset, data, checksum) in enumerate(read_chunks(request.path, request.chunk_bytes or CHUNK_BYTES)):
             yield pb.FileChunk(path=request.path if i == 0 else "", offset=offset, data=data, sha256=checksum or "", last=checksum is not None)
+
+    @streaming
+    def Steer(self, request, context):
+        wrap = lambda progress: pb.SteerEvent(progress=progress)
+        if not request.prompts:
+            raise invalid("prompts", "is empty: give at least one prompt")
+        if not request.off_neuron_set_path and not request.boost_neuron_set_path:
+            raise invalid("off_neuron_set_path", "nothing to steer with: give off_neuron_set_path, boost_neuron_set_path or both")
+        read = lambda path, field: load_neuron_set(path, field) if path else None
+        off = read(request.off_neuron_set_path, "off_neuron_set_path")
+        boost = read(request.boost_neuron_set_path, "boost_neuron_set_path")
+        prompts = list(request.prompts)
+        max_new_tokens = request.max_new_tokens or 48
+        batch_size = request.batch_size or 8
+
+        def job(ctx: JobContext):
+            loaded = self._load(ctx, wrap, request.model)
+            shape = loaded.shape
+            for neuron_set, field in ((off, "off_neuron_set_path"), (boost, "boost_neuron_set_path")):
+                if neuron_set is not None:
+                    check_fits(neuron_set, shape.num_layers, shape.intermediate_size, field)
+            clock = Throughput()
+            total = 2 * len(prompts)
+            run = lambda offset: generate(loaded.model, loaded.encoder, prompts, batch_size, max_new_tokens,
+                                          on_batch=lambda done: (ctx.check_cancelled(), self._progress(ctx, wrap, "generate", offset + done, total, "prompts", clock.elapsed())))
+            base = run(0)
+            with steered(loaded.layers, off, boost, request.strength):
+                changed = run(len(prompts))
+            base_languages, steered_languages = identify(base), identify(changed)
+            outputs = [pb.SteerOutput(prompt=p, base=b, steered=c, base_language=bl, steered_language=cl)
+                       for p, b, c, bl, cl in zip(prompts, base, changed, base_languages, steered_languages)]
+            return pb.SteerEvent(result=pb.SteerResult(
+                outputs=outputs, off_neurons=off.neuron_count if off else 0, boost_neurons=boost.neuron_count if boost else 0,
+                seconds=clock.elapsed(), identifiable=sorted(IDENTIFIABLE)))
+
+        memory = (f"batch_size {batch_size}, max_new_tokens {max_new_tokens}", "lower batch_size")
+        yield from stream_job(self.slot, request.job_id, context, job, self._queued(request.job_id, wrap), memory)
 
     @unary
     def ConvertNeuronSet(self, request, context):

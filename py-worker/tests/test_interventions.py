@@ -126,3 +126,44 @@ def test_a_set_that_does_not_fit_the_model_is_refused_naming_the_field(stub, tin
     with pytest.raises(grpc.RpcError) as error:
         list(stub.Evaluate(_request(tiny_model_dir, text_file, neuron_set_path=str(tmp_path / "none.json"))))
     assert error.value.code() == grpc.StatusCode.NOT_FOUND and "deactivate.neuron_set_path" in error.value.details()
+
+
+def test_steering_zeroes_one_set_adds_to_another_and_leaves_the_rest(tiny):
+    from sparse_sub_worker.interventions import steered
+
+    ids = torch.randint(5, 200, (2, 12), generator=torch.Generator().manual_seed(2))
+    before, _ = _down_inputs(tiny, ids)
+    off, boost = NeuronSet("af", [[1, 5], [], []], 64), NeuronSet("nl", [[5, 9], [], [2]], 64)
+    with steered(tiny.layers, off, boost, 2.5):
+        during, _ = _down_inputs(tiny, ids)
+    assert (during[0][..., 1] == 0).all()
+    assert torch.equal(during[0][..., 5], torch.full_like(during[0][..., 5], 2.5))  # in both: off, then pushed
+    assert torch.allclose(during[0][..., 9], before[0][..., 9] + 2.5, atol=1e-6)
+    untouched = [i for i in range(64) if i not in (1, 5, 9)]
+    assert torch.equal(during[0][..., untouched], before[0][..., untouched])
+    assert all(not layer.down_proj._forward_pre_hooks for layer in tiny.layers)
+
+
+def test_language_identification_works_offline_and_tells_afrikaans_from_dutch():
+    from sparse_sub_worker.language_id import KNOWN, identify
+
+    texts = ["Alle mense word vry, met gelyke waardigheid en regte, gebore.", "Alle mensen worden vrij en gelijk in waardigheid en rechten geboren.",
+             "All human beings are born free and equal in dignity and rights.", "  "]
+    assert identify(texts) == ["af", "nl", "en", ""]
+    assert {"af", "nl", "cy", "de"} <= KNOWN and "mt" not in KNOWN
+
+
+def test_steer_over_grpc_gives_base_outputs_of_the_unchanged_model_and_changed_steered_ones(stub, tiny, tiny_model_dir, tmp_path):
+    from sparse_sub_worker.tasks.generation import generate
+
+    off, boost = tmp_path / "off.json", tmp_path / "boost.json"
+    save_neuron_set(off, NeuronSet("af", PLANTED, 64))
+    save_neuron_set(boost, NeuronSet("nl", [[7, 8], [3], []], 64))
+    prompts = ["All human beings", "Alle mense word"]
+    request = pb.SteerRequest(job_id="s", model=pb.ModelSpec(source=str(tiny_model_dir), device="cpu", dtype="float32"), prompts=prompts,
+                              off_neuron_set_path=str(off), boost_neuron_set_path=str(boost), strength=20.0, max_new_tokens=8)
+    result = list(stub.Steer(request))[-1].result
+    assert [o.base for o in result.outputs] == generate(tiny.model, tiny.encoder, prompts, 8, 8)
+    assert [o.steered for o in result.outputs] != [o.base for o in result.outputs]
+    assert (result.off_neurons, result.boost_neurons) == (7, 3)
+    assert "af" in result.identifiable and all(o.base_language in result.identifiable or o.base_language == "" for o in result.outputs)

@@ -17,6 +17,8 @@ import {
   CollectActivationsRequest,
   ConvertNeuronSetRequest,
   EvaluateRequest,
+  SteerRequest,
+  type SteerResult,
   GetWorkerInfoRequest,
   MergePackRequest,
   Method,
@@ -106,6 +108,10 @@ export class WorkerClient {
   evaluate(request: Partial<EvaluateRequest>, options: CallOptions = {}): Promise<EvaluateResult> {
     const what = `Evaluate(${request.packPath || request.adapterPath || request.model?.source || "base"})`;
     return this.stream(what, this.client.evaluate(EvaluateRequest.fromPartial(request)), options);
+  }
+
+  steer(request: Partial<SteerRequest>, options: CallOptions = {}): Promise<SteerResult> {
+    return this.stream(`Steer(${request.prompts?.length ?? 0} prompts)`, this.client.steer(SteerRequest.fromPartial(request)), options);
   }
 
   mergePack(request: Partial<MergePackRequest>): Promise<MergePackResponse> {

@@ -810,6 +810,45 @@ export interface ListFilesResponse_Entry {
   size: number;
 }
 
+export interface SteerRequest {
+  jobId: string;
+  model?: ModelSpec | undefined;
+  prompts: string[];
+  /** switched off (act_fn(gate) * up = 0); empty: none */
+  offNeuronSetPath: string;
+  /** `strength` added to act_fn(gate) * up; empty: none */
+  boostNeuronSetPath: string;
+  strength: number;
+  /** 0: 48 */
+  maxNewTokens: number;
+  /** 0: 8 */
+  batchSize: number;
+}
+
+export interface SteerOutput {
+  prompt: string;
+  /** greedy output of the unchanged model */
+  base: string;
+  /** greedy output with the intervention */
+  steered: string;
+  /** ISO 639-1 code identified by Lingua; "" for an empty output */
+  baseLanguage: string;
+  steeredLanguage: string;
+}
+
+export interface SteerResult {
+  outputs: SteerOutput[];
+  offNeurons: number;
+  boostNeurons: number;
+  seconds: number;
+  /** the ISO 639-1 codes Lingua knows (a language outside them is never recognised) */
+  identifiable: string[];
+}
+
+export interface SteerEvent {
+  event?: { $case: "progress"; value: Progress } | { $case: "result"; value: SteerResult } | undefined;
+}
+
 function createBaseModelSpec(): ModelSpec {
   return { source: "", ggufFile: "", dtype: "", device: "", revision: "", addBos: "" };
 }
@@ -8176,6 +8215,603 @@ export const ListFilesResponse_Entry: MessageFns<ListFilesResponse_Entry> = {
   },
 };
 
+function createBaseSteerRequest(): SteerRequest {
+  return {
+    jobId: "",
+    model: undefined,
+    prompts: [],
+    offNeuronSetPath: "",
+    boostNeuronSetPath: "",
+    strength: 0,
+    maxNewTokens: 0,
+    batchSize: 0,
+  };
+}
+
+export const SteerRequest: MessageFns<SteerRequest> = {
+  encode(message: SteerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== "") {
+      writer.uint32(10).string(message.jobId);
+    }
+    if (message.model !== undefined) {
+      ModelSpec.encode(message.model, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.prompts) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.offNeuronSetPath !== "") {
+      writer.uint32(34).string(message.offNeuronSetPath);
+    }
+    if (message.boostNeuronSetPath !== "") {
+      writer.uint32(42).string(message.boostNeuronSetPath);
+    }
+    if (message.strength !== 0) {
+      writer.uint32(49).double(message.strength);
+    }
+    if (message.maxNewTokens !== 0) {
+      writer.uint32(56).int32(message.maxNewTokens);
+    }
+    if (message.batchSize !== 0) {
+      writer.uint32(64).int32(message.batchSize);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SteerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSteerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.model = ModelSpec.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.prompts.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.offNeuronSetPath = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.boostNeuronSetPath = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.strength = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.maxNewTokens = reader.int32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.batchSize = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SteerRequest {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+      model: isSet(object.model) ? ModelSpec.fromJSON(object.model) : undefined,
+      prompts: globalThis.Array.isArray(object?.prompts) ? object.prompts.map((e: any) => globalThis.String(e)) : [],
+      offNeuronSetPath: isSet(object.offNeuronSetPath)
+        ? globalThis.String(object.offNeuronSetPath)
+        : isSet(object.off_neuron_set_path)
+        ? globalThis.String(object.off_neuron_set_path)
+        : "",
+      boostNeuronSetPath: isSet(object.boostNeuronSetPath)
+        ? globalThis.String(object.boostNeuronSetPath)
+        : isSet(object.boost_neuron_set_path)
+        ? globalThis.String(object.boost_neuron_set_path)
+        : "",
+      strength: isSet(object.strength) ? globalThis.Number(object.strength) : 0,
+      maxNewTokens: isSet(object.maxNewTokens)
+        ? globalThis.Number(object.maxNewTokens)
+        : isSet(object.max_new_tokens)
+        ? globalThis.Number(object.max_new_tokens)
+        : 0,
+      batchSize: isSet(object.batchSize)
+        ? globalThis.Number(object.batchSize)
+        : isSet(object.batch_size)
+        ? globalThis.Number(object.batch_size)
+        : 0,
+    };
+  },
+
+  toJSON(message: SteerRequest): unknown {
+    const obj: any = {};
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    if (message.model !== undefined) {
+      obj.model = ModelSpec.toJSON(message.model);
+    }
+    if (message.prompts?.length) {
+      obj.prompts = message.prompts;
+    }
+    if (message.offNeuronSetPath !== "") {
+      obj.offNeuronSetPath = message.offNeuronSetPath;
+    }
+    if (message.boostNeuronSetPath !== "") {
+      obj.boostNeuronSetPath = message.boostNeuronSetPath;
+    }
+    if (message.strength !== 0) {
+      obj.strength = floatToJson(message.strength);
+    }
+    if (message.maxNewTokens !== 0) {
+      obj.maxNewTokens = Math.round(message.maxNewTokens);
+    }
+    if (message.batchSize !== 0) {
+      obj.batchSize = Math.round(message.batchSize);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SteerRequest>, I>>(base?: I): SteerRequest {
+    return SteerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SteerRequest>, I>>(object: I): SteerRequest {
+    const message = createBaseSteerRequest();
+    message.jobId = object.jobId ?? "";
+    message.model = (object.model !== undefined && object.model !== null)
+      ? ModelSpec.fromPartial(object.model)
+      : undefined;
+    message.prompts = object.prompts?.map((e) => e) || [];
+    message.offNeuronSetPath = object.offNeuronSetPath ?? "";
+    message.boostNeuronSetPath = object.boostNeuronSetPath ?? "";
+    message.strength = object.strength ?? 0;
+    message.maxNewTokens = object.maxNewTokens ?? 0;
+    message.batchSize = object.batchSize ?? 0;
+    return message;
+  },
+};
+
+function createBaseSteerOutput(): SteerOutput {
+  return { prompt: "", base: "", steered: "", baseLanguage: "", steeredLanguage: "" };
+}
+
+export const SteerOutput: MessageFns<SteerOutput> = {
+  encode(message: SteerOutput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.prompt !== "") {
+      writer.uint32(10).string(message.prompt);
+    }
+    if (message.base !== "") {
+      writer.uint32(18).string(message.base);
+    }
+    if (message.steered !== "") {
+      writer.uint32(26).string(message.steered);
+    }
+    if (message.baseLanguage !== "") {
+      writer.uint32(34).string(message.baseLanguage);
+    }
+    if (message.steeredLanguage !== "") {
+      writer.uint32(42).string(message.steeredLanguage);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SteerOutput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSteerOutput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.prompt = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.base = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.steered = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.baseLanguage = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.steeredLanguage = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SteerOutput {
+    return {
+      prompt: isSet(object.prompt) ? globalThis.String(object.prompt) : "",
+      base: isSet(object.base) ? globalThis.String(object.base) : "",
+      steered: isSet(object.steered) ? globalThis.String(object.steered) : "",
+      baseLanguage: isSet(object.baseLanguage)
+        ? globalThis.String(object.baseLanguage)
+        : isSet(object.base_language)
+        ? globalThis.String(object.base_language)
+        : "",
+      steeredLanguage: isSet(object.steeredLanguage)
+        ? globalThis.String(object.steeredLanguage)
+        : isSet(object.steered_language)
+        ? globalThis.String(object.steered_language)
+        : "",
+    };
+  },
+
+  toJSON(message: SteerOutput): unknown {
+    const obj: any = {};
+    if (message.prompt !== "") {
+      obj.prompt = message.prompt;
+    }
+    if (message.base !== "") {
+      obj.base = message.base;
+    }
+    if (message.steered !== "") {
+      obj.steered = message.steered;
+    }
+    if (message.baseLanguage !== "") {
+      obj.baseLanguage = message.baseLanguage;
+    }
+    if (message.steeredLanguage !== "") {
+      obj.steeredLanguage = message.steeredLanguage;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SteerOutput>, I>>(base?: I): SteerOutput {
+    return SteerOutput.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SteerOutput>, I>>(object: I): SteerOutput {
+    const message = createBaseSteerOutput();
+    message.prompt = object.prompt ?? "";
+    message.base = object.base ?? "";
+    message.steered = object.steered ?? "";
+    message.baseLanguage = object.baseLanguage ?? "";
+    message.steeredLanguage = object.steeredLanguage ?? "";
+    return message;
+  },
+};
+
+function createBaseSteerResult(): SteerResult {
+  return { outputs: [], offNeurons: 0, boostNeurons: 0, seconds: 0, identifiable: [] };
+}
+
+export const SteerResult: MessageFns<SteerResult> = {
+  encode(message: SteerResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.outputs) {
+      SteerOutput.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.offNeurons !== 0) {
+      writer.uint32(16).int64(message.offNeurons);
+    }
+    if (message.boostNeurons !== 0) {
+      writer.uint32(24).int64(message.boostNeurons);
+    }
+    if (message.seconds !== 0) {
+      writer.uint32(33).double(message.seconds);
+    }
+    for (const v of message.identifiable) {
+      writer.uint32(42).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SteerResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSteerResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.outputs.push(SteerOutput.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.offNeurons = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.boostNeurons = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.seconds = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.identifiable.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SteerResult {
+    return {
+      outputs: globalThis.Array.isArray(object?.outputs) ? object.outputs.map((e: any) => SteerOutput.fromJSON(e)) : [],
+      offNeurons: isSet(object.offNeurons)
+        ? globalThis.Number(object.offNeurons)
+        : isSet(object.off_neurons)
+        ? globalThis.Number(object.off_neurons)
+        : 0,
+      boostNeurons: isSet(object.boostNeurons)
+        ? globalThis.Number(object.boostNeurons)
+        : isSet(object.boost_neurons)
+        ? globalThis.Number(object.boost_neurons)
+        : 0,
+      seconds: isSet(object.seconds) ? globalThis.Number(object.seconds) : 0,
+      identifiable: globalThis.Array.isArray(object?.identifiable)
+        ? object.identifiable.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SteerResult): unknown {
+    const obj: any = {};
+    if (message.outputs?.length) {
+      obj.outputs = message.outputs.map((e) => SteerOutput.toJSON(e));
+    }
+    if (message.offNeurons !== 0) {
+      obj.offNeurons = Math.round(message.offNeurons);
+    }
+    if (message.boostNeurons !== 0) {
+      obj.boostNeurons = Math.round(message.boostNeurons);
+    }
+    if (message.seconds !== 0) {
+      obj.seconds = floatToJson(message.seconds);
+    }
+    if (message.identifiable?.length) {
+      obj.identifiable = message.identifiable;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SteerResult>, I>>(base?: I): SteerResult {
+    return SteerResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SteerResult>, I>>(object: I): SteerResult {
+    const message = createBaseSteerResult();
+    message.outputs = object.outputs?.map((e) => SteerOutput.fromPartial(e)) || [];
+    message.offNeurons = object.offNeurons ?? 0;
+    message.boostNeurons = object.boostNeurons ?? 0;
+    message.seconds = object.seconds ?? 0;
+    message.identifiable = object.identifiable?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseSteerEvent(): SteerEvent {
+  return { event: undefined };
+}
+
+export const SteerEvent: MessageFns<SteerEvent> = {
+  encode(message: SteerEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.event?.$case) {
+      case "progress":
+        Progress.encode(message.event.value, writer.uint32(10).fork()).join();
+        break;
+      case "result":
+        SteerResult.encode(message.event.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SteerEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSteerEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.event = { $case: "progress", value: Progress.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.event = { $case: "result", value: SteerResult.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SteerEvent {
+    return {
+      event: isSet(object.progress)
+        ? { $case: "progress", value: Progress.fromJSON(object.progress) }
+        : isSet(object.result)
+        ? { $case: "result", value: SteerResult.fromJSON(object.result) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: SteerEvent): unknown {
+    const obj: any = {};
+    if (message.event?.$case === "progress") {
+      obj.progress = Progress.toJSON(message.event.value);
+    } else if (message.event?.$case === "result") {
+      obj.result = SteerResult.toJSON(message.event.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SteerEvent>, I>>(base?: I): SteerEvent {
+    return SteerEvent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SteerEvent>, I>>(object: I): SteerEvent {
+    const message = createBaseSteerEvent();
+    switch (object.event?.$case) {
+      case "progress": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "progress", value: Progress.fromPartial(object.event.value) };
+        }
+        break;
+      }
+      case "result": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "result", value: SteerResult.fromPartial(object.event.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 export type WorkerService = typeof WorkerService;
 export const WorkerService = {
   /** What this worker is: version, device, memory, loaded model, telemetry endpoint, queue. */
@@ -8309,6 +8945,19 @@ export const WorkerService = {
       Buffer.from(ConvertNeuronSetResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ConvertNeuronSetResponse => ConvertNeuronSetResponse.decode(value),
   },
+  /**
+   * Greedy generation with and without steering (one language's neurons off, another's pushed
+   * up), each output's language identified offline (Lingua).
+   */
+  steer: {
+    path: "/sparse_sub.v1.Worker/Steer" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: SteerRequest): Buffer => Buffer.from(SteerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SteerRequest => SteerRequest.decode(value),
+    responseSerialize: (value: SteerEvent): Buffer => Buffer.from(SteerEvent.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SteerEvent => SteerEvent.decode(value),
+  },
 } as const;
 
 export interface WorkerServer extends UntypedServiceImplementation {
@@ -8340,6 +8989,11 @@ export interface WorkerServer extends UntypedServiceImplementation {
   listFiles: handleUnaryCall<ListFilesRequest, ListFilesResponse>;
   /** Converts between the reference torch.save neuron format and sparse-sub's JSON. */
   convertNeuronSet: handleUnaryCall<ConvertNeuronSetRequest, ConvertNeuronSetResponse>;
+  /**
+   * Greedy generation with and without steering (one language's neurons off, another's pushed
+   * up), each output's language identified offline (Lingua).
+   */
+  steer: handleServerStreamingCall<SteerRequest, SteerEvent>;
 }
 
 export interface WorkerClient extends Client {
@@ -8501,6 +9155,12 @@ export interface WorkerClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ConvertNeuronSetResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Greedy generation with and without steering (one language's neurons off, another's pushed
+   * up), each output's language identified offline (Lingua).
+   */
+  steer(request: SteerRequest, options?: Partial<CallOptions>): ClientReadableStream<SteerEvent>;
+  steer(request: SteerRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<SteerEvent>;
 }
 
 export const WorkerClient = makeGenericClientConstructor(WorkerService, "sparse_sub.v1.Worker") as unknown as {

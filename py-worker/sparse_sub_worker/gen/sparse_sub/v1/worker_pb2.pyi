@@ -735,3 +735,59 @@ class ListFilesResponse(_message.Message):
     FILES_FIELD_NUMBER: _ClassVar[int]
     files: _containers.RepeatedCompositeFieldContainer[ListFilesResponse.Entry]
     def __init__(self, files: _Optional[_Iterable[_Union[ListFilesResponse.Entry, _Mapping]]] = ...) -> None: ...
+
+class SteerRequest(_message.Message):
+    __slots__ = ("job_id", "model", "prompts", "off_neuron_set_path", "boost_neuron_set_path", "strength", "max_new_tokens", "batch_size")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PROMPTS_FIELD_NUMBER: _ClassVar[int]
+    OFF_NEURON_SET_PATH_FIELD_NUMBER: _ClassVar[int]
+    BOOST_NEURON_SET_PATH_FIELD_NUMBER: _ClassVar[int]
+    STRENGTH_FIELD_NUMBER: _ClassVar[int]
+    MAX_NEW_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    model: ModelSpec
+    prompts: _containers.RepeatedScalarFieldContainer[str]
+    off_neuron_set_path: str
+    boost_neuron_set_path: str
+    strength: float
+    max_new_tokens: int
+    batch_size: int
+    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., prompts: _Optional[_Iterable[str]] = ..., off_neuron_set_path: _Optional[str] = ..., boost_neuron_set_path: _Optional[str] = ..., strength: _Optional[float] = ..., max_new_tokens: _Optional[int] = ..., batch_size: _Optional[int] = ...) -> None: ...
+
+class SteerOutput(_message.Message):
+    __slots__ = ("prompt", "base", "steered", "base_language", "steered_language")
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    BASE_FIELD_NUMBER: _ClassVar[int]
+    STEERED_FIELD_NUMBER: _ClassVar[int]
+    BASE_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    STEERED_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    prompt: str
+    base: str
+    steered: str
+    base_language: str
+    steered_language: str
+    def __init__(self, prompt: _Optional[str] = ..., base: _Optional[str] = ..., steered: _Optional[str] = ..., base_language: _Optional[str] = ..., steered_language: _Optional[str] = ...) -> None: ...
+
+class SteerResult(_message.Message):
+    __slots__ = ("outputs", "off_neurons", "boost_neurons", "seconds", "identifiable")
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    OFF_NEURONS_FIELD_NUMBER: _ClassVar[int]
+    BOOST_NEURONS_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    IDENTIFIABLE_FIELD_NUMBER: _ClassVar[int]
+    outputs: _containers.RepeatedCompositeFieldContainer[SteerOutput]
+    off_neurons: int
+    boost_neurons: int
+    seconds: float
+    identifiable: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, outputs: _Optional[_Iterable[_Union[SteerOutput, _Mapping]]] = ..., off_neurons: _Optional[int] = ..., boost_neurons: _Optional[int] = ..., seconds: _Optional[float] = ..., identifiable: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SteerEvent(_message.Message):
+    __slots__ = ("progress", "result")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    progress: Progress
+    result: SteerResult
+    def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., result: _Optional[_Union[SteerResult, _Mapping]] = ...) -> None: ...

@@ -94,6 +94,11 @@ class WorkerStub:
                 request_serializer=sparse__sub_dot_v1_dot_worker__pb2.ConvertNeuronSetRequest.SerializeToString,
                 response_deserializer=sparse__sub_dot_v1_dot_worker__pb2.ConvertNeuronSetResponse.FromString,
                 _registered_method=True)
+        self.Steer = channel.unary_stream(
+                '/sparse_sub.v1.Worker/Steer',
+                request_serializer=sparse__sub_dot_v1_dot_worker__pb2.SteerRequest.SerializeToString,
+                response_deserializer=sparse__sub_dot_v1_dot_worker__pb2.SteerEvent.FromString,
+                _registered_method=True)
 
 
 class WorkerServicer:
@@ -183,6 +188,14 @@ class WorkerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Steer(self, request, context):
+        """Greedy generation with and without steering (one language's neurons off, another's pushed
+        up), each output's language identified offline (Lingua).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -245,6 +258,11 @@ def add_WorkerServicer_to_server(servicer, server):
                     servicer.ConvertNeuronSet,
                     request_deserializer=sparse__sub_dot_v1_dot_worker__pb2.ConvertNeuronSetRequest.FromString,
                     response_serializer=sparse__sub_dot_v1_dot_worker__pb2.ConvertNeuronSetResponse.SerializeToString,
+            ),
+            'Steer': grpc.unary_stream_rpc_method_handler(
+                    servicer.Steer,
+                    request_deserializer=sparse__sub_dot_v1_dot_worker__pb2.SteerRequest.FromString,
+                    response_serializer=sparse__sub_dot_v1_dot_worker__pb2.SteerEvent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -571,6 +589,33 @@ class Worker:
             '/sparse_sub.v1.Worker/ConvertNeuronSet',
             sparse__sub_dot_v1_dot_worker__pb2.ConvertNeuronSetRequest.SerializeToString,
             sparse__sub_dot_v1_dot_worker__pb2.ConvertNeuronSetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Steer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/sparse_sub.v1.Worker/Steer',
+            sparse__sub_dot_v1_dot_worker__pb2.SteerRequest.SerializeToString,
+            sparse__sub_dot_v1_dot_worker__pb2.SteerEvent.FromString,
             options,
             channel_credentials,
             insecure,
