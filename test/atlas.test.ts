@@ -101,7 +101,7 @@ describe("writeAtlas", () => {
     const summary = writeAtlas({ dir: join(dir, "atlas"), languages, subsets: [], nearest: 1, clusters: 2 });
     expect(summary.neurons).toEqual({ min: 0, median: 3, max: 4, total_unique: 5 });
     expect(summary.empty).toEqual(["d"]);
-    expect(summary.most_similar.slice(0, 2)).toEqual([{ a: "a", b: "e", jaccard: 0.75 }, { a: "b", b: "e", jaccard: 0.75 }]);
+    expect(summary.most_similar.slice(0, 2)).toEqual([{ a: "a", b: "e", jaccard: 0.75, shared: 3 }, { a: "b", b: "e", jaccard: 0.75, shared: 3 }]);
     const text = (f: string) => readFileSync(join(dir, "atlas", f), "utf8");
     expect(text("languages.csv").split("\n")[1]).toBe('a,"Name, with comma",100,3,2,0.333333,1,e,0.75'); // depth: (0+0+1)/3
     expect(text("overlap.csv").split("\n")[1]).toBe("a,1,0.5,0,0,0.75");

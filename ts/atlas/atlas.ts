@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { writeFileAtomic, writeJsonAtomic } from "../atomic-files.js";
 import { toCsv } from "../csv.js";
 import { clusterLanguages } from "./clusters.js";
-import { nearestLanguages, neuronKeys, overlapMatrix, sharedNeurons, jaccard, type LanguageNeurons } from "./overlap.js";
+import { intersectionSize, jaccard, nearestLanguages, neuronKeys, overlapMatrix, sharedNeurons, type LanguageNeurons } from "./overlap.js";
 
 export interface AtlasLanguage {
   code: string;
@@ -28,7 +28,7 @@ export interface AtlasSummary {
   clusters: number;
   neurons: { min: number; median: number; max: number; total_unique: number };
   empty: string[]; // languages LAPE gave no neuron
-  most_similar: { a: string; b: string; jaccard: number }[]; // the closest pairs
+  most_similar: { a: string; b: string; jaccard: number; shared: number }[]; // the closest pairs (ties: more neurons shared first)
   subsets: { name: string; languages: number; mean_jaccard_with_all: number }[];
   files: string[]; // relative to dir
 }
@@ -97,14 +97,16 @@ export function writeAtlas(input: AtlasInput): AtlasSummary {
     files.push("subsets.csv");
   }
 
-  const pairs = codes.flatMap((a, i) => codes.slice(i + 1).map((b, k) => ({ a, b, jaccard: round(matrix[i][i + 1 + k]) })));
+  // ties (common among languages with a neuron or two) go to the pair sharing more neurons
+  const keys = sets.map(neuronKeys);
+  const pairs = codes.flatMap((a, i) => codes.slice(i + 1).map((b, k) => ({ a, b, jaccard: round(matrix[i][i + 1 + k]), shared: intersectionSize(keys[i], keys[i + 1 + k]) })));
   const summary: AtlasSummary = {
     dir: input.dir,
     languages: codes.length,
     clusters: clustering.clusters,
     neurons: { min: Math.min(...totals), median: median(totals), max: Math.max(...totals), total_unique: new Set(sets.flatMap(neuronKeys)).size },
     empty: codes.filter((_, i) => totals[i] === 0),
-    most_similar: pairs.sort((x, y) => y.jaccard - x.jaccard).slice(0, 10),
+    most_similar: pairs.sort((x, y) => y.jaccard - x.jaccard || y.shared - x.shared).slice(0, 10),
     subsets: input.subsets.map((s) => {
       const rows = subsetRows.filter((r) => r.subset === s.name);
       return { name: s.name, languages: rows.length, mean_jaccard_with_all: round(rows.reduce((sum, r) => sum + r.jaccard_with_all, 0) / Math.max(rows.length, 1)) };

@@ -41,7 +41,7 @@ export function atlasSection(results: RunResults): string[] {
     `Neurons per language: min ${a.neurons.min}, median ${a.neurons.median}, max ${a.neurons.max}; ${a.neurons.total_unique} distinct neurons in all; ${a.clusters} clusters.` +
       (a.empty.length ? ` No neuron: ${a.empty.join(", ")}.` : ""),
     "",
-    "Most overlapping pairs (Jaccard of neuron sets): " + a.most_similar.map((p) => `${p.a}-${p.b} ${fmt(p.jaccard, 3)}`).join(", ") + ".",
+    "Most overlapping pairs (Jaccard of neuron sets): " + a.most_similar.map((p) => `${p.a}-${p.b} ${fmt(p.jaccard, 3)}${p.shared !== undefined ? ` (${p.shared} shared)` : ""}`).join(", ") + ".",
   ];
   for (const s of a.subsets) lines.push("", `Subset ${s.name} (${s.languages} languages selected alone): mean Jaccard with the all-language sets ${fmt(s.mean_jaccard_with_all, 3)}.`);
   lines.push("", `Files in ${a.dir}: ${a.files.join(", ")}; every set in the reference format: ${a.reference_path}.`, "");
