@@ -19,6 +19,8 @@ export default {
     "ts/results/records.ts",
     "ts/results/paper.ts",
     "ts/results/table.ts",
+    "ts/results/deactivation.ts",
+    "ts/atlas/*.ts",
   ],
   // the sandbox copies the project: not the worker's virtualenv, runs or build outputs
   ignorePatterns: ["py-worker", "runs", "dist", ".cache", "bench/results"],
