@@ -42,9 +42,9 @@ describe("plan loading", () => {
     const { methods: _methods, ...training } = plan.training;
     expect(training).toEqual({
       targets: plan.training.targets, batch_size: 2, gradient_accumulation_steps: 1, sequence_length: 512, max_tokens: 0, epochs: 1,
-      max_steps: 0, validate_every: 500, seed: 0, checkpoint_every: 500,
+      max_steps: 0, validate_every: 500, seed: 0, checkpoint_every: 500, transfer: [],
     });
-    expect(plan.evaluation).toEqual({ sequence_length: 512, batch_size: 4, tasks: [], alignment: false, weight_change: true, deactivation: false });
+    expect(plan.evaluation).toEqual({ sequence_length: 512, batch_size: 4, tasks: [], alignment: false, weight_change: true, deactivation: false, component_share: false });
     expect(plan.training.methods).toEqual([
       { method: "sparse", learning_rate: 1e-4, weight_decay: 0.01, max_grad_norm: 1, gradient_checkpointing: false, components: ["gate", "up", "down"] },
     ]);
@@ -404,5 +404,51 @@ describe("atlas and deactivation sections", () => {
       { path: "evaluation.deactivation.languages[0]", message: "'nl' has no neuron set in neuron_sets" },
       { path: "atlas.subsets.s", message: "subsets select from activation counts: not available with neuron_sets" },
     ]);
+  });
+});
+
+describe("selection search, transfer and component share", () => {
+  const withSearch = (identification: object, training: object = {}) => ({
+    ...minimal(),
+    identification,
+    training: { targets: ["af"], ...training },
+  });
+
+  it("lists every combination of the LAPE lists as a candidate, top_rate slowest", async () => {
+    const { selectionCandidates } = await import("../ts/plan/selection-search.js");
+    const { plan } = parsePlan(withSearch({ top_rate: [0.01, 0.05], filter_rate: 0.9, activation_bar_ratio: [0.9, 0.95] }, { selection_search: { steps: 3 } }), "/plans");
+    expect(selectionCandidates(plan.identification!).map((c) => [c.top_rate, c.filter_rate, c.activation_bar_ratio])).toEqual([
+      [0.01, 0.9, 0.9], [0.01, 0.9, 0.95], [0.05, 0.9, 0.9], [0.05, 0.9, 0.95],
+    ]);
+    expect(selectionCandidates(plan.identification!)[1].id).toBe("top0.01_filter0.9_bar0.95");
+  });
+
+  it("needs selection_search steps for a list with targets, and refuses it with one candidate", () => {
+    expect(issues(withSearch({ top_rate: [0.01, 0.05] }))).toEqual([{ path: "training.selection_search", message: expect.stringContaining("2 candidate selections: give selection_search.steps") }]);
+    expect(issues(withSearch({ top_rate: [0.05] }, { selection_search: { steps: 3 } }))).toEqual([{ path: "training.selection_search", message: expect.stringContaining("nothing to choose between") }]);
+    expect(issues(withSearch({ top_rate: [0.01, 0.01] }, { selection_search: { steps: 3 } }))).toEqual([{ path: "identification.top_rate[1]", message: "0.01 appears twice" }]);
+    expect(issues(withSearch({ filter_rate: [0.9, 0.95] }, { selection_search: { steps: 3, method: "lora" } }))).toEqual([{ path: "training.selection_search.method", message: expect.stringContaining("'lora' is not the name") }]);
+    // a list without targets only selects (threshold sensitivity of the counts): valid
+    expect(() => parsePlan({ ...withSearch({ activation_bar_ratio: [0.9, 0.95] }), training: { targets: [] } }, "/plans")).not.toThrow();
+  });
+
+  it("refuses a search beside stages that need one set per language", () => {
+    const paths = issues({ ...withSearch({ top_rate: [0.01, 0.05] }, { selection_search: { steps: 3 } }), atlas: {}, evaluation: { deactivation: true } }).map((i) => i.path);
+    expect(paths).toEqual(["evaluation.deactivation", "atlas"]);
+  });
+
+  it("checks each transfer's languages and that a method trains a given set", () => {
+    const plan = (transfer: object[], methods: unknown[] = ["sparse"]) => ({ ...minimal(), training: { targets: ["af"], methods, transfer } });
+    expect(issues(plan([{ text: "af", neurons: "zz" }]))).toEqual([{ path: "training.transfer[0].neurons", message: "'zz' is not one of the plan's languages" }]);
+    expect(issues(plan([{ text: "af", neurons: "af" }]))).toEqual([{ path: "training.transfer[0]", message: expect.stringContaining("ordinary target") }]);
+    expect(issues(plan([{ text: "af", neurons: "xx" }, { text: "af", neurons: "xx" }]))).toEqual([{ path: "training.transfer[1]", message: "af on xx's neurons appears twice" }]);
+    expect(issues(plan([{ text: "af", neurons: "xx" }], ["lora", "random"]))).toEqual([{ path: "training.transfer", message: expect.stringContaining("no method trains a given neuron set") }]);
+    expect(() => parsePlan(plan([{ text: "xx", neurons: "af" }]), "/plans")).not.toThrow();
+  });
+
+  it("needs a pack of several components for component_share", () => {
+    const plan = (methods: unknown[]) => ({ ...minimal(), training: { targets: ["af"], methods }, evaluation: { component_share: true } });
+    expect(issues(plan(["lora", { method: "sparse", components: ["down"] }]))).toEqual([{ path: "evaluation.component_share", message: expect.stringContaining("more than one component") }]);
+    expect(() => parsePlan(plan([{ method: "sparse", components: ["up", "down"] }]), "/plans")).not.toThrow();
   });
 });

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -98,6 +98,17 @@ def load_pack(path: str | Path, field_name: str) -> Pack:
     components = tuple(c for c in metadata.get("components", "").split(",") if c)
     return Pack(metadata.get("language", ""), metadata.get("base_model", ""), shape, components, indices,
                 {l: slices.get(l, {}) for l in indices}, norms)
+
+
+def pack_components(pack: Pack, components: list[str], field_name: str) -> Pack:
+    """The pack with only `components` (gate, up, down) kept: applied, the others stay at base values."""
+    held = sorted({name.removesuffix("_proj") for s in pack.slices.values() for name in s})
+    for i, component in enumerate(components):
+        if component not in held:
+            raise invalid(f"{field_name}[{i}]", f"the pack holds no '{component}' slices (it holds {', '.join(held)})")
+    kept = {f"{c}_proj" for c in components}
+    slices = {layer: {name: t for name, t in s.items() if name in kept} for layer, s in pack.slices.items()}
+    return replace(pack, components=tuple(c for c in pack.components if c in components), slices=slices)
 
 
 def base_norms(layer: MlpLayer, indices: torch.Tensor) -> torch.Tensor:

@@ -43,7 +43,7 @@ from .interventions import deactivated, steered
 from .language_id import KNOWN as IDENTIFIABLE, identify
 from .tasks.generation import generate
 from .neuron_sets import NeuronSet, check_fits, draw_random_set, export_reference, import_reference, load_neuron_set, save_neuron_set
-from .packs import OVERLAP_RULES, check_pack_fits, load_pack, merge_to_directory, packs_applied
+from .packs import OVERLAP_RULES, check_pack_fits, load_pack, merge_to_directory, pack_components, packs_applied
 from .distributed import run_distributed
 from .files import CHUNK_BYTES, list_files, read_chunks, sha256_of, staging_dir, write_chunks
 from .security import DataRoot
@@ -372,6 +372,10 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
         if request.pack_path and request.adapter_path:
             raise invalid("adapter_path", "give pack_path or adapter_path, not both")
         pack_file = load_pack(request.pack_path, "pack_path") if request.pack_path else None
+        if request.pack_components:
+            if pack_file is None:
+                raise invalid("pack_components", "names components of a pack: give pack_path")
+            pack_file = pack_components(pack_file, list(request.pack_components), "pack_components")
         tasks = [_task_spec(t, f"tasks[{i}]") for i, t in enumerate(request.tasks)]
         switched_off = _deactivation_set(request.deactivate) if request.HasField("deactivate") else None
 

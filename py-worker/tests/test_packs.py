@@ -11,7 +11,7 @@ from sparse_sub_worker.methods.subnetwork import SubnetworkTrainable
 from sparse_sub_worker.models.architecture import ModelShape
 from sparse_sub_worker.models.loading import ModelRequest, load_model
 from sparse_sub_worker.neuron_sets import NeuronSet, draw_random_set
-from sparse_sub_worker.packs import Pack, check_pack_fits, merged_slices, packs_applied
+from sparse_sub_worker.packs import Pack, check_pack_fits, merged_slices, pack_components, packs_applied
 from sparse_sub_worker.testing.tiny_model import make_tiny_llama
 
 TEXTS = ["All human beings are born free and equal in dignity and rights.", "Alle menslike wesens word vry gebore."]
@@ -44,6 +44,38 @@ def _pack(language, neurons_by_layer: dict[int, list[int]], values: dict[int, di
     indices = {l: torch.tensor(n) for l, n in neurons_by_layer.items()}
     norms = {l: torch.ones(3, len(n)) for l, n in neurons_by_layer.items()}
     return Pack(language, "m", ModelShape(2, 2, 4), ("gate", "up", "down"), indices, values, norms)
+
+
+def test_a_pack_restricted_to_one_component_writes_only_that_component(tiny):
+    torch.manual_seed(1)
+    trainable = SubnetworkTrainable(tiny, NeuronSet("af", [[0, 5], [], [7, 8, 9]], 64))
+    with trainable.installed() as params:
+        with torch.no_grad():
+            for p in params:
+                p.add_(torch.randn_like(p) * 0.1)
+        pack = trainable.pack()
+    base = {(l, name): getattr(layer, name).weight.detach().clone() for l, layer in enumerate(tiny.layers) for name in ("gate_proj", "up_proj", "down_proj")}
+    only_down = pack_components(pack, ["down"], "pack_components")
+    with packs_applied(tiny.layers, [only_down]):
+        for l, layer in enumerate(tiny.layers):
+            assert torch.equal(layer.gate_proj.weight, base[(l, "gate_proj")])
+            assert torch.equal(layer.up_proj.weight, base[(l, "up_proj")])
+        down = tiny.layers[2].down_proj.weight
+        assert torch.equal(down[:, [7, 8, 9]], pack.slices[2]["down_proj"].to(down.dtype))  # the trained columns
+        others = [i for i in range(down.shape[1]) if i not in (7, 8, 9)]
+        assert torch.equal(down[:, others], base[(2, "down_proj")][:, others])
+        assert not torch.equal(down, base[(2, "down_proj")])
+    # gate + up together: down untouched, both others written
+    with packs_applied(tiny.layers, [pack_components(pack, ["gate", "up"], "pack_components")]):
+        assert torch.equal(tiny.layers[0].down_proj.weight, base[(0, "down_proj")])
+        assert torch.equal(tiny.layers[0].gate_proj.weight[[0, 5]], pack.slices[0]["gate_proj"].to(tiny.layers[0].gate_proj.weight.dtype))
+        assert torch.equal(tiny.layers[0].up_proj.weight[[0, 5]], pack.slices[0]["up_proj"].to(tiny.layers[0].up_proj.weight.dtype))
+
+
+def test_a_component_the_pack_lacks_names_the_field():
+    pack = _pack("a", {0: [1]}, {0: {"up_proj": torch.tensor([[1.0, 1.0]])}})
+    with pytest.raises(WorkerError, match=r"pack_components\[1\].*no 'down' slices.*holds up"):
+        pack_components(pack, ["up", "down"], "pack_components")
 
 
 def test_overlap_rules_by_hand():

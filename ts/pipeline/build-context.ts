@@ -18,10 +18,16 @@ export interface RunLayout {
   corpora: string;
   activations: (language: string) => string;
   neurons: string;
-  /** What a method's job writes: a pack file, a peft adapter directory or a model directory. */
-  trained: (language: string, spec: MethodSpec) => string;
-  drawnNeurons: (language: string, spec: MethodSpec) => string;
-  checkpoint: (language: string, spec: MethodSpec) => string;
+  /** What a method's job writes: a pack file, a peft adapter directory or a model directory
+   * (`label`: the job's label when it is not the method's own, e.g. a transfer's "sparse@af"). */
+  trained: (language: string, spec: MethodSpec, label?: string) => string;
+  drawnNeurons: (language: string, spec: MethodSpec, label?: string) => string;
+  checkpoint: (language: string, spec: MethodSpec, label?: string) => string;
+  /** Sets LAPE chose with one candidate's parameters (identification lists). */
+  candidateNeurons: (candidate: string) => string;
+  /** A candidate's short training for a target: its pack and checkpoint. */
+  searchPack: (language: string, candidate: string) => string;
+  searchCheckpoint: (language: string, candidate: string) => string;
   /** Sets LAPE chose over only a subset's languages (plan atlas.subsets). */
   subsetNeurons: (name: string) => string;
   atlas: string;
@@ -34,12 +40,15 @@ export function runLayout(dir: string): RunLayout {
     corpora: join(dir, "corpora"),
     activations: (language) => join(dir, "activations", `${language}.safetensors`),
     neurons: join(dir, "neurons"),
-    trained: (language, spec) => {
+    trained: (language, spec, label = methodLabel(spec)) => {
       const kind = outputKind(spec.method);
-      return join(dir, folders[kind], `${language}.${methodLabel(spec)}${kind === "pack" ? ".safetensors" : ""}`);
+      return join(dir, folders[kind], `${language}.${label}${kind === "pack" ? ".safetensors" : ""}`);
     },
-    drawnNeurons: (language, spec) => join(dir, "neurons", `${language}.${methodLabel(spec)}.json`),
-    checkpoint: (language, spec) => join(dir, "checkpoints", `${language}.${methodLabel(spec)}.pt`),
+    drawnNeurons: (language, spec, label = methodLabel(spec)) => join(dir, "neurons", `${language}.${label}.json`),
+    checkpoint: (language, spec, label = methodLabel(spec)) => join(dir, "checkpoints", `${language}.${label}.pt`),
+    candidateNeurons: (candidate) => join(dir, "neurons", "candidates", candidate),
+    searchPack: (language, candidate) => join(dir, "search", `${language}.${candidate}.safetensors`),
+    searchCheckpoint: (language, candidate) => join(dir, "checkpoints", "search", `${language}.${candidate}.pt`),
     subsetNeurons: (name) => join(dir, "neurons", "subsets", name),
     atlas: join(dir, "atlas"),
   };
@@ -128,7 +137,8 @@ export function buildContext({ plan, corpora, layout, runId, onProgress, stage =
 export interface NeuronSetJobs {
   jobs: Job[];
   path: (language: string) => string;
-  deps: string[];
+  deps: string[]; // the jobs that make every set
+  depsOf: (language: string) => string[]; // the jobs that make this language's set
   userFiles: (language: string) => string[];
 }
 

@@ -12,7 +12,10 @@ import type {
   TrainResult,
 } from "../gen/sparse_sub/v1/worker.js";
 import { methodLabel, outputKind, processesOf, trainsNeurons, type MethodSpec } from "../plan/methods/index.js";
-import { analyzeRequest, collectRequest, evaluateRequest, importRequest, selectRequest, trainRequest, type Evaluated } from "../plan/requests.js";
+import { analyzeRequest, collectRequest, componentRequest, evaluateRequest, importRequest, selectRequest, trainRequest, type Evaluated } from "../plan/requests.js";
+import { searchesSelection } from "../plan/selection-search.js";
+import { shareComponents, trainings, type Training } from "../plan/trainings.js";
+import { selectionSearchJobs } from "./selection-search-jobs.js";
 import type { Plan } from "../plan/schema.js";
 import { deactivationLanguages } from "../plan/deactivation.js";
 import { jobIds } from "../ids.js";
@@ -42,12 +45,10 @@ export function pipelineJobs(options: PipelineJobsOptions): Job[] {
   // Scoring a trained model directory loads another model: those jobs are listed last, so that
   // jobs ready at the same moment on the base model go first (fewer model swaps on a worker).
   const modelDirectoryEvaluations: Job[] = [];
-  for (const target of plan.training.targets) {
-    for (const spec of plan.training.methods) {
-      const method = methodJobs(build, target, spec, neurons);
-      jobs.push(...method.jobs);
-      (outputKind(spec.method) === "model_directory" ? modelDirectoryEvaluations : jobs).push(method.evaluation);
-    }
+  for (const training of trainings(plan)) {
+    const method = methodJobs(build, training, neurons);
+    jobs.push(...method.jobs);
+    (outputKind(training.spec.method) === "model_directory" ? modelDirectoryEvaluations : jobs).push(method.evaluation);
   }
   jobs.push(...modelDirectoryEvaluations);
   return jobs;
@@ -65,34 +66,36 @@ function baseEvaluationJob({ plan, corpora, wireId, progress, fingerprint, stage
   });
 }
 
-/** One method on one target: its training, the weight analysis (if asked) and its evaluation. */
-function methodJobs(build: BuildContext, target: string, spec: MethodSpec, neurons: NeuronSetJobs): { jobs: Job[]; evaluation: Job } {
+/** One method on one target (on the target's neurons, or another language's: a transfer): its
+ * training, the weight analysis (if asked), its evaluation and its per-component evaluations. */
+function methodJobs(build: BuildContext, { target, spec, neuronsOf, label }: Training, neurons: NeuronSetJobs): { jobs: Job[]; evaluation: Job } {
   const { plan, corpora, layout, wireId, progress, fingerprint, stage, exists, baseModel, evaluationFiles } = build;
   const language = corpora.find((c) => c.code === target)!;
-  const label = methodLabel(spec);
   const trainId = jobIds.train(target, label);
-  const output = layout.trained(target, spec);
-  const outputs = { outputPath: output, drawnNeuronSetPath: layout.drawnNeurons(target, spec), checkpointPath: layout.checkpoint(target, spec) };
+  const output = layout.trained(target, spec, label);
+  const outputs = { outputPath: output, drawnNeuronSetPath: layout.drawnNeurons(target, spec, label), checkpointPath: layout.checkpoint(target, spec, label) };
   const usesNeurons = trainsNeurons(spec.method);
-  const training = () => trainRequest(plan, wireId(trainId), language, spec, neurons.path(target), outputs);
+  const setPath = neurons.path(neuronsOf);
+  const setDeps = usesNeurons ? neurons.depsOf(neuronsOf) : [];
+  const training = () => trainRequest(plan, wireId(trainId), language, spec, setPath, outputs);
   const jobs: Job[] = [defineJob<TrainResult>({
     id: trainId,
     processes: processesOf(spec),
     model: baseModel,
-    deps: usesNeurons ? neurons.deps : [],
-    key: () => fingerprint(training(), [...corpusFiles(language.train, language.heldout), ...(usesNeurons ? neurons.userFiles(target) : [])]),
+    deps: setDeps,
+    key: () => fingerprint(training(), [...corpusFiles(language.train, language.heldout), ...(usesNeurons ? neurons.userFiles(neuronsOf) : [])]),
     reusable: (r) => exists(r.outputPath),
     run: ({ worker, signal }) => stage(worker, training(), (r) => worker.client.train(r, { signal, onProgress: progress(trainId) })),
   })];
 
   if (plan.evaluation.weight_change) {
     const analyzeId = jobIds.analyze(target, label);
-    const analysis = (jobId: string) => analyzeRequest(plan, jobId, evaluated(spec, output), neurons.path(target));
+    const analysis = (jobId: string) => analyzeRequest(plan, jobId, evaluated(spec, output), setPath);
     jobs.push(defineJob<AnalyzeWeightsResponse>({
       id: analyzeId,
-      deps: [trainId, ...neurons.deps],
+      deps: [trainId, ...neurons.depsOf(neuronsOf)],
       model: baseModel,
-      key: () => fingerprint(analysis(""), neurons.userFiles(target)),
+      key: () => fingerprint(analysis(""), neurons.userFiles(neuronsOf)),
       run: ({ worker }) => stage(worker, analysis(wireId(analyzeId)), (r) => worker.client.analyzeWeights(r)),
     }));
   }
@@ -106,6 +109,17 @@ function methodJobs(build: BuildContext, target: string, spec: MethodSpec, neuro
     key: () => fingerprint(scoring(""), evaluationFiles),
     run: ({ worker, signal }) => stage(worker, scoring(wireId(evalId)), (r) => worker.client.evaluate(r, { signal, onProgress: progress(evalId) })),
   });
+  for (const component of shareComponents(plan, spec)) {
+    const id = jobIds.evaluateComponent(target, label, component);
+    const request = (jobId: string) => componentRequest(plan, jobId, corpora, target, output, component);
+    jobs.push(defineJob<EvaluateResult>({
+      id,
+      deps: [trainId],
+      model: baseModel,
+      key: () => fingerprint(request(""), corpusFiles(language.heldout)),
+      run: ({ worker, signal }) => stage(worker, request(wireId(id)), (r) => worker.client.evaluate(r, { signal, onProgress: progress(id) })),
+    }));
+  }
   return { jobs, evaluation };
 }
 
@@ -116,10 +130,14 @@ const IMPORT_OUTPUTS: ReadonlySet<string> = new Set(["neuronSetPaths"]);
 function identificationJobs(build: BuildContext): NeuronSetJobs {
   const { plan, layout } = build;
   const given = plan.neuron_sets;
-  if (given && "files" in given) return { jobs: [], path: (language) => given.files[language], deps: [], userFiles: (language) => [given.files[language]] };
+  if (given && "files" in given) return { jobs: [], path: (language) => given.files[language], deps: [], depsOf: () => [], userFiles: (language) => [given.files[language]] };
   const inRunDir = (language: string) => join(layout.neurons, `${language}.json`);
-  if (given) return { jobs: [importJob(build, given)], path: inRunDir, deps: [jobIds.importNeurons], userFiles: () => [] };
-  return { jobs: selectionJobs(build), path: inRunDir, deps: [jobIds.select], userFiles: () => [] };
+  if (given) return { jobs: [importJob(build, given)], path: inRunDir, deps: [jobIds.importNeurons], depsOf: () => [jobIds.importNeurons], userFiles: () => [] };
+  if (searchesSelection(plan.identification)) {
+    const search = selectionSearchJobs(build);
+    return { jobs: [...collectJobs(build), ...search.jobs], ...search.neurons };
+  }
+  return { jobs: [...collectJobs(build), selectionJob(build)], path: inRunDir, deps: [jobIds.select], depsOf: () => [jobIds.select], userFiles: () => [] };
 }
 
 type ReferenceNeuronSets = Exclude<NonNullable<Plan["neuron_sets"]>, { files: unknown }>;
@@ -144,9 +162,9 @@ function importJob({ plan, layout, fingerprint, stage, exists }: BuildContext, g
   });
 }
 
-/** Activation counts per language, then one LAPE selection over all of them. */
-function selectionJobs({ plan, corpora, layout, wireId, progress, fingerprint, stage, exists, baseModel }: BuildContext): Job[] {
-  const jobs = corpora.map((language) => {
+/** Activation counts per language. */
+function collectJobs({ plan, corpora, layout, wireId, progress, fingerprint, stage, exists, baseModel }: BuildContext): Job[] {
+  return corpora.map((language) => {
     const id = jobIds.collect(language.code);
     const request = () => collectRequest(plan, wireId(id), language, layout.activations(language.code));
     return defineJob<CollectActivationsResult>({
@@ -158,14 +176,17 @@ function selectionJobs({ plan, corpora, layout, wireId, progress, fingerprint, s
       run: ({ worker, signal }) => stage(worker, request(), (r) => worker.client.collectActivations(r, { signal, onProgress: progress(id) })),
     });
   });
+}
+
+/** One LAPE selection over every language's counts. */
+function selectionJob({ plan, corpora, layout, wireId, fingerprint, stage, exists }: BuildContext): Job {
   const countsFiles = corpora.map((c) => ({ language: c.code, path: layout.activations(c.code) }));
   const selection = () => selectRequest(plan, wireId(jobIds.select), countsFiles, layout.neurons);
-  jobs.push(defineJob<SelectNeuronsResponse>({
+  return defineJob<SelectNeuronsResponse>({
     id: jobIds.select,
     deps: corpora.map((c) => jobIds.collect(c.code)),
     key: () => fingerprint(selection()),
     reusable: (r) => r.neuronSets.every((s) => exists(s.path)),
     run: ({ worker }) => stage(worker, selection(), (r) => worker.client.selectNeurons(r)),
-  }));
-  return jobs;
+  });
 }

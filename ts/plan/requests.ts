@@ -16,6 +16,7 @@ import type { LanguageCorpora } from "./language-corpora.js";
 import { methodRequest, processesOf, trainsNeurons, type MethodSpec } from "./methods/index.js";
 import { taskRequests } from "./tasks.js";
 import type { Plan } from "./schema.js";
+import { selectionCandidates, type SelectionCandidate } from "./selection-search.js";
 
 export function modelSpec(plan: Plan): ModelSpec {
   const { source, gguf_file, dtype, device, revision, add_bos } = plan.model;
@@ -36,9 +37,15 @@ export function collectRequest(plan: Plan, jobId: string, corpora: LanguageCorpo
   };
 }
 
-export function selectRequest(plan: Plan, jobId: string, counts: { language: string; path: string }[], outputDir: string): SelectNeuronsRequest {
-  const id = plan.identification!;
-  return { jobId, counts, topRate: id.top_rate, filterRate: id.filter_rate, activationBarRatio: id.activation_bar_ratio, outputDir };
+/** LAPE over `counts` with one candidate's parameters (default: the plan's only one). */
+export function selectRequest(
+  plan: Plan,
+  jobId: string,
+  counts: { language: string; path: string }[],
+  outputDir: string,
+  candidate: SelectionCandidate = selectionCandidates(plan.identification!)[0],
+): SelectNeuronsRequest {
+  return { jobId, counts, topRate: candidate.top_rate, filterRate: candidate.filter_rate, activationBarRatio: candidate.activation_bar_ratio, outputDir };
 }
 
 /** Where a train job's files go (see RunLayout). */
@@ -89,6 +96,14 @@ export function trainRequest(
   };
 }
 
+/** A candidate selection's short training (training.selection_search): the plan's training on
+ * the target's text for `steps` steps, validated at the end, the same for every candidate. */
+export function searchTrainRequest(plan: Plan, jobId: string, corpora: LanguageCorpora, spec: MethodSpec, neuronSetPath: string, outputs: TrainOutputs): TrainRequest {
+  const steps = plan.training.selection_search!.steps;
+  const request = trainRequest(plan, jobId, corpora, spec, neuronSetPath, outputs);
+  return { ...request, config: { ...request.config!, maxSteps: steps, validateEvery: steps } };
+}
+
 /** Imports a reference torch.save file as one JSON neuron set per language into `outputDir`. */
 export function importRequest(reference: { reference_file: string; languages: string[] }, outputDir: string): ConvertNeuronSetRequest {
   return {
@@ -122,6 +137,7 @@ export function evaluateRequest(plan: Plan, jobId: string, corpora: LanguageCorp
     batchSize: plan.evaluation.batch_size,
     tasks: taskRequests(plan.evaluation.tasks, plan.training.targets, udhrFiles),
     alignment: alignmentRequests(plan, udhrFiles),
+    packComponents: [],
   };
 }
 
@@ -147,6 +163,16 @@ export function deactivationRequest(plan: Plan, jobId: string, corpora: Language
     tasks: [],
     alignment: [],
     deactivate: { neuronSetPath, randomSameSize: random, seed: random ? seed : 0 },
+  };
+}
+
+/** The target's held-out perplexity with only one component of a pack applied (the others at base). */
+export function componentRequest(plan: Plan, jobId: string, corpora: LanguageCorpora[], target: string, pack: string, component: string): EvaluateRequest {
+  return {
+    ...evaluateRequest(plan, jobId, corpora.filter((c) => c.code === target), { pack }),
+    tasks: [],
+    alignment: [],
+    packComponents: [component],
   };
 }
 

@@ -1,12 +1,15 @@
 // plan.json, declared once: the zod schema is the validator, the type and the defaults.
 // Every field is documented in README.md ("Plan reference").
 import { z } from "zod";
-import { MethodSpec, methodLabel } from "./methods/index.js";
+import { MethodSpec, methodLabel, outputKind, trainsGivenNeurons } from "./methods/index.js";
 import { TaskEntry, isLanguageTask, isUdhrTask } from "./tasks.js";
+import { searchMethod, selectionCandidates } from "./selection-search.js";
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 const rate = z.number().gt(0).lte(1);
+// a list: one candidate selection per value (and per combination with the other lists); see selection-search.ts
+const rateOrList = z.union([rate, z.array(rate).min(1)]);
 
 /** One rule broken: its message at its path (relative to the object being refined). */
 const refuse = (ctx: z.RefinementCtx, message: string, path: PropertyKey[]) => ctx.addIssue({ code: "custom", message, path });
@@ -65,9 +68,21 @@ export const Identification = z.strictObject({
   // vLLM max_model_len (131072 for Llama-3.1-8B; see docs/method.md)
   sequence_length: z.union([positiveInt, z.literal("model_max")]).default(512),
   batch_size: positiveInt.default(8), // sequences per forward pass
-  top_rate: rate.default(0.01), // share of all neurons selected (Tang 0.01; the paper 0.05)
-  filter_rate: rate.default(0.95), // quantile of p that a neuron's max p must exceed
-  activation_bar_ratio: rate.default(0.95), // quantile of p for assigning a neuron to a language
+  top_rate: rateOrList.default(0.01), // share of all neurons selected (Tang 0.01; the paper 0.05)
+  filter_rate: rateOrList.default(0.95), // quantile of p that a neuron's max p must exceed
+  activation_bar_ratio: rateOrList.default(0.95), // quantile of p for assigning a neuron to a language
+});
+
+/** A target trained on another language's neurons (is the subnetwork the language's or the corpus's?). */
+const Transfer = z.strictObject({
+  text: z.string(), // the language whose training text is used (and whose perplexity it is judged on)
+  neurons: z.string(), // the language whose neuron set is trained
+});
+
+/** Chooses one of several candidate selections per target by short trainings (identification lists). */
+const SelectionSearch = z.strictObject({
+  steps: positiveInt, // optimizer steps of each candidate's training, validated at the end
+  method: z.string().optional(), // which plan method trains them (its name); default the first that trains a given set, else sparse
 });
 
 // Same text, packing, batches, token budget and seed for every method of a language; what
@@ -84,6 +99,8 @@ const TrainingFields = z.strictObject({
   validate_every: nonNegativeInt.default(500), // optimizer steps; 0 = never
   seed: nonNegativeInt.default(0),
   checkpoint_every: nonNegativeInt.default(500), // steps between resumable checkpoints; 0 = none
+  transfer: z.array(Transfer).default([]), // trained with every method that trains a given neuron set
+  selection_search: SelectionSearch.optional(), // needed when identification lists more than one candidate
 });
 
 // Old plans set these for the one method there was; they now live in each method.
@@ -128,6 +145,9 @@ export const Evaluation = z.strictObject({
   // Tang et al.'s causal test: each language's neurons switched off, held-out perplexity of every
   // language; true = every language with a neuron set, with the random same-size control
   deactivation: z.union([z.boolean(), Deactivation]).default(false),
+  // each trained pack also applied with only its gate rows, only its up rows, only its down
+  // columns: each component's share of the target's perplexity gain
+  component_share: z.boolean().default(false),
 });
 
 /** Neuron sets made elsewhere, instead of collecting and selecting: the reference torch.save
@@ -164,8 +184,7 @@ export const WorkerSpec = z.union([
   }),
 ]);
 
-export const Plan = z
-  .strictObject({
+const PlanFields = z.strictObject({
     $schema: z.string().optional(),
     name: z.string().regex(/^[A-Za-z0-9._-]+$/, "use letters, digits, '.', '-' or '_' (it names the run directory)"),
     model: Model,
@@ -177,8 +196,9 @@ export const Plan = z
     atlas: Atlas.optional(),
     workers: z.array(WorkerSpec).min(1).prefault([{ local: true }]),
     output: z.strictObject({ dir: z.string().min(1) }).optional(), // default: runs/<name>
-  })
-  .superRefine((plan, ctx) => {
+  });
+
+export const Plan = PlanFields.superRefine((plan, ctx) => {
     if (plan.neuron_sets && plan.identification) {
       refuse(ctx, "not used when neuron_sets is given: remove one of the two", ["identification"]);
     }
@@ -247,12 +267,61 @@ export const Plan = z
         });
       }
     }
+    checkSelectionSearch(plan, ctx);
+    checkTransfers(plan, codes, covered, ctx);
+    if (plan.evaluation.component_share && !plan.training.methods.some((m) => outputKind(m.method) === "pack" && "components" in m && m.components.length > 1)) {
+      refuse(ctx, "no method writes a pack of more than one component (gate, up, down) to split", ["evaluation", "component_share"]);
+    }
     plan.training.targets.forEach((target, i) => {
       if (!codes.includes(target)) {
         refuse(ctx, `'${target}' is not one of the plan's languages (${codes.join(", ")})`, ["training", "targets", i]);
       }
     });
   });
+
+type ParsedPlan = z.output<typeof PlanFields>;
+
+function checkSelectionSearch(plan: ParsedPlan, ctx: z.RefinementCtx): void {
+  const id = plan.identification;
+  for (const key of ["top_rate", "filter_rate", "activation_bar_ratio"] as const) {
+    const value = id?.[key];
+    if (Array.isArray(value)) {
+      value.forEach((v, i) => value.indexOf(v) !== i && refuse(ctx, `${v} appears twice`, ["identification", key, i]));
+    }
+  }
+  const candidates = id ? selectionCandidates(id).length : 1;
+  const search = plan.training.selection_search;
+  if (candidates <= 1) {
+    if (search) refuse(ctx, "identification gives one set of LAPE parameters: nothing to choose between (give top_rate, filter_rate or activation_bar_ratio as a list)", ["training", "selection_search"]);
+    return;
+  }
+  const needs = `identification lists ${candidates} candidate selections`;
+  if (plan.training.targets.length > 0 && !search) {
+    refuse(ctx, `${needs}: give selection_search.steps, the short training that picks one per target`, ["training", "selection_search"]);
+  }
+  if (search && !searchMethod(plan.training.methods, search.method)) {
+    refuse(ctx, `'${search.method}' is not the name of one of the plan's methods`, ["training", "selection_search", "method"]);
+  }
+  if (plan.evaluation.deactivation !== false) refuse(ctx, `${needs}: deactivation needs one set per language`, ["evaluation", "deactivation"]);
+  if (plan.atlas) refuse(ctx, `${needs}: the atlas needs one set per language`, ["atlas"]);
+  if (plan.training.transfer.length > 0) refuse(ctx, `${needs}: a transfer needs one set per language`, ["training", "transfer"]);
+}
+
+function checkTransfers(plan: ParsedPlan, codes: string[], covered: string[] | null, ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  plan.training.transfer.forEach(({ text, neurons }, i) => {
+    const where = ["training", "transfer", i];
+    if (!codes.includes(text)) refuse(ctx, `'${text}' is not one of the plan's languages`, [...where, "text"]);
+    if (!codes.includes(neurons)) refuse(ctx, `'${neurons}' is not one of the plan's languages`, [...where, "neurons"]);
+    else if (covered && !covered.includes(neurons)) refuse(ctx, `'${neurons}' has no neuron set in neuron_sets`, [...where, "neurons"]);
+    if (text === neurons) refuse(ctx, "a language on its own neurons is an ordinary target: list it in targets", where);
+    if (seen.has(`${text}@${neurons}`)) refuse(ctx, `${text} on ${neurons}'s neurons appears twice`, where);
+    seen.add(`${text}@${neurons}`);
+  });
+  if (plan.training.transfer.length > 0 && !plan.training.methods.some((m) => trainsGivenNeurons(m.method))) {
+    refuse(ctx, "no method trains a given neuron set (sparse, neuron-lora): a transfer would train nothing", ["training", "transfer"]);
+  }
+}
 
 export type PlanInput = z.input<typeof Plan>;
 export type Plan = z.output<typeof Plan>;

@@ -14,6 +14,8 @@ import type {
 import { jobIds } from "../ids.js";
 import { methodLabel, outputKind, trainsNeurons, type MethodName, type MethodSpec, type OutputKind } from "../plan/methods/index.js";
 import type { Plan } from "../plan/schema.js";
+import { searchesSelection, selectionCandidates, type SelectionCandidate, type SelectionChoice } from "../plan/selection-search.js";
+import { shareComponents, trainings, type Training } from "../plan/trainings.js";
 import type { AtlasResult } from "../atlas/atlas.js";
 import { deactivationResult, type DeactivationResult } from "./deactivation.js";
 
@@ -79,7 +81,24 @@ export interface TargetResult {
   tasks: TaskRow[] | null; // benchmark tasks on the trained model; null until evaluated
   alignment: AlignmentRow[] | null;
   weight_change: WeightChange | null; // null when not analyzed
+  neurons_of: string; // whose neuron set was trained: the language itself, or another (training.transfer)
+  component_share: ComponentShare[] | null; // evaluation.component_share: null when not asked or not yet scored
   worker: string;
+}
+
+/** The target's held-out perplexity with only one of a pack's components applied. */
+export interface ComponentShare {
+  component: string; // gate | up | down
+  perplexity: number;
+  mean_loss: number;
+  // (base loss - this loss) / (base loss - loss with the whole pack): the component's share of
+  // the pack's gain in nats per token; null when the base was not scored or the pack gained nothing
+  share: number | null;
+}
+
+export interface SelectionSearchResult {
+  candidates: (SelectionCandidate & { selected_neuron_count: number; neuron_sets: { language: string; neuron_count: number }[] } | (SelectionCandidate & { selected_neuron_count: null; neuron_sets: null }))[];
+  targets: SelectionChoice[]; // once chosen
 }
 
 export interface RunResults {
@@ -110,6 +129,8 @@ export interface RunResults {
   targets: TargetResult[];
   deactivation?: DeactivationResult | null; // evaluation.deactivation; absent in results written before it existed
   atlas?: AtlasResult | null; // the plan's atlas stage, once written
+  // identification lists: each candidate's selection, and per target the short trainings' choice
+  selection_search?: SelectionSearchResult | null;
   jobs: { id: string; worker: string; seconds: number; reused: boolean }[];
 }
 
@@ -165,9 +186,8 @@ export function assembleResults(input: RunInput): RunResults {
   const { plan, records } = input;
   const result = <T>(id: string) => records.get(id)?.result as T | undefined;
   const base = result<EvaluateResult>(jobIds.evaluateBase);
-  const targets = plan.training.targets.flatMap((language) =>
-    plan.training.methods.flatMap((spec) => targetResult(records, language, spec) ?? []),
-  );
+  const baseScores = base ? scoreRows(base.scores) : null;
+  const targets = trainings(plan).flatMap((training) => targetResult(plan, records, training, baseScores) ?? []);
   return {
     schema: RESULTS_SCHEMA,
     run: plan.name,
@@ -192,11 +212,12 @@ export function assembleResults(input: RunInput): RunResults {
     })),
     neuron_source: !plan.neuron_sets ? "lape" : "files" in plan.neuron_sets ? "files" : "reference_file",
     selection: selectionSummary(plan, result<SelectNeuronsResponse>(jobIds.select)),
-    base: base ? scoreRows(base.scores) : null,
+    base: baseScores,
     base_tasks: base ? taskRows(base.tasks) : null,
     base_alignment: base ? alignmentRows(base.alignment) : null,
     targets,
     deactivation: deactivationResult(plan, result),
+    selection_search: selectionSearchResult(plan, result),
     atlas: plan.atlas ? (result<AtlasResult>(jobIds.atlas) ?? null) : null, // a record may be another plan's, run in the same directory
     jobs: [...records.entries()].map(([id, r]) => ({ id, worker: r.worker, seconds: r.seconds, reused: input.reused.has(id) })),
   };
@@ -204,8 +225,7 @@ export function assembleResults(input: RunInput): RunResults {
 
 /** One trained method on one target, with its scores and weight change once those jobs finished;
  * null while it has not trained. */
-function targetResult(records: Map<string, FinishedJob>, language: string, spec: MethodSpec): TargetResult | null {
-  const label = methodLabel(spec);
+function targetResult(plan: Plan, records: Map<string, FinishedJob>, { target: language, spec, label, neuronsOf }: Training, base: ScoreRow[] | null): TargetResult | null {
   const result = <T>(id: string) => records.get(id)?.result as T | undefined;
   const train = result<TrainResult>(jobIds.train(language, label));
   if (!train) return null;
@@ -236,17 +256,50 @@ function targetResult(records: Map<string, FinishedJob>, language: string, spec:
     tasks: evaluation ? taskRows(evaluation.tasks) : null,
     alignment: evaluation ? alignmentRows(evaluation.alignment) : null,
     weight_change: analysis ? weightChange(analysis) : null,
+    neurons_of: neuronsOf,
+    component_share: componentShares(plan, records, language, spec, label, evaluation, base),
     worker: records.get(jobIds.train(language, label))!.worker,
+  };
+}
+
+function componentShares(plan: Plan, records: Map<string, FinishedJob>, language: string, spec: MethodSpec, label: string,
+  whole: EvaluateResult | undefined, base: ScoreRow[] | null): ComponentShare[] | null {
+  const components = shareComponents(plan, spec);
+  if (components.length === 0) return null;
+  const own = (scores: { language: string; meanLoss?: number; mean_loss?: number }[] | undefined) => scores?.find((s) => s.language === language);
+  const baseLoss = base?.find((s) => s.language === language)?.mean_loss;
+  const wholeLoss = own(whole?.scores)?.meanLoss;
+  const rows = components.flatMap((component) => {
+    const score = (records.get(jobIds.evaluateComponent(language, label, component))?.result as EvaluateResult | undefined)?.scores.find((s) => s.language === language);
+    if (!score) return [];
+    const gain = baseLoss !== undefined && wholeLoss !== undefined ? baseLoss - wholeLoss : 0;
+    const share = gain !== 0 && baseLoss !== undefined ? (baseLoss - score.meanLoss) / gain : null;
+    return [{ component, perplexity: score.perplexity, mean_loss: score.meanLoss, share }];
+  });
+  return rows.length > 0 ? rows : null;
+}
+
+function selectionSearchResult(plan: Plan, result: <T>(id: string) => T | undefined): SelectionSearchResult | null {
+  if (!searchesSelection(plan.identification)) return null;
+  return {
+    candidates: selectionCandidates(plan.identification!).map((c) => {
+      const selected = result<SelectNeuronsResponse>(jobIds.selectCandidate(c.id));
+      return selected
+        ? { ...c, selected_neuron_count: selected.selectedNeuronCount, neuron_sets: selected.neuronSets.map((s) => ({ language: s.language, neuron_count: s.neuronCount })) }
+        : { ...c, selected_neuron_count: null, neuron_sets: null };
+    }),
+    targets: plan.training.targets.flatMap((t) => result<SelectionChoice>(jobIds.chooseSelection(t)) ?? []),
   };
 }
 
 /** LAPE's parameters and what it selected (null when the neuron sets were given). */
 function selectionSummary(plan: Plan, selection: SelectNeuronsResponse | undefined): RunResults["selection"] {
   if (!selection || !plan.identification) return null;
+  const { top_rate, filter_rate, activation_bar_ratio } = selectionCandidates(plan.identification)[0];
   return {
-    top_rate: plan.identification.top_rate,
-    filter_rate: plan.identification.filter_rate,
-    activation_bar_ratio: plan.identification.activation_bar_ratio,
+    top_rate,
+    filter_rate,
+    activation_bar_ratio,
     selected_neuron_count: selection.selectedNeuronCount,
     total_neuron_count: selection.totalNeuronCount,
     filter_threshold: selection.filterThreshold,

@@ -5,6 +5,7 @@ import { paperTable, withinNoise, type Measured } from "./paper.js";
 import { othersMeanChange, weightSummary } from "./records.js";
 import type { RunResults, ScoreRow, TargetResult } from "./results.js";
 import { atlasSection, deactivationTable } from "./stage-tables.js";
+import { componentShareTable, selectionSearchTables, transferNote } from "./search-tables.js";
 
 const pct = (value: number) => `${value >= 0 ? "+" : ""}${(value * 100).toFixed(1)}%`;
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
@@ -26,7 +27,7 @@ function perplexityTable(results: RunResults, target: string, methods: TargetRes
   };
   lines.push(row("base", results.base, true));
   for (const method of methods) lines.push(row(method.label, method.scores, false));
-  return lines;
+  return [...lines, ...transferNote(methods)];
 }
 
 
@@ -101,7 +102,7 @@ export function resultsTable(results: RunResults): string {
   for (const target of targets) lines.push(...benchmarkTable(results, target));
   if (targets.length === 0 && results.base && !results.deactivation) lines.push(...perplexityTable(results, "", []), "");
   for (const target of targets) lines.push(...perplexityTable(results, target, results.targets.filter((t) => t.language === target)), "");
-  for (const target of targets) lines.push(...analysisTables(results, target));
+  for (const target of targets) lines.push(...componentShareTable(results, target), ...analysisTables(results, target));
   if (results.targets.length > 0) {
     lines.push(
       "## Training",
@@ -119,6 +120,7 @@ export function resultsTable(results: RunResults): string {
     }
   }
   if (results.deactivation || results.atlas) lines.push("", ...deactivationTable(results), ...atlasSection(results));
+  if (results.selection_search) lines.push("", ...selectionSearchTables(results));
   if (results.neuron_source !== "lape") lines.push("", `Neuron sets: given in the plan (${results.neuron_source.replace("_", " ")}).`);
   if (results.selection) {
     const s = results.selection;

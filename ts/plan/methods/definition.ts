@@ -44,6 +44,8 @@ export interface MethodDefinition<Schema extends z.ZodObject = z.ZodObject> {
   outputKind: OutputKind;
   /** It trains the target's neuron set (and needs the selection before it). */
   trainsNeurons: boolean;
+  /** It trains neurons it draws itself (of the set's size), not the given set's. */
+  drawsNeurons?: boolean;
   /** Its own TrainRequest fields (its settings sub-message); none when it has none. */
   fields?: (spec: z.output<Schema>, context: TrainingContext) => MethodFields;
   /** Words added to the default label so that two variants of the method differ. */

@@ -34,6 +34,9 @@ export const processesOf = (spec: MethodSpec): number => ("processes" in spec ? 
 /** It trains the target's neuron set (and writes a pack). */
 export const trainsNeurons = (method: MethodName): boolean => definition(method).trainsNeurons;
 
+/** It trains exactly the neurons of the set it is given (transfer and selection search need one). */
+export const trainsGivenNeurons = (method: MethodName): boolean => definition(method).trainsNeurons && !definition(method).drawsNeurons;
+
 export const outputKind = (method: MethodName): OutputKind => definition(method).outputKind;
 
 /** The method's name in job ids, file names and tables: `name`, else derived so that two

@@ -16,6 +16,7 @@ export const random = defineMethod({
   wire: Method.METHOD_RANDOM,
   outputKind: "pack",
   trainsNeurons: true,
+  drawsNeurons: true,
   fields: (spec, context) => ({
     settings: { $case: "random", value: { seed: spec.seed ?? context.seed, perLayer: spec.match === "per_layer" } },
     drawnNeuronSetPath: context.drawnNeuronSetPath, // the drawn set is kept for inspection

@@ -525,7 +525,14 @@ export interface EvaluateRequest {
   /** cross-lingual alignment per language */
   alignment: AlignmentRequest[];
   /** Switch a neuron set off while scoring (Tang et al. 2024's causal test); unset: none. */
-  deactivate?: NeuronIntervention | undefined;
+  deactivate?:
+    | NeuronIntervention
+    | undefined;
+  /**
+   * Apply only these components of the pack (gate, up, down), the others left at base values:
+   * each one's share of the pack's effect. Empty: all the pack holds.
+   */
+  packComponents: string[];
 }
 
 /**
@@ -4904,6 +4911,7 @@ function createBaseEvaluateRequest(): EvaluateRequest {
     tasks: [],
     alignment: [],
     deactivate: undefined,
+    packComponents: [],
   };
 }
 
@@ -4938,6 +4946,9 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
     }
     if (message.deactivate !== undefined) {
       NeuronIntervention.encode(message.deactivate, writer.uint32(82).fork()).join();
+    }
+    for (const v of message.packComponents) {
+      writer.uint32(90).string(v!);
     }
     return writer;
   },
@@ -5035,6 +5046,14 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
             message.deactivate = NeuronIntervention.decode(reader, reader.uint32());
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.packComponents.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5083,6 +5102,11 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
         ? object.alignment.map((e: any) => AlignmentRequest.fromJSON(e))
         : [],
       deactivate: isSet(object.deactivate) ? NeuronIntervention.fromJSON(object.deactivate) : undefined,
+      packComponents: globalThis.Array.isArray(object?.packComponents)
+        ? object.packComponents.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.pack_components)
+        ? object.pack_components.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -5118,6 +5142,9 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
     if (message.deactivate !== undefined) {
       obj.deactivate = NeuronIntervention.toJSON(message.deactivate);
     }
+    if (message.packComponents?.length) {
+      obj.packComponents = message.packComponents;
+    }
     return obj;
   },
 
@@ -5140,6 +5167,7 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
     message.deactivate = (object.deactivate !== undefined && object.deactivate !== null)
       ? NeuronIntervention.fromPartial(object.deactivate)
       : undefined;
+    message.packComponents = object.packComponents?.map((e) => e) || [];
     return message;
   },
 };

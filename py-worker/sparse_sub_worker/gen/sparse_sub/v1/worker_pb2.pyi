@@ -419,7 +419,7 @@ class EvaluationSet(_message.Message):
     def __init__(self, language: _Optional[str] = ..., corpus: _Optional[_Union[Corpus, _Mapping]] = ...) -> None: ...
 
 class EvaluateRequest(_message.Message):
-    __slots__ = ("job_id", "model", "pack_path", "sets", "sequence_length", "batch_size", "adapter_path", "tasks", "alignment", "deactivate")
+    __slots__ = ("job_id", "model", "pack_path", "sets", "sequence_length", "batch_size", "adapter_path", "tasks", "alignment", "deactivate", "pack_components")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     PACK_PATH_FIELD_NUMBER: _ClassVar[int]
@@ -430,6 +430,7 @@ class EvaluateRequest(_message.Message):
     TASKS_FIELD_NUMBER: _ClassVar[int]
     ALIGNMENT_FIELD_NUMBER: _ClassVar[int]
     DEACTIVATE_FIELD_NUMBER: _ClassVar[int]
+    PACK_COMPONENTS_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     model: ModelSpec
     pack_path: str
@@ -440,7 +441,8 @@ class EvaluateRequest(_message.Message):
     tasks: _containers.RepeatedCompositeFieldContainer[TaskRequest]
     alignment: _containers.RepeatedCompositeFieldContainer[AlignmentRequest]
     deactivate: NeuronIntervention
-    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., pack_path: _Optional[str] = ..., sets: _Optional[_Iterable[_Union[EvaluationSet, _Mapping]]] = ..., sequence_length: _Optional[int] = ..., batch_size: _Optional[int] = ..., adapter_path: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[TaskRequest, _Mapping]]] = ..., alignment: _Optional[_Iterable[_Union[AlignmentRequest, _Mapping]]] = ..., deactivate: _Optional[_Union[NeuronIntervention, _Mapping]] = ...) -> None: ...
+    pack_components: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., pack_path: _Optional[str] = ..., sets: _Optional[_Iterable[_Union[EvaluationSet, _Mapping]]] = ..., sequence_length: _Optional[int] = ..., batch_size: _Optional[int] = ..., adapter_path: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[TaskRequest, _Mapping]]] = ..., alignment: _Optional[_Iterable[_Union[AlignmentRequest, _Mapping]]] = ..., deactivate: _Optional[_Union[NeuronIntervention, _Mapping]] = ..., pack_components: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class NeuronIntervention(_message.Message):
     __slots__ = ("neuron_set_path", "random_same_size", "seed")
