@@ -8,6 +8,8 @@ reads of model weights the tests compare. Each command prints JSON when it retur
     python test/helpers/fixtures.py read-reference PATH
     python test/helpers/fixtures.py plant MODEL_DIR SET_JSON FACTOR OUT_DIR
     python test/helpers/fixtures.py zeroed-perplexity MODEL_DIR SET_JSON HELDOUT_JSONL SEQUENCE_LENGTH
+    python test/helpers/fixtures.py one-component-perplexity MODEL_DIR PACK COMPONENT HELDOUT_JSONL SEQUENCE_LENGTH
+    python test/helpers/fixtures.py pack-neurons PACK
 """
 
 from __future__ import annotations
@@ -95,12 +97,46 @@ def zeroed_perplexity(model_dir: str, set_json: str, heldout: str, sequence_leng
     return score_sequences(loaded.model, sequences, 4).perplexity
 
 
+def one_component_perplexity(model_dir: str, pack: str, component: str, heldout: str, sequence_length: str) -> float:
+    """Held-out perplexity of the model with one component's slices of the pack copied into its
+    weights by hand (safetensors read directly, not packs.py): what pack_components must give."""
+    from safetensors.torch import load_file
+    from sparse_sub_worker.corpus import TextFilesCorpus, load_sequences
+    from sparse_sub_worker.evaluation import score_sequences
+    from sparse_sub_worker.models.loading import ModelRequest, load_model
+
+    loaded = load_model(ModelRequest(model_dir, device="cpu", dtype="float32"))
+    tensors = load_file(pack)
+    with torch.no_grad():
+        for i, layer in enumerate(loaded.model.model.layers):
+            key = f"layers.{i}.{component}_proj"
+            if key not in tensors:
+                continue
+            indices = tensors[f"layers.{i}.neuron_indices"]
+            weight = getattr(layer.mlp, f"{component}_proj").weight
+            if component == "down":
+                weight[:, indices] = tensors[key].to(weight.dtype)
+            else:
+                weight[indices] = tensors[key].to(weight.dtype)
+    sequences = load_sequences(TextFilesCorpus((heldout,)), loaded.encoder, "x", int(sequence_length), separate_documents=True, keep_tail=True)
+    return score_sequences(loaded.model, sequences, 4).perplexity
+
+
+def pack_neurons(pack: str) -> list:
+    """A pack's neuron indices per layer (safetensors read directly)."""
+    from safetensors.torch import load_file
+
+    tensors = load_file(pack)
+    layers = sorted(int(k.split(".")[1]) for k in tensors if k.endswith(".neuron_indices"))
+    return {str(l): tensors[f"layers.{l}.neuron_indices"].tolist() for l in layers}
+
+
 def read_reference(path: str) -> list:
     """A reference torch.save file as lists (weights_only: as a careful user would read it)."""
     return [[t.tolist() for t in language] for language in torch.load(path, weights_only=True)]
 
 
-COMMANDS = {"read-reference": read_reference, "plant": plant, "zeroed-perplexity": zeroed_perplexity, "make-packs": make_packs, "up-rows": up_rows, "merged-changes": merged_changes, "reference-file": reference_file}
+COMMANDS = {"one-component-perplexity": one_component_perplexity, "pack-neurons": pack_neurons, "read-reference": read_reference, "plant": plant, "zeroed-perplexity": zeroed_perplexity, "make-packs": make_packs, "up-rows": up_rows, "merged-changes": merged_changes, "reference-file": reference_file}
 
 if __name__ == "__main__":
     name, *args = sys.argv[1:]

@@ -42,6 +42,8 @@ export function method(overrides: Partial<TargetResult>): TargetResult {
     tasks: null,
     alignment: null,
     weight_change: null,
+    neurons_of: overrides.language ?? "af",
+    component_share: null,
     worker: "local-1",
     ...overrides,
   };
