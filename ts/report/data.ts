@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { jobIds } from "../ids.js";
-import { methodLabel, type MethodSpec } from "../plan/methods/index.js";
+import { methodLabel, trainsGivenNeurons, type MethodSpec } from "../plan/methods/index.js";
 import { weightSummary } from "../results/records.js";
 import type { RunResults } from "../results/results.js";
 
@@ -30,7 +30,7 @@ export interface ReportData {
 }
 
 interface PlannedRun {
-  training?: { targets?: string[]; methods?: MethodSpec[] };
+  training?: { targets?: string[]; methods?: MethodSpec[]; transfer?: { text: string; neurons: string }[] };
   evaluation?: { weight_change?: boolean; deactivation?: unknown };
   atlas?: unknown;
 }
@@ -96,7 +96,7 @@ export function reportData(results: RunResults, runDir: string): ReportData {
       ),
     ),
     overlap: overlapCells(results, runDir),
-    missing: missingParts(results, targets, methods, planned),
+    missing: missingParts(results, plannedPairs(planned, plannedMethods), planned),
   };
 }
 
@@ -141,20 +141,39 @@ function readLayers(path: string): number[][] | null {
   }
 }
 
-function missingParts(results: RunResults, targets: string[], methods: string[], planned: PlannedRun | null): string[] {
+/** The (target, label) trainings the plan asked for: each method on each target, and each transfer. */
+function plannedPairs(planned: PlannedRun | null, labels: string[]): { target: string; label: string }[] {
+  const own = (planned?.training?.targets ?? []).flatMap((target) => labels.map((label) => ({ target, label })));
+  const methods = planned?.training?.methods ?? [];
+  const transfers = (planned?.training?.transfer ?? []).flatMap(({ text, neurons }) =>
+    methods.flatMap((spec) => {
+      try {
+        return trainsGivenNeurons(spec.method) ? [{ target: text, label: jobIds.transferLabel(methodLabel(spec), neurons) }] : [];
+      } catch {
+        return []; // a method this version does not know
+      }
+    }),
+  );
+  return [...own, ...transfers];
+}
+
+function missingParts(results: RunResults, pairs: { target: string; label: string }[], planned: PlannedRun | null): string[] {
   const missing: string[] = [];
+  const targets = pairs.map((p) => p.target);
   const deactivates = Boolean(planned?.evaluation?.deactivation);
   if (!results.base && (targets.length > 0 || deactivates)) missing.push(`${jobIds.evaluateBase}: the base model has not been scored`);
   if (planned?.atlas && !results.atlas) missing.push(`${jobIds.atlas}: the atlas has not been written`);
   if (deactivates && !results.deactivation?.rows.length) missing.push("deactivate: no language's neurons have been switched off yet");
   const wantsWeights = planned?.evaluation?.weight_change ?? true;
-  for (const target of targets) {
-    for (const method of methods) {
-      const trained = results.targets.find((t) => t.language === target && t.label === method);
-      if (!trained) missing.push(`${jobIds.train(target, method)}: not trained`);
-      else if (!trained.scores) missing.push(`${jobIds.evaluateTrained(target, method)}: trained, not evaluated`);
-      if (trained && wantsWeights && !trained.weight_change) missing.push(`${jobIds.analyze(target, method)}: weight change not analyzed`);
-    }
+  const ran = results.targets.map((t) => ({ target: t.language, label: t.label }));
+  const seen = new Set<string>();
+  for (const { target, label: method } of [...pairs, ...ran]) {
+    if (seen.has(`${target}\0${method}`)) continue;
+    seen.add(`${target}\0${method}`);
+    const trained = results.targets.find((t) => t.language === target && t.label === method);
+    if (!trained) missing.push(`${jobIds.train(target, method)}: not trained`);
+    else if (!trained.scores) missing.push(`${jobIds.evaluateTrained(target, method)}: trained, not evaluated`);
+    if (trained && wantsWeights && !trained.weight_change) missing.push(`${jobIds.analyze(target, method)}: weight change not analyzed`);
   }
   return missing;
 }
