@@ -43,7 +43,9 @@ describe("report data", () => {
     const noWeights = handRun(withCurves(fullResults()), handPlan({ evaluation: { weight_change: false } }));
     expect(dataOf(noWeights).missing).toEqual(["evaluate:af:random: trained, not evaluated", "train:af:lora: not trained"]);
     // a transfer asks for one more training per method that trains a given set (sparse, not random or lora)
-    const transfer = handRun(withCurves(fullResults()), handPlan({ training: { targets: ["af"], methods: [{ method: "sparse" }, { method: "random" }, { method: "lora" }], transfer: [{ text: "de", neurons: "af" }] } }));
+    const withTransfer = handPlan() as { training: { transfer: unknown[] } };
+    withTransfer.training.transfer = [{ text: "de", neurons: "af" }];
+    const transfer = handRun(withCurves(fullResults()), withTransfer);
     expect(dataOf(transfer).missing).toEqual([
       "evaluate:af:random: trained, not evaluated",
       "weights:af:random: weight change not analyzed",
