@@ -38,6 +38,16 @@ def test_invalid_argument_before_any_work(stub, tmp_path):
     assert "sequence_length: must be > 0" in error.value.details()
 
 
+def test_pack_components_without_a_pack_names_the_field(stub, tiny_model_dir, text_file):
+    request = pb.EvaluateRequest(job_id="j3", model=pb.ModelSpec(source=str(tiny_model_dir), device="cpu"), sequence_length=8, batch_size=1,
+                                 sets=[pb.EvaluationSet(language="af", corpus=pb.Corpus(text_files=pb.TextFiles(paths=[str(text_file)])))],
+                                 pack_components=["down"])
+    with pytest.raises(grpc.RpcError) as error:
+        list(stub.Evaluate(request))
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert details(error.value)[1].field_violations[0].field == "pack_components"
+
+
 def train_request(tiny_model_dir, text_file, tmp_path, job_id, max_steps):
     save_neuron_set(tmp_path / "af.json", NeuronSet("af", [[1, 2], [3], [4]], 64))
     return pb.TrainRequest(
