@@ -61,3 +61,20 @@ describe("results.md sections of the reviewer checks", () => {
     expect(transferNote([method({})])).toEqual([]);
   });
 });
+
+describe("result records of the reviewer checks", async () => {
+  const { resultRecords } = await import("../ts/results/records.js");
+  it("has a perplexity and a share per component, and each candidate's curve point", () => {
+    const r = results();
+    r.base = [{ language: "af", perplexity: 100, mean_loss: 4.6, tokens: 10 }];
+    r.targets = [method({ scores: [{ language: "af", perplexity: 50, mean_loss: 3.9, tokens: 10 }], component_share: [{ component: "down", perplexity: 60, mean_loss: 4.1, share: 0.5 / 0.7 }] })];
+    const a = { id: "a", top_rate: 0.01, filter_rate: 0.95, activation_bar_ratio: 0.95 };
+    r.selection_search = { candidates: [], targets: [{ language: "af", method: "sparse", steps: 20, chosen: "a", candidates: [{ ...a, neurons: 5, validation_loss: 4.5 }] }] };
+    const records = resultRecords(r);
+    const down = records.find((x) => x.measure === "perplexity_down_only")!;
+    expect(down).toMatchObject({ target: "af", method: "sparse", language: "af", value: 60, n: 10, delta: -40 });
+    expect(down.relative_change).toBeCloseTo(-0.4, 12);
+    expect(records.find((x) => x.measure === "gain_share_down")!.value).toBeCloseTo(5 / 7, 12);
+    expect(records.filter((x) => x.method === "search:a").map((x) => [x.measure, x.value])).toEqual([["search_neurons", 5], ["search_validation_loss", 4.5], ["search_chosen", 1]]);
+  });
+});

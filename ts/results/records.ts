@@ -82,6 +82,20 @@ export function resultRecords(results: RunResults): ResultRecord[] {
     if (t.alignment) alignment(t.language, t.label, t.alignment);
     if (t.weight_change) weightRecords(t, push);
     trainingRecords(t, push);
+    for (const c of t.component_share ?? []) {
+      const before = base.find((b) => b.language === t.language);
+      const score = t.scores?.find((s) => s.language === t.language);
+      push({ target: t.language, method: t.label, measure: `perplexity_${c.component}_only`, language: t.language, unit: "perplexity", n: score?.tokens ?? null }, c.perplexity, before?.perplexity);
+      push({ target: t.language, method: t.label, measure: `gain_share_${c.component}`, language: t.language, unit: "fraction" }, c.share);
+    }
+  }
+  for (const search of results.selection_search?.targets ?? []) {
+    for (const c of search.candidates) {
+      const at = { target: search.language, method: `search:${c.id}`, language: search.language };
+      push({ ...at, measure: "search_neurons", unit: "neurons" }, c.neurons);
+      push({ ...at, measure: "search_validation_loss", unit: "nats/token", n: search.steps }, c.validation_loss);
+      push({ ...at, measure: "search_chosen", unit: "bool" }, c.id === search.chosen ? 1 : 0);
+    }
   }
   for (const set of results.selection?.neuron_sets ?? []) {
     push({ target: "", method: "lape", measure: "selected_neurons", language: set.language, unit: "neurons" }, set.neuron_count);
