@@ -138,8 +138,11 @@ if (!args.includes("--report")) {
   const mutmutVersion = `mutmut ${spawnSync(workerPython(root), ["-c", "import importlib.metadata as m; print(m.version(\"mutmut\"))"], { encoding: "utf8" }).stdout?.trim() ?? "?"}`;
   const strykerVersion = JSON.parse(readFileSync(join(root, "node_modules/@stryker-mutator/core/package.json"), "utf8")).version;
   const previous = runs.at(-1);
-  // a partial run (--only) carries the other side's modules over from the previous run
-  const carried = previous && only ? previous.mutants.filter((m) => (only === "py" ? !m.module.endsWith(".py") : m.module.endsWith(".py"))) : [];
+  // a partial run (--only, or MUTATION_PARTIAL=1 after narrowing only_mutate / mutate) carries
+  // every module it did not mutate over from the previous run
+  const partial = only !== null || process.env.MUTATION_PARTIAL === "1";
+  const mutated = new Set(mutants.map((m) => m.module));
+  const carried = previous && partial ? previous.mutants.filter((m) => !mutated.has(m.module)) : [];
   const all = [...mutants, ...carried];
   runs.push({ date: new Date().toISOString().slice(0, 10), commit, tools: `${mutmutVersion}, Stryker ${strykerVersion}`, modules: summarize(all), mutants: all });
   // earlier runs keep their per-module counts only: the file stays small enough to commit
