@@ -428,6 +428,7 @@ describe("selection search, transfer and component share", () => {
     expect(issues(withSearch({ top_rate: [0.05] }, { selection_search: { steps: 3 } }))).toEqual([{ path: "training.selection_search", message: expect.stringContaining("nothing to choose between") }]);
     expect(issues(withSearch({ top_rate: [0.01, 0.01] }, { selection_search: { steps: 3 } }))).toEqual([{ path: "identification.top_rate[1]", message: "0.01 appears twice" }]);
     expect(issues(withSearch({ filter_rate: [0.9, 0.95] }, { selection_search: { steps: 3, method: "lora" } }))).toEqual([{ path: "training.selection_search.method", message: expect.stringContaining("'lora' is not the name") }]);
+    expect(issues(withSearch({ top_rate: [0.01, 0.05] }, { methods: ["sparse", "random"], selection_search: { steps: 3, method: "random" } }))).toEqual([{ path: "training.selection_search.method", message: expect.stringContaining("'random' does not train the given neuron set") }]);
     // a list without targets only selects (threshold sensitivity of the counts): valid
     expect(() => parsePlan({ ...withSearch({ activation_bar_ratio: [0.9, 0.95] }), training: { targets: [] } }, "/plans")).not.toThrow();
   });

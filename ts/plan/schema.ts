@@ -299,8 +299,11 @@ function checkSelectionSearch(plan: ParsedPlan, ctx: z.RefinementCtx): void {
   if (plan.training.targets.length > 0 && !search) {
     refuse(ctx, `${needs}: give selection_search.steps, the short training that picks one per target`, ["training", "selection_search"]);
   }
-  if (search && !searchMethod(plan.training.methods, search.method)) {
+  const method = search ? searchMethod(plan.training.methods, search.method) : undefined;
+  if (search && !method) {
     refuse(ctx, `'${search.method}' is not the name of one of the plan's methods`, ["training", "selection_search", "method"]);
+  } else if (method && !trainsGivenNeurons(method.method)) {
+    refuse(ctx, `'${methodLabel(method)}' does not train the given neuron set: name a sparse or neuron-lora method`, ["training", "selection_search", "method"]);
   }
   if (plan.evaluation.deactivation !== false) refuse(ctx, `${needs}: deactivation needs one set per language`, ["evaluation", "deactivation"]);
   if (plan.atlas) refuse(ctx, `${needs}: the atlas needs one set per language`, ["atlas"]);

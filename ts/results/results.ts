@@ -97,7 +97,8 @@ export interface ComponentShare {
 }
 
 export interface SelectionSearchResult {
-  candidates: (SelectionCandidate & { selected_neuron_count: number; neuron_sets: { language: string; neuron_count: number }[] } | (SelectionCandidate & { selected_neuron_count: null; neuron_sets: null }))[];
+  // null counts: the candidate's selection has not run yet
+  candidates: (SelectionCandidate & { selected_neuron_count: number | null; neuron_sets: { language: string; neuron_count: number }[] | null })[];
   targets: SelectionChoice[]; // once chosen
 }
 
@@ -266,14 +267,15 @@ function componentShares(plan: Plan, records: Map<string, FinishedJob>, language
   whole: EvaluateResult | undefined, base: ScoreRow[] | null): ComponentShare[] | null {
   const components = shareComponents(plan, spec);
   if (components.length === 0) return null;
-  const own = (scores: { language: string; meanLoss?: number; mean_loss?: number }[] | undefined) => scores?.find((s) => s.language === language);
-  const baseLoss = base?.find((s) => s.language === language)?.mean_loss;
-  const wholeLoss = own(whole?.scores)?.meanLoss;
+  const lossOn = (scores: { language: string; mean_loss: number }[] | undefined) => scores?.find((s) => s.language === language)?.mean_loss;
+  const baseLoss = lossOn(base ?? undefined);
+  const wholeLoss = lossOn(whole ? scoreRows(whole.scores) : undefined);
+  const gain = baseLoss !== undefined && wholeLoss !== undefined ? baseLoss - wholeLoss : 0;
   const rows = components.flatMap((component) => {
-    const score = (records.get(jobIds.evaluateComponent(language, label, component))?.result as EvaluateResult | undefined)?.scores.find((s) => s.language === language);
+    const scored = records.get(jobIds.evaluateComponent(language, label, component))?.result as EvaluateResult | undefined;
+    const score = scored?.scores.find((s) => s.language === language);
     if (!score) return [];
-    const gain = baseLoss !== undefined && wholeLoss !== undefined ? baseLoss - wholeLoss : 0;
-    const share = gain !== 0 && baseLoss !== undefined ? (baseLoss - score.meanLoss) / gain : null;
+    const share = gain !== 0 ? (baseLoss! - score.meanLoss) / gain : null;
     return [{ component, perplexity: score.perplexity, mean_loss: score.meanLoss, share }];
   });
   return rows.length > 0 ? rows : null;
