@@ -1,5 +1,7 @@
 """Activation statistics (docs/method.md §1): per layer and neuron, the number of tokens on which
-act_fn(gate_proj(x)) > 0, plus the number of tokens seen."""
+act_fn(gate_proj(x)) > 0, plus the number of tokens seen; and the sum of act_fn(gate_proj(x)) over
+those tokens, whose mean is the neuron's mean active value (what Tang et al.'s steering sets a
+target language's neurons to)."""
 
 from __future__ import annotations
 
@@ -20,15 +22,26 @@ from .models.architecture import MlpLayer
 # File layout (documented in README "Run directory"):
 #   over_zero   int64 [num_layers, intermediate_size]  tokens on which each neuron fired
 #   token_count int64 [1]                              tokens seen (n)
+#   active_sum  float64 [num_layers, intermediate_size] sum of act_fn(gate) over those tokens
+#               (absent in files written before it was recorded)
 # metadata: language, model
 COUNTS_KEY = "over_zero"
 TOKENS_KEY = "token_count"
+ACTIVE_SUM_KEY = "active_sum"
 
 
 @dataclass
 class ActivationCounts:
     over_zero: torch.Tensor  # [L, I] int64
     token_count: int
+    active_sum: torch.Tensor | None = None  # [L, I] float64; None in older files
+
+    def mean_active_values(self, field_name: str = "counts") -> torch.Tensor:
+        """[L, I] float32: each neuron's mean act_fn(gate) over the tokens it fired on (0 if never)."""
+        if self.active_sum is None:
+            raise precondition("NO_ACTIVE_VALUES", f"{field_name}: these activation counts hold no active sums (written by an older sparse-sub): collect them again", field_name)
+        fired = self.over_zero.to(torch.float64)
+        return torch.where(fired > 0, self.active_sum / fired.clamp(min=1), 0.0).to(torch.float32)
 
 
 def count_activations(
@@ -45,17 +58,21 @@ def count_activations(
     device = layers[0].gate_proj.weight.device
     intermediate = layers[0].gate_proj.out_features
     over_zero = torch.zeros(len(layers), intermediate, dtype=torch.int64, device=device)
+    active_sum = torch.zeros(len(layers), intermediate, dtype=torch.float64, device=device)
     first = 1 if sequences.bos_first else 0  # first counted position
 
-    def hook_for(layer_index: int):
+    def hook_for(layer: MlpLayer):
         def hook(_module, _inputs, gate_out):  # gate_out: [B, S, I]
-            gate_out = gate_out[:, first:]
+            gate_out = gate_out[:, first:].reshape(-1, intermediate)
             # act_fn(g) > 0 <=> g > 0 for SiLU/GELU (architecture.py checks the activation).
+            fired = gate_out > 0
             # int32 per batch (a batch holds < 2^31 tokens) sums twice as fast as int64 on CPU
-            over_zero[layer_index] += (gate_out > 0).reshape(-1, intermediate).sum(dim=0, dtype=torch.int32)
+            over_zero[layer.index] += fired.sum(dim=0, dtype=torch.int32)
+            # float32 within a batch, float64 across batches (100 M tokens would lose digits in float32)
+            active_sum[layer.index] += layer.act_fn(gate_out).masked_fill(~fired, 0).sum(dim=0, dtype=torch.float32)
         return hook
 
-    handles = [layer.gate_proj.register_forward_hook(hook_for(layer.index)) for layer in layers]
+    handles = [layer.gate_proj.register_forward_hook(hook_for(layer)) for layer in layers]
     total_tokens = sequences.token_count
     done = 0
     try:
@@ -68,11 +85,13 @@ def count_activations(
     finally:
         for handle in handles:
             handle.remove()
-    return ActivationCounts(over_zero, done)
+    return ActivationCounts(over_zero, done, active_sum)
 
 
 def save_counts(path: str | Path, counts: ActivationCounts, language: str, model: str) -> None:
     tensors = {COUNTS_KEY: counts.over_zero.cpu().contiguous(), TOKENS_KEY: torch.tensor([counts.token_count], dtype=torch.int64)}
+    if counts.active_sum is not None:
+        tensors[ACTIVE_SUM_KEY] = counts.active_sum.cpu().to(torch.float64).contiguous()
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={"language": language, "model": model, "format": "sparse-sub/activation-counts@1"})
 
@@ -83,7 +102,8 @@ def load_counts(path: str | Path, field_name: str) -> ActivationCounts:
     tensors = load_file(str(path))
     if COUNTS_KEY not in tensors or TOKENS_KEY not in tensors:
         raise precondition("BAD_COUNTS_FILE", f"{field_name}: {path} lacks '{COUNTS_KEY}' or '{TOKENS_KEY}'", field_name)
-    return ActivationCounts(tensors[COUNTS_KEY].to(torch.int64), int(tensors[TOKENS_KEY].item()))
+    active_sum = tensors.get(ACTIVE_SUM_KEY)
+    return ActivationCounts(tensors[COUNTS_KEY].to(torch.int64), int(tensors[TOKENS_KEY].item()), active_sum)
 
 
 def activation_probabilities(files, field_name: str = "counts") -> torch.Tensor:

@@ -25,10 +25,10 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from . import PROTOCOL, __version__
-from .activations import Throughput, activation_probabilities, count_activations, save_counts
+from .activations import Throughput, activation_probabilities, count_activations, load_counts, save_counts
 from .analysis import adapter_deltas, alignment, model_directory_deltas, pack_deltas, weight_change
 from .atomic import check_output_dir
-from .corpus import load_sequences
+from .corpus import load_sequences, read_documents
 from .errors import WorkerError, invalid, not_found, precondition
 from .evaluation import score_sequences
 from .gen.sparse_sub.v1 import worker_pb2 as pb
@@ -41,6 +41,7 @@ from .methods.adapters import adapter_applied
 from .methods.registry import METHODS
 from .interventions import deactivated, steered
 from .language_id import KNOWN as IDENTIFIABLE, identify
+from .prompts import draw_prompts
 from .tasks.generation import generate
 from .neuron_sets import NeuronSet, check_fits, draw_random_set, export_reference, import_reference, load_neuron_set, save_neuron_set
 from .packs import OVERLAP_RULES, check_pack_fits, load_pack, merge_to_directory, pack_components, packs_applied
@@ -174,6 +175,11 @@ def _until_idle(iterator, seconds: float):
         if item is end:
             return
         yield item
+
+
+def _mean_over_set(mean_active: torch.Tensor, neuron_set: NeuronSet) -> float:
+    values = [mean_active[layer, indices] for layer, indices in enumerate(neuron_set.layers) if indices]
+    return float(torch.cat(values).mean()) if values else 0.0
 
 
 class WorkerService(worker_pb2_grpc.WorkerServicer):
@@ -507,14 +513,25 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
     @streaming
     def Steer(self, request, context):
         wrap = lambda progress: pb.SteerEvent(progress=progress)
-        if not request.prompts:
-            raise invalid("prompts", "is empty: give at least one prompt")
         if not request.off_neuron_set_path and not request.boost_neuron_set_path:
             raise invalid("off_neuron_set_path", "nothing to steer with: give off_neuron_set_path, boost_neuron_set_path or both")
+        mean_mode = request.mode == pb.SteerRequest.MODE_MEAN
+        if mean_mode and not request.boost_neuron_set_path:
+            raise invalid("mode", "MODE_MEAN sets the boost neurons to their mean active value: give boost_neuron_set_path")
+        if mean_mode and not request.boost_counts_path:
+            raise invalid("boost_counts_path", "MODE_MEAN needs the boost language's activation counts (their active sums give the means)")
+        if request.prompt_count < 0 or request.prompt_words < 0:
+            raise invalid("prompt_count" if request.prompt_count < 0 else "prompt_words", "must be 0 or more")
         read = lambda path, field: load_neuron_set(path, field) if path else None
         off = read(request.off_neuron_set_path, "off_neuron_set_path")
         boost = read(request.boost_neuron_set_path, "boost_neuron_set_path")
+        mean_active = load_counts(request.boost_counts_path, "boost_counts_path").mean_active_values("boost_counts_path") if mean_mode else None
         prompts = list(request.prompts)
+        if request.HasField("prompt_corpus"):
+            documents = read_documents(corpus_from_request(request.prompt_corpus, "prompt_corpus"), "prompt_corpus")
+            prompts += draw_prompts(documents, request.prompt_count or 12, request.prompt_words or 6, "prompt_corpus")
+        if not prompts:
+            raise invalid("prompts", "is empty: give at least one prompt (or prompt_corpus)")
         max_new_tokens = request.max_new_tokens or 48
         batch_size = request.batch_size or 8
 
@@ -524,19 +541,22 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             for neuron_set, field in ((off, "off_neuron_set_path"), (boost, "boost_neuron_set_path")):
                 if neuron_set is not None:
                     check_fits(neuron_set, shape.num_layers, shape.intermediate_size, field)
+            if mean_active is not None and tuple(mean_active.shape) != (shape.num_layers, shape.intermediate_size):
+                raise invalid("boost_counts_path", f"counts of shape {tuple(mean_active.shape)} do not fit the model ({shape.num_layers} x {shape.intermediate_size})")
             clock = Throughput()
             total = 2 * len(prompts)
             run = lambda offset: generate(loaded.model, loaded.encoder, prompts, batch_size, max_new_tokens,
                                           on_batch=lambda done: (ctx.check_cancelled(), self._progress(ctx, wrap, "generate", offset + done, total, "prompts", clock.elapsed())))
             base = run(0)
-            with steered(loaded.layers, off, boost, request.strength):
+            with steered(loaded.layers, off, boost, request.strength, mean_active):
                 changed = run(len(prompts))
             base_languages, steered_languages = identify(base), identify(changed)
             outputs = [pb.SteerOutput(prompt=p, base=b, steered=c, base_language=bl, steered_language=cl)
                        for p, b, c, bl, cl in zip(prompts, base, changed, base_languages, steered_languages)]
             return pb.SteerEvent(result=pb.SteerResult(
                 outputs=outputs, off_neurons=off.neuron_count if off else 0, boost_neurons=boost.neuron_count if boost else 0,
-                seconds=clock.elapsed(), identifiable=sorted(IDENTIFIABLE)))
+                seconds=clock.elapsed(), identifiable=sorted(IDENTIFIABLE),
+                mean_active_value=_mean_over_set(mean_active, boost) if mean_active is not None else 0.0))
 
         memory = (f"batch_size {batch_size}, max_new_tokens {max_new_tokens}", "lower batch_size")
         yield from stream_job(self.slot, request.job_id, context, job, self._queued(request.job_id, wrap), memory)

@@ -110,6 +110,49 @@ def test_a_bos_column_is_fed_but_not_counted(tiny, text_file):
     assert not torch.equal(counts.over_zero, everything)
 
 
+def test_mean_active_values_are_the_mean_of_act_fn_over_the_tokens_each_neuron_fired_on(tiny, text_file, tmp_path):
+    """Against the activation module's own outputs, summed in float64 here."""
+    stream = token_stream(tiny.encoder, [text_file.read_text()], None)
+    sequences = pack(stream, 16, 0, keep_tail=False, pad_token_id=0, field_name="corpus")
+    sums = torch.zeros(tiny.shape.num_layers, tiny.shape.intermediate_size, dtype=torch.float64)
+    fired = torch.zeros_like(sums)
+    handles = []
+    for layer in tiny.layers:
+        def hook(_m, _i, out, index=layer.index):
+            flat = out.reshape(-1, out.shape[-1]).double()
+            sums[index] += torch.where(flat > 0, flat, 0).sum(0)
+            fired[index] += (flat > 0).sum(0)
+        handles.append(layer.act_fn.register_forward_hook(hook))
+    with torch.no_grad():
+        tiny.model(input_ids=sequences.input_ids)
+    for handle in handles:
+        handle.remove()
+    counts = count_activations(tiny.model.get_decoder(), tiny.layers, sequences, batch_size=2)
+    assert torch.equal(counts.over_zero, fired.long())
+    torch.testing.assert_close(counts.active_sum, sums, rtol=1e-5, atol=1e-6)
+    expected = torch.where(fired > 0, sums / fired.clamp(min=1), 0).float()
+    means = counts.mean_active_values()
+    torch.testing.assert_close(means, expected, rtol=1e-5, atol=1e-7)
+    never = counts.over_zero == 0
+    assert (means[never] == 0).all() and (means[~never] > 0).all()
+
+    path = tmp_path / "af.safetensors"
+    save_counts(path, counts, "af", "tiny")
+    again = load_counts(path, "c")
+    assert again.active_sum.dtype == torch.float64 and torch.equal(again.active_sum, counts.active_sum)
+
+
+def test_counts_from_before_active_sums_load_but_refuse_a_mean_naming_the_field(tmp_path):
+    from safetensors.torch import save_file
+
+    save_file({"over_zero": torch.ones(2, 4, dtype=torch.int64), "token_count": torch.tensor([7])}, str(tmp_path / "old.safetensors"))
+    old = load_counts(tmp_path / "old.safetensors", "c")
+    assert old.active_sum is None and old.token_count == 7
+    with pytest.raises(WorkerError, match="boost_counts_path: these activation counts hold no active sums") as error:
+        old.mean_active_values("boost_counts_path")
+    assert error.value.field == "boost_counts_path" and error.value.reason == "NO_ACTIVE_VALUES"
+
+
 def test_counts_files_keep_their_metadata_and_bad_files_name_the_field(tiny, text_file, tmp_path):
     from safetensors import safe_open
 

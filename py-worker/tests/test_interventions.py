@@ -167,3 +167,111 @@ def test_steer_over_grpc_gives_base_outputs_of_the_unchanged_model_and_changed_s
     assert [o.steered for o in result.outputs] != [o.base for o in result.outputs]
     assert (result.off_neurons, result.boost_neurons) == (7, 3)
     assert "af" in result.identifiable and all(o.base_language in result.identifiable or o.base_language == "" for o in result.outputs)
+
+
+class _SetColumns(torch.nn.Module):
+    """act_fn with some outputs replaced by constants: Tang's intervention done at act_fn by hand."""
+
+    def __init__(self, act, indices, values):
+        super().__init__()
+        self.act, self.indices, self.values = act, indices, values
+
+    def forward(self, x):
+        out = self.act(x).clone()
+        out[..., self.indices] = self.values.to(out.dtype)
+        return out
+
+
+def test_mean_mode_sets_act_fn_of_the_boost_neurons_to_strength_times_their_mean(tiny):
+    """The same logits as a model whose act_fn outputs are set by hand; off neurons 0; the rest untouched."""
+    from sparse_sub_worker.interventions import steered
+
+    ids = torch.randint(5, 200, (2, 12), generator=torch.Generator().manual_seed(3))
+    means = torch.rand(3, 64, generator=torch.Generator().manual_seed(4)) + 0.5
+    off, boost = NeuronSet("af", [[1, 5], [], [7]], 64), NeuronSet("nl", [[5, 9], [3, 4], []], 64)
+    by_hand = copy.deepcopy(tiny.model)
+    for index, (layer, zero, push) in enumerate(zip(by_hand.model.layers, off.layers, boost.layers)):
+        only_off = [i for i in zero if i not in push]  # a neuron in both gets the mean
+        indices = only_off + push
+        values = torch.cat([torch.zeros(len(only_off)), 1.5 * means[index, push]])
+        layer.mlp.act_fn = _SetColumns(layer.mlp.act_fn, indices, values)
+    before, logits_before = _down_inputs(tiny, ids)
+    with torch.no_grad():
+        expected = by_hand(input_ids=ids).logits
+        with steered(tiny.layers, off, boost, 1.5, means):
+            got = tiny.model(input_ids=ids).logits
+            during, _ = _down_inputs(tiny, ids)
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
+    assert not torch.allclose(got, logits_before, atol=1e-3)
+    up0 = torch.nn.functional.linear(_mlp_inputs(tiny, ids)[0], tiny.layers[0].up_proj.weight)
+    torch.testing.assert_close(during[0][..., 9], 1.5 * means[0, 9] * up0[..., 9], rtol=1e-5, atol=1e-6)
+    assert (during[0][..., 1] == 0).all()
+    untouched = [i for i in range(64) if i not in (1, 5, 9)]
+    assert torch.equal(during[0][..., untouched], before[0][..., untouched])
+    assert all(not layer.down_proj._forward_pre_hooks and not layer.up_proj._forward_hooks for layer in tiny.layers)
+
+
+def _mlp_inputs(loaded, ids):
+    seen = []
+    handles = [layer.mlp.register_forward_pre_hook(lambda _m, args: seen.append(args[0].clone())) for layer in loaded.layers]
+    try:
+        with torch.no_grad():
+            loaded.model(input_ids=ids)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return seen
+
+
+def test_prompts_are_the_opening_words_of_sentences_with_more_words_than_that():
+    from sparse_sub_worker.errors import WorkerError
+    from sparse_sub_worker.prompts import draw_prompts
+
+    documents = ["Alle mense word vry gebore. Kort sin. Elkeen het die reg op lewe!\nNog een reël met baie woorde hier",
+                 "Niemand mag in slawerny gehou word nie."]
+    assert draw_prompts(documents, 10, 3, "p") == ["Alle mense word", "Elkeen het die", "Nog een reël", "Niemand mag in"]
+    assert draw_prompts(documents, 2, 3, "p") == ["Alle mense word", "Elkeen het die"]
+    assert draw_prompts(["एक दो तीन चार। पाँच छह सात आठ"], 5, 2, "p") == ["एक दो", "पाँच छह"]
+    with pytest.raises(WorkerError, match="prompt_corpus: no sentence has more than 9 words") as error:
+        draw_prompts(documents, 3, 9, "prompt_corpus")
+    assert error.value.field == "prompt_corpus"
+
+
+def test_steer_in_mean_mode_over_grpc_draws_prompts_and_uses_the_counts_means(stub, tiny, tiny_model_dir, text_file, tmp_path):
+    import grpc
+
+    from sparse_sub_worker.activations import count_activations, save_counts
+    from sparse_sub_worker.corpus import pack, token_stream
+    from sparse_sub_worker.interventions import steered
+    from sparse_sub_worker.prompts import draw_prompts
+    from sparse_sub_worker.tasks.generation import generate
+
+    stream = token_stream(tiny.encoder, [text_file.read_text()], None)
+    counts = count_activations(tiny.model.get_decoder(), tiny.layers, pack(stream, 16, 0, keep_tail=False, pad_token_id=0, field_name="c"), 2)
+    counts_path, boost = tmp_path / "nl.safetensors", tmp_path / "boost.json"
+    save_counts(counts_path, counts, "nl", "tiny")
+    save_neuron_set(boost, NeuronSet("nl", [[7, 8], [3], []], 64))
+    heldout = tmp_path / "heldout.txt"
+    heldout.write_text("All human beings are born free. Short one. Everyone has the right to life and liberty.\n", encoding="utf-8")
+    request = pb.SteerRequest(job_id="m", model=pb.ModelSpec(source=str(tiny_model_dir), device="cpu", dtype="float32"),
+                              boost_neuron_set_path=str(boost), strength=8.0, max_new_tokens=6, mode=pb.SteerRequest.MODE_MEAN,
+                              boost_counts_path=str(counts_path), prompt_corpus=pb.Corpus(text_files=pb.TextFiles(paths=[str(heldout)])),
+                              prompt_count=5, prompt_words=3)
+    result = list(stub.Steer(request))[-1].result
+    prompts = ["All human beings", "Everyone has the"]
+    assert [o.prompt for o in result.outputs] == prompts == draw_prompts([heldout.read_text()], 5, 3, "x")
+    means = counts.mean_active_values()
+    with steered(tiny.layers, None, NeuronSet("nl", [[7, 8], [3], []], 64), 8.0, means):
+        expected = generate(tiny.model, tiny.encoder, prompts, 8, 6)
+    assert [o.steered for o in result.outputs] == expected
+    assert [o.base for o in result.outputs] == generate(tiny.model, tiny.encoder, prompts, 8, 6) != expected
+    assert result.mean_active_value == pytest.approx(float(torch.stack([means[0, 7], means[0, 8], means[1, 3]]).mean()), rel=1e-6)
+
+    for missing, field in (({"boost_counts_path": ""}, "boost_counts_path"), ({"boost_neuron_set_path": "", "off_neuron_set_path": str(boost)}, "mode")):
+        bad = pb.SteerRequest()
+        bad.CopyFrom(request)
+        for key, value in missing.items():
+            setattr(bad, key, value)
+        with pytest.raises(grpc.RpcError) as error:
+            list(stub.Steer(bad))
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT and error.value.details().startswith(field)

@@ -819,17 +819,73 @@ export interface ListFilesResponse_Entry {
 
 export interface SteerRequest {
   jobId: string;
-  model?: ModelSpec | undefined;
+  model?:
+    | ModelSpec
+    | undefined;
+  /** given prompts; with prompt_corpus, drawn ones follow them */
   prompts: string[];
   /** switched off (act_fn(gate) * up = 0); empty: none */
   offNeuronSetPath: string;
-  /** `strength` added to act_fn(gate) * up; empty: none */
+  /** pushed up as `mode` says; empty: none */
   boostNeuronSetPath: string;
+  /** ADD: added to act_fn(gate) * up; MEAN: factor on the mean active value */
   strength: number;
   /** 0: 48 */
   maxNewTokens: number;
   /** 0: 8 */
   batchSize: number;
+  mode: SteerRequest_Mode;
+  /**
+   * MODE_MEAN: the boost language's activation counts (CollectActivations' output), whose
+   * active sums give each neuron's mean active value
+   */
+  boostCountsPath: string;
+  /**
+   * Prompts drawn from text: the first `prompt_words` words of each of the first `prompt_count`
+   * sentences with more words than that (documents split at line breaks and . ! ? and the like)
+   */
+  promptCorpus?:
+    | Corpus
+    | undefined;
+  /** 0 with prompt_corpus: 12 */
+  promptCount: number;
+  /** 0: 6 */
+  promptWords: number;
+}
+
+export enum SteerRequest_Mode {
+  /** MODE_ADD - "Language Arithmetics" (arXiv 2507.22608): a constant added */
+  MODE_ADD = 0,
+  /** MODE_MEAN - Tang et al.: act_fn(gate) set to strength x its mean active value */
+  MODE_MEAN = 1,
+  UNRECOGNIZED = -1,
+}
+
+export function steerRequest_ModeFromJSON(object: any): SteerRequest_Mode {
+  switch (object) {
+    case 0:
+    case "MODE_ADD":
+      return SteerRequest_Mode.MODE_ADD;
+    case 1:
+    case "MODE_MEAN":
+      return SteerRequest_Mode.MODE_MEAN;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return SteerRequest_Mode.UNRECOGNIZED;
+  }
+}
+
+export function steerRequest_ModeToJSON(object: SteerRequest_Mode): string {
+  switch (object) {
+    case SteerRequest_Mode.MODE_ADD:
+      return "MODE_ADD";
+    case SteerRequest_Mode.MODE_MEAN:
+      return "MODE_MEAN";
+    case SteerRequest_Mode.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
 }
 
 export interface SteerOutput {
@@ -850,6 +906,8 @@ export interface SteerResult {
   seconds: number;
   /** the ISO 639-1 codes Lingua knows (a language outside them is never recognised) */
   identifiable: string[];
+  /** MODE_MEAN: the mean over the boost neurons of their mean active value (what strength multiplies) */
+  meanActiveValue: number;
 }
 
 export interface SteerEvent {
@@ -8253,6 +8311,11 @@ function createBaseSteerRequest(): SteerRequest {
     strength: 0,
     maxNewTokens: 0,
     batchSize: 0,
+    mode: 0,
+    boostCountsPath: "",
+    promptCorpus: undefined,
+    promptCount: 0,
+    promptWords: 0,
   };
 }
 
@@ -8281,6 +8344,21 @@ export const SteerRequest: MessageFns<SteerRequest> = {
     }
     if (message.batchSize !== 0) {
       writer.uint32(64).int32(message.batchSize);
+    }
+    if (message.mode !== 0) {
+      writer.uint32(72).int32(message.mode);
+    }
+    if (message.boostCountsPath !== "") {
+      writer.uint32(82).string(message.boostCountsPath);
+    }
+    if (message.promptCorpus !== undefined) {
+      Corpus.encode(message.promptCorpus, writer.uint32(90).fork()).join();
+    }
+    if (message.promptCount !== 0) {
+      writer.uint32(96).int32(message.promptCount);
+    }
+    if (message.promptWords !== 0) {
+      writer.uint32(104).int32(message.promptWords);
     }
     return writer;
   },
@@ -8362,6 +8440,46 @@ export const SteerRequest: MessageFns<SteerRequest> = {
             message.batchSize = reader.int32();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.mode = reader.int32() as any;
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.boostCountsPath = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.promptCorpus = Corpus.decode(reader, reader.uint32());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.promptCount = reader.int32();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.promptWords = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8404,6 +8522,27 @@ export const SteerRequest: MessageFns<SteerRequest> = {
         : isSet(object.batch_size)
         ? globalThis.Number(object.batch_size)
         : 0,
+      mode: isSet(object.mode) ? steerRequest_ModeFromJSON(object.mode) : 0,
+      boostCountsPath: isSet(object.boostCountsPath)
+        ? globalThis.String(object.boostCountsPath)
+        : isSet(object.boost_counts_path)
+        ? globalThis.String(object.boost_counts_path)
+        : "",
+      promptCorpus: isSet(object.promptCorpus)
+        ? Corpus.fromJSON(object.promptCorpus)
+        : isSet(object.prompt_corpus)
+        ? Corpus.fromJSON(object.prompt_corpus)
+        : undefined,
+      promptCount: isSet(object.promptCount)
+        ? globalThis.Number(object.promptCount)
+        : isSet(object.prompt_count)
+        ? globalThis.Number(object.prompt_count)
+        : 0,
+      promptWords: isSet(object.promptWords)
+        ? globalThis.Number(object.promptWords)
+        : isSet(object.prompt_words)
+        ? globalThis.Number(object.prompt_words)
+        : 0,
     };
   },
 
@@ -8433,6 +8572,21 @@ export const SteerRequest: MessageFns<SteerRequest> = {
     if (message.batchSize !== 0) {
       obj.batchSize = Math.round(message.batchSize);
     }
+    if (message.mode !== 0) {
+      obj.mode = steerRequest_ModeToJSON(message.mode);
+    }
+    if (message.boostCountsPath !== "") {
+      obj.boostCountsPath = message.boostCountsPath;
+    }
+    if (message.promptCorpus !== undefined) {
+      obj.promptCorpus = Corpus.toJSON(message.promptCorpus);
+    }
+    if (message.promptCount !== 0) {
+      obj.promptCount = Math.round(message.promptCount);
+    }
+    if (message.promptWords !== 0) {
+      obj.promptWords = Math.round(message.promptWords);
+    }
     return obj;
   },
 
@@ -8451,6 +8605,13 @@ export const SteerRequest: MessageFns<SteerRequest> = {
     message.strength = object.strength ?? 0;
     message.maxNewTokens = object.maxNewTokens ?? 0;
     message.batchSize = object.batchSize ?? 0;
+    message.mode = object.mode ?? 0;
+    message.boostCountsPath = object.boostCountsPath ?? "";
+    message.promptCorpus = (object.promptCorpus !== undefined && object.promptCorpus !== null)
+      ? Corpus.fromPartial(object.promptCorpus)
+      : undefined;
+    message.promptCount = object.promptCount ?? 0;
+    message.promptWords = object.promptWords ?? 0;
     return message;
   },
 };
@@ -8597,7 +8758,7 @@ export const SteerOutput: MessageFns<SteerOutput> = {
 };
 
 function createBaseSteerResult(): SteerResult {
-  return { outputs: [], offNeurons: 0, boostNeurons: 0, seconds: 0, identifiable: [] };
+  return { outputs: [], offNeurons: 0, boostNeurons: 0, seconds: 0, identifiable: [], meanActiveValue: 0 };
 }
 
 export const SteerResult: MessageFns<SteerResult> = {
@@ -8616,6 +8777,9 @@ export const SteerResult: MessageFns<SteerResult> = {
     }
     for (const v of message.identifiable) {
       writer.uint32(42).string(v!);
+    }
+    if (message.meanActiveValue !== 0) {
+      writer.uint32(49).double(message.meanActiveValue);
     }
     return writer;
   },
@@ -8673,6 +8837,14 @@ export const SteerResult: MessageFns<SteerResult> = {
             message.identifiable.push(reader.string());
             continue;
           }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.meanActiveValue = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8702,6 +8874,11 @@ export const SteerResult: MessageFns<SteerResult> = {
       identifiable: globalThis.Array.isArray(object?.identifiable)
         ? object.identifiable.map((e: any) => globalThis.String(e))
         : [],
+      meanActiveValue: isSet(object.meanActiveValue)
+        ? globalThis.Number(object.meanActiveValue)
+        : isSet(object.mean_active_value)
+        ? globalThis.Number(object.mean_active_value)
+        : 0,
     };
   },
 
@@ -8722,6 +8899,9 @@ export const SteerResult: MessageFns<SteerResult> = {
     if (message.identifiable?.length) {
       obj.identifiable = message.identifiable;
     }
+    if (message.meanActiveValue !== 0) {
+      obj.meanActiveValue = floatToJson(message.meanActiveValue);
+    }
     return obj;
   },
 
@@ -8735,6 +8915,7 @@ export const SteerResult: MessageFns<SteerResult> = {
     message.boostNeurons = object.boostNeurons ?? 0;
     message.seconds = object.seconds ?? 0;
     message.identifiable = object.identifiable?.map((e) => e) || [];
+    message.meanActiveValue = object.meanActiveValue ?? 0;
     return message;
   },
 };

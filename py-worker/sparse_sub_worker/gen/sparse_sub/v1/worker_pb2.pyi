@@ -739,7 +739,13 @@ class ListFilesResponse(_message.Message):
     def __init__(self, files: _Optional[_Iterable[_Union[ListFilesResponse.Entry, _Mapping]]] = ...) -> None: ...
 
 class SteerRequest(_message.Message):
-    __slots__ = ("job_id", "model", "prompts", "off_neuron_set_path", "boost_neuron_set_path", "strength", "max_new_tokens", "batch_size")
+    __slots__ = ("job_id", "model", "prompts", "off_neuron_set_path", "boost_neuron_set_path", "strength", "max_new_tokens", "batch_size", "mode", "boost_counts_path", "prompt_corpus", "prompt_count", "prompt_words")
+    class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        MODE_ADD: _ClassVar[SteerRequest.Mode]
+        MODE_MEAN: _ClassVar[SteerRequest.Mode]
+    MODE_ADD: SteerRequest.Mode
+    MODE_MEAN: SteerRequest.Mode
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     PROMPTS_FIELD_NUMBER: _ClassVar[int]
@@ -748,6 +754,11 @@ class SteerRequest(_message.Message):
     STRENGTH_FIELD_NUMBER: _ClassVar[int]
     MAX_NEW_TOKENS_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    BOOST_COUNTS_PATH_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_CORPUS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_WORDS_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     model: ModelSpec
     prompts: _containers.RepeatedScalarFieldContainer[str]
@@ -756,7 +767,12 @@ class SteerRequest(_message.Message):
     strength: float
     max_new_tokens: int
     batch_size: int
-    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., prompts: _Optional[_Iterable[str]] = ..., off_neuron_set_path: _Optional[str] = ..., boost_neuron_set_path: _Optional[str] = ..., strength: _Optional[float] = ..., max_new_tokens: _Optional[int] = ..., batch_size: _Optional[int] = ...) -> None: ...
+    mode: SteerRequest.Mode
+    boost_counts_path: str
+    prompt_corpus: Corpus
+    prompt_count: int
+    prompt_words: int
+    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., prompts: _Optional[_Iterable[str]] = ..., off_neuron_set_path: _Optional[str] = ..., boost_neuron_set_path: _Optional[str] = ..., strength: _Optional[float] = ..., max_new_tokens: _Optional[int] = ..., batch_size: _Optional[int] = ..., mode: _Optional[_Union[SteerRequest.Mode, str]] = ..., boost_counts_path: _Optional[str] = ..., prompt_corpus: _Optional[_Union[Corpus, _Mapping]] = ..., prompt_count: _Optional[int] = ..., prompt_words: _Optional[int] = ...) -> None: ...
 
 class SteerOutput(_message.Message):
     __slots__ = ("prompt", "base", "steered", "base_language", "steered_language")
@@ -773,18 +789,20 @@ class SteerOutput(_message.Message):
     def __init__(self, prompt: _Optional[str] = ..., base: _Optional[str] = ..., steered: _Optional[str] = ..., base_language: _Optional[str] = ..., steered_language: _Optional[str] = ...) -> None: ...
 
 class SteerResult(_message.Message):
-    __slots__ = ("outputs", "off_neurons", "boost_neurons", "seconds", "identifiable")
+    __slots__ = ("outputs", "off_neurons", "boost_neurons", "seconds", "identifiable", "mean_active_value")
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     OFF_NEURONS_FIELD_NUMBER: _ClassVar[int]
     BOOST_NEURONS_FIELD_NUMBER: _ClassVar[int]
     SECONDS_FIELD_NUMBER: _ClassVar[int]
     IDENTIFIABLE_FIELD_NUMBER: _ClassVar[int]
+    MEAN_ACTIVE_VALUE_FIELD_NUMBER: _ClassVar[int]
     outputs: _containers.RepeatedCompositeFieldContainer[SteerOutput]
     off_neurons: int
     boost_neurons: int
     seconds: float
     identifiable: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, outputs: _Optional[_Iterable[_Union[SteerOutput, _Mapping]]] = ..., off_neurons: _Optional[int] = ..., boost_neurons: _Optional[int] = ..., seconds: _Optional[float] = ..., identifiable: _Optional[_Iterable[str]] = ...) -> None: ...
+    mean_active_value: float
+    def __init__(self, outputs: _Optional[_Iterable[_Union[SteerOutput, _Mapping]]] = ..., off_neurons: _Optional[int] = ..., boost_neurons: _Optional[int] = ..., seconds: _Optional[float] = ..., identifiable: _Optional[_Iterable[str]] = ..., mean_active_value: _Optional[float] = ...) -> None: ...
 
 class SteerEvent(_message.Message):
     __slots__ = ("progress", "result")
