@@ -45,6 +45,7 @@ describe("plan loading", () => {
       max_steps: 0, validate_every: 500, seed: 0, checkpoint_every: 500, transfer: [],
     });
     expect(plan.evaluation).toEqual({ sequence_length: 512, batch_size: 4, tasks: [], alignment: false, weight_change: true, deactivation: false, component_share: false });
+    expect(plan.evaluation.steering).toBeUndefined();
     expect(plan.training.methods).toEqual([
       { method: "sparse", learning_rate: 1e-4, weight_decay: 0.01, max_grad_norm: 1, gradient_checkpointing: false, components: ["gate", "up", "down"] },
     ]);
@@ -445,6 +446,28 @@ describe("selection search, transfer and component share", () => {
     expect(issues(plan([{ text: "af", neurons: "xx" }, { text: "af", neurons: "xx" }]))).toEqual([{ path: "training.transfer[1]", message: "af on xx's neurons appears twice" }]);
     expect(issues(plan([{ text: "af", neurons: "xx" }], ["lora", "random"]))).toEqual([{ path: "training.transfer", message: expect.stringContaining("no method trains a given neuron set") }]);
     expect(() => parsePlan(plan([{ text: "xx", neurons: "af" }]), "/plans")).not.toThrow();
+  });
+
+  it("fills steering's defaults and checks its pairs, mode and strengths, one rule at a time", () => {
+    const languages = [...minimal().languages, { code: "nl", udhr: { id: "nld" } }];
+    const plan = (steering: object, extra: object = {}) => ({ ...minimal(), languages, evaluation: { steering }, ...extra });
+    const { plan: parsed } = parsePlan(plan({ pairs: [{ from: "af", to: "nl" }] }), "/plans");
+    expect(parsed.evaluation.steering).toEqual({ pairs: [{ from: "af", to: "nl" }], mode: "mean", strength: 1, prompts: 12, prompt_words: 6, max_new_tokens: 32 });
+    expect(issues(plan({ pairs: [{ from: "af", to: "zz" }] }))).toEqual([{ path: "evaluation.steering.pairs[0].to", message: "'zz' is not one of the plan's languages" }]);
+    expect(issues(plan({ pairs: [{ from: "af", to: "xx" }] }))).toEqual([{ path: "evaluation.steering.pairs[0].to", message: expect.stringContaining("'xx' has no ISO 639-1 code") }]);
+    expect(issues(plan({ pairs: [{ from: "nl", to: "nl" }] }))).toEqual([{ path: "evaluation.steering.pairs[0]", message: expect.stringContaining("to itself") }]);
+    expect(issues(plan({ pairs: [{ from: "af", to: "nl" }, { from: "af", to: "nl" }] }))).toEqual([{ path: "evaluation.steering.pairs[1]", message: "the pair af -> nl appears twice" }]);
+    expect(issues(plan({ pairs: [{ from: "af", to: "nl" }], strength: [1, 4, 1] }))).toEqual([{ path: "evaluation.steering.strength[2]", message: "1 appears twice" }]);
+    expect(issues(plan({ pairs: [{ from: "af", to: "nl" }], strength: 0 }))).toEqual([{ path: "evaluation.steering.strength", message: expect.any(String) }]);
+    expect(issues(plan({ pairs: [] }))).toEqual([{ path: "evaluation.steering.pairs", message: expect.any(String) }]);
+    expect(issues(plan({ pairs: [{ from: "af", to: "nl" }], style: "x" }))).toEqual([{ path: "evaluation.steering", message: expect.stringContaining("style") }]);
+    const sets = { neuron_sets: { files: { af: "af.json", nl: "nl.json" } } };
+    expect(issues(plan({ pairs: [{ from: "af", to: "nl" }] }, sets))).toEqual([{ path: "evaluation.steering.mode", message: expect.stringContaining('use "add"') }]);
+    expect(() => parsePlan(plan({ pairs: [{ from: "af", to: "nl" }], mode: "add" }, sets), "/plans")).not.toThrow();
+    const partial = { neuron_sets: { files: { af: "af.json" } } };
+    expect(issues(plan({ pairs: [{ from: "af", to: "nl" }], mode: "add" }, partial))).toEqual([{ path: "evaluation.steering.pairs[0].to", message: "'nl' has no neuron set in neuron_sets" }]);
+    const lists = { identification: { top_rate: [0.01, 0.02] }, training: { targets: [] } };
+    expect(issues(plan({ pairs: [{ from: "af", to: "nl" }] }, lists))).toEqual([{ path: "evaluation.steering", message: expect.stringContaining("steering needs one set per language") }]);
   });
 
   it("needs a pack of several components for component_share", () => {

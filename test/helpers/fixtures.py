@@ -10,6 +10,7 @@ reads of model weights the tests compare. Each command prints JSON when it retur
     python test/helpers/fixtures.py zeroed-perplexity MODEL_DIR SET_JSON HELDOUT_JSONL SEQUENCE_LENGTH
     python test/helpers/fixtures.py one-component-perplexity MODEL_DIR PACK COMPONENT HELDOUT_JSONL SEQUENCE_LENGTH
     python test/helpers/fixtures.py pack-neurons PACK
+    python test/helpers/fixtures.py set-mean-active COUNTS SET_JSON
 """
 
 from __future__ import annotations
@@ -131,12 +132,23 @@ def pack_neurons(pack: str) -> list:
     return {str(l): tensors[f"layers.{l}.neuron_indices"].tolist() for l in layers}
 
 
+def set_mean_active(counts: str, set_json: str) -> float:
+    """The mean over a set's neurons of active_sum / over_zero, read from the counts file directly."""
+    from safetensors.torch import load_file
+
+    tensors = load_file(counts)
+    with open(set_json, encoding="utf-8") as f:
+        layers = json.load(f)["layers"]
+    values = [float(tensors["active_sum"][layer, i]) / int(tensors["over_zero"][layer, i]) for layer, indices in enumerate(layers) for i in indices]
+    return sum(values) / len(values)
+
+
 def read_reference(path: str) -> list:
     """A reference torch.save file as lists (weights_only: as a careful user would read it)."""
     return [[t.tolist() for t in language] for language in torch.load(path, weights_only=True)]
 
 
-COMMANDS = {"one-component-perplexity": one_component_perplexity, "pack-neurons": pack_neurons, "read-reference": read_reference, "plant": plant, "zeroed-perplexity": zeroed_perplexity, "make-packs": make_packs, "up-rows": up_rows, "merged-changes": merged_changes, "reference-file": reference_file}
+COMMANDS = {"one-component-perplexity": one_component_perplexity, "pack-neurons": pack_neurons, "set-mean-active": set_mean_active, "read-reference": read_reference, "plant": plant, "zeroed-perplexity": zeroed_perplexity, "make-packs": make_packs, "up-rows": up_rows, "merged-changes": merged_changes, "reference-file": reference_file}
 
 if __name__ == "__main__":
     name, *args = sys.argv[1:]

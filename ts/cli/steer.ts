@@ -12,7 +12,9 @@ interface SteerArgs {
   neurons: string;
   from?: string;
   to: string;
-  strength: number;
+  strength?: number;
+  mode: "add" | "mean";
+  counts?: string;
   prompt?: string[];
   prompts?: string;
   maxNewTokens: number;
@@ -35,7 +37,9 @@ export const steerCommandLine: CommandRegistration = (parser, setExit) =>
         .option("neurons", { type: "string", demandOption: true, describe: "folder of <code>.json neuron sets (a run's or an atlas's neurons/)" })
         .option("from", { type: "string", describe: "language whose neurons are switched off" })
         .option("to", { type: "string", demandOption: true, describe: "language whose neurons are pushed up (outputs should turn to it)" })
-        .option("strength", { type: "number", default: 4, describe: "added to act_fn(gate) * up of each --to neuron" })
+        .option("mode", { type: "string", default: "add", choices: ["add", "mean"], describe: "add: --strength added to act_fn(gate) * up of each --to neuron; mean: act_fn(gate) set to --strength x its mean active value (Tang et al.)" })
+        .option("strength", { type: "number", describe: "add: the constant added (default 4); mean: the factor on the mean (default 1)" })
+        .option("counts", { type: "string", describe: "mean: --to's activation counts (default: <neurons>/../activations/<to>.safetensors, as a run or atlas writes them)" })
         .option("prompt", { type: "string", array: true, describe: "a prompt (repeatable)" })
         .option("prompts", { type: "string", describe: "a file of prompts, one per line" })
         .option("max-new-tokens", { type: "number", default: 48 })
@@ -46,7 +50,7 @@ export const steerCommandLine: CommandRegistration = (parser, setExit) =>
         const prompts = [...(a.prompt ?? []), ...(a.prompts ? readFileSync(a.prompts, "utf8").split("\n").map((l) => l.trim()).filter(Boolean) : [])];
         const summary = await steerGeneration({
           model: { source: a.model, ggufFile: a.ggufFile ?? "", dtype: a.dtype, device: a.device },
-          neurons: a.neurons, from: a.from, to: a.to, strength: a.strength, prompts, maxNewTokens: a.maxNewTokens,
+          neurons: a.neurons, from: a.from, to: a.to, mode: a.mode, strength: a.strength ?? (a.mode === "mean" ? 1 : 4), counts: a.counts, prompts, maxNewTokens: a.maxNewTokens,
         });
         if (a.json) process.stdout.write(JSON.stringify({ ok: true, ...summary }) + "\n");
         else {
@@ -55,7 +59,7 @@ export const steerCommandLine: CommandRegistration = (parser, setExit) =>
           for (const o of result.outputs) lines.push(`| ${o.prompt} | ${o.base} (${o.baseLanguage || "-"}) | ${o.steered} (${o.steeredLanguage || "-"}) |`);
           lines.push("", `outputs in ${target}: base ${share(summary.base.target, summary.base.n)}, steered ${share(summary.steered.target, summary.steered.n)}` +
             (source ? `; in ${source}: base ${share(summary.base.source, summary.base.n)}, steered ${share(summary.steered.source, summary.steered.n)}` : "") +
-            ` (${result.offNeurons} neurons off, ${result.boostNeurons} pushed up by ${a.strength}; languages identified by Lingua)`);
+            ` (${result.offNeurons} neurons off, ${result.boostNeurons} ${a.mode === "mean" ? `set to ${summary.strength} x their mean active value (mean ${result.meanActiveValue.toFixed(3)})` : `pushed up by ${summary.strength}`}; languages identified by Lingua)`);
           process.stdout.write(lines.join("\n") + "\n");
         }
         setExit(EXIT.ok);

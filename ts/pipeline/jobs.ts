@@ -22,6 +22,7 @@ import { jobIds } from "../ids.js";
 import { atlasJobs } from "./atlas-jobs.js";
 import { buildContext, corpusFiles, modelKey, type BuildContext, type NeuronSetJobs, type PipelineJobsOptions } from "./build-context.js";
 import { deactivationJobs } from "./deactivation-jobs.js";
+import { steeringJobs } from "./steering-jobs.js";
 import { defineJob, type Job } from "./graph.js";
 
 export { runLayout, type PipelineJobsOptions, type RunLayout, type Stage } from "./build-context.js";
@@ -41,6 +42,7 @@ export function pipelineJobs(options: PipelineJobsOptions): Job[] {
   // the base is scored when something compares with it: a trained method or a deactivation
   if (plan.training.targets.length > 0 || deactivationLanguages(plan).length > 0) jobs.push(baseEvaluationJob(build));
   jobs.push(...deactivationJobs(build, neurons));
+  jobs.push(...steeringJobs(build, neurons));
   if (plan.atlas) jobs.push(...atlasJobs(build, neurons));
   // Scoring a trained model directory loads another model: those jobs are listed last, so that
   // jobs ready at the same moment on the base model go first (fewer model swaps on a worker).

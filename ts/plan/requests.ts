@@ -10,6 +10,8 @@ import {
   type EvaluateRequest,
   type ModelSpec,
   type SelectNeuronsRequest,
+  SteerRequest_Mode,
+  type SteerRequest,
   type TrainRequest,
 } from "../gen/sparse_sub/v1/worker.js";
 import type { LanguageCorpora } from "./language-corpora.js";
@@ -17,6 +19,7 @@ import { methodRequest, processesOf, trainsNeurons, type MethodSpec } from "./me
 import { taskRequests } from "./tasks.js";
 import type { Plan } from "./schema.js";
 import { selectionCandidates, type SelectionCandidate } from "./selection-search.js";
+import type { SteeringRun } from "./steering.js";
 
 export function modelSpec(plan: Plan): ModelSpec {
   const { source, gguf_file, dtype, device, revision, add_bos } = plan.model;
@@ -163,6 +166,29 @@ export function deactivationRequest(plan: Plan, jobId: string, corpora: Language
     tasks: [],
     alignment: [],
     deactivate: { neuronSetPath, randomSameSize: random, seed: random ? seed : 0 },
+  };
+}
+
+/** Greedy generations from openings of `from`'s held-out text (its training text when it has
+ * none), base and with `from`'s neurons off and `to`'s pushed up. */
+export function steerRequest(plan: Plan, jobId: string, corpora: LanguageCorpora[], run: SteeringRun, sets: { off: string; boost: string; boostCounts: string }): SteerRequest {
+  const steering = plan.evaluation.steering!;
+  const source = corpora.find((c) => c.code === run.from)!;
+  const mean = steering.mode === "mean";
+  return {
+    jobId,
+    model: modelSpec(plan),
+    prompts: [],
+    offNeuronSetPath: sets.off,
+    boostNeuronSetPath: sets.boost,
+    strength: run.strength,
+    maxNewTokens: steering.max_new_tokens,
+    batchSize: plan.evaluation.batch_size,
+    mode: mean ? SteerRequest_Mode.MODE_MEAN : SteerRequest_Mode.MODE_ADD,
+    boostCountsPath: mean ? sets.boostCounts : "",
+    promptCorpus: source.heldout ?? source.train,
+    promptCount: steering.prompts,
+    promptWords: steering.prompt_words,
   };
 }
 

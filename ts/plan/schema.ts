@@ -4,6 +4,7 @@ import { z } from "zod";
 import { MethodSpec, methodLabel, outputKind, trainsGivenNeurons } from "./methods/index.js";
 import { TaskEntry, isLanguageTask, isUdhrTask } from "./tasks.js";
 import { searchMethod, selectionCandidates } from "./selection-search.js";
+import { iso6391Of } from "../language-codes.js";
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -132,6 +133,18 @@ export const Atlas = z.strictObject({
   clusters: positiveInt.optional(), // clusters the dendrogram is cut into; default round(sqrt(languages))
 });
 
+/** Generation with one language's neurons off and another's pushed up (Tang et al.'s steering). */
+export const Steering = z.strictObject({
+  pairs: z.array(z.strictObject({ from: z.string().min(1), to: z.string().min(1) })).min(1), // `from`'s neurons off, `to`'s pushed up
+  // "mean": act_fn(gate) of each `to` neuron set to strength x its mean active value on `to`'s
+  // training text (Tang et al.); "add": strength added to act_fn(gate) * up ("Language Arithmetics")
+  mode: z.enum(["mean", "add"]).default("mean"),
+  strength: z.union([z.number().positive(), z.array(z.number().positive()).min(1)]).default(1), // a list: one run per value
+  prompts: positiveInt.default(12), // sentence openings drawn from `from`'s held-out text
+  prompt_words: positiveInt.default(6), // words per opening
+  max_new_tokens: positiveInt.default(32),
+});
+
 export const Evaluation = z.strictObject({
   sequence_length: positiveInt.default(512), // held-out perplexity
   batch_size: positiveInt.default(4), // sequences / prompts per forward pass
@@ -148,6 +161,7 @@ export const Evaluation = z.strictObject({
   // each trained pack also applied with only its gate rows, only its up rows, only its down
   // columns: each component's share of the target's perplexity gain
   component_share: z.boolean().default(false),
+  steering: Steering.optional(),
 });
 
 /** Neuron sets made elsewhere, instead of collecting and selecting: the reference torch.save
@@ -267,6 +281,7 @@ export const Plan = PlanFields.superRefine((plan, ctx) => {
         });
       }
     }
+    checkSteering(plan, codes, covered, ctx);
     checkSelectionSearch(plan, ctx);
     checkTransfers(plan, codes, covered, ctx);
     if (plan.evaluation.component_share && !plan.training.methods.some((m) => outputKind(m.method) === "pack" && "components" in m && m.components.length > 1)) {
@@ -308,6 +323,30 @@ function checkSelectionSearch(plan: ParsedPlan, ctx: z.RefinementCtx): void {
   if (plan.evaluation.deactivation !== false) refuse(ctx, `${needs}: deactivation needs one set per language`, ["evaluation", "deactivation"]);
   if (plan.atlas) refuse(ctx, `${needs}: the atlas needs one set per language`, ["atlas"]);
   if (plan.training.transfer.length > 0) refuse(ctx, `${needs}: a transfer needs one set per language`, ["training", "transfer"]);
+  if (plan.evaluation.steering) refuse(ctx, `${needs}: steering needs one set per language`, ["evaluation", "steering"]);
+}
+
+function checkSteering(plan: ParsedPlan, codes: string[], covered: string[] | null, ctx: z.RefinementCtx): void {
+  const steering = plan.evaluation.steering;
+  if (!steering) return;
+  const seen = new Set<string>();
+  steering.pairs.forEach(({ from, to }, i) => {
+    const where = ["evaluation", "steering", "pairs", i];
+    for (const [key, code] of [["from", from], ["to", to]] as const) {
+      if (!codes.includes(code)) refuse(ctx, `'${code}' is not one of the plan's languages`, [...where, key]);
+      else if (covered && !covered.includes(code)) refuse(ctx, `'${code}' has no neuron set in neuron_sets`, [...where, key]);
+    }
+    if (codes.includes(to) && !iso6391Of(to)) refuse(ctx, `'${to}' has no ISO 639-1 code: the language identifier cannot recognise outputs in it`, [...where, "to"]);
+    if (from === to) refuse(ctx, "steering a language to itself: give two languages", where);
+    if (seen.has(`${from}>${to}`)) refuse(ctx, `the pair ${from} -> ${to} appears twice`, where);
+    seen.add(`${from}>${to}`);
+  });
+  if (steering.mode === "mean" && plan.neuron_sets) {
+    refuse(ctx, "'mean' reads each neuron's mean active value from the activation counts, which neuron_sets runs do not collect: use \"add\"", ["evaluation", "steering", "mode"]);
+  }
+  if (Array.isArray(steering.strength)) {
+    steering.strength.forEach((v, i, all) => all.indexOf(v) !== i && refuse(ctx, `${v} appears twice`, ["evaluation", "steering", "strength", i]));
+  }
 }
 
 function checkTransfers(plan: ParsedPlan, codes: string[], covered: string[] | null, ctx: z.RefinementCtx): void {

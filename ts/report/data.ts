@@ -31,7 +31,7 @@ export interface ReportData {
 
 interface PlannedRun {
   training?: { targets?: string[]; methods?: MethodSpec[]; transfer?: { text: string; neurons: string }[] };
-  evaluation?: { weight_change?: boolean; deactivation?: unknown };
+  evaluation?: { weight_change?: boolean; deactivation?: unknown; steering?: unknown };
   atlas?: unknown;
 }
 
@@ -164,6 +164,8 @@ function missingParts(results: RunResults, pairs: { target: string; label: strin
   if (!results.base && (targets.length > 0 || deactivates)) missing.push(`${jobIds.evaluateBase}: the base model has not been scored`);
   if (planned?.atlas && !results.atlas) missing.push(`${jobIds.atlas}: the atlas has not been written`);
   if (deactivates && !results.deactivation?.rows.length) missing.push("deactivate: no language's neurons have been switched off yet");
+  const steers = planned?.evaluation?.steering;
+  if (steers && !results.steering?.length) missing.push("steer: nothing has been generated with steering yet");
   const wantsWeights = planned?.evaluation?.weight_change ?? true;
   const ran = results.targets.map((t) => ({ target: t.language, label: t.label }));
   const seen = new Set<string>();

@@ -42,6 +42,7 @@ function navigation(results: RunResults, data: ReportData): string {
   const links = [
     ...data.targets.map((t) => [`target-${t}`, `target ${t}`]),
     ...(results.deactivation?.rows.length ? [["deactivation", "deactivation"]] : []),
+    ...(results.steering?.length ? [["steering", "steering"]] : []),
     ...(results.atlas ? [["atlas", "atlas"]] : []),
     ["selection", "neurons"],
     ["facts", "run facts"],
@@ -141,6 +142,22 @@ function interventionSections(results: RunResults, data: ReportData): string[] {
       table("Own perplexity change vs the rest of the row and the control", ["neurons off", "own change", "others, mean", "others, max", "random control, own"],
         d.summary.map((s) => [escapeHtml(s.language), pctOf(s.own_change), pctOf(s.others_mean_change), pctOf(s.others_max_change), pctOf(s.random_own_change)])),
       figure("deactivation", "deactivation", "deactivation", "Relative change of held-out perplexity (colour) per evaluated language (columns) with a language's neurons off (rows)."),
+      `</section>`,
+    );
+  }
+  const steering = results.steering ?? [];
+  if (steering.length > 0) {
+    const share = (v: { count: number; n: number; low: number; high: number } | null) => (v ? `${v.count}/${v.n} (${Math.round(100 * v.low)}-${Math.round(100 * v.high)}%)` : "-");
+    parts.push(
+      `<section id="steering"><h2>Steering</h2>`,
+      `<p class="note">Greedy outputs from openings of the source language's held-out text, with its neurons off and the target's pushed up (${steering[0].mode === "mean" ? "set to strength x their mean active value" : "strength added"}); each output's language identified offline. Cells: outputs in that language / outputs (95% Wilson interval).</p>`,
+      table("Outputs in the target and the source language, base vs steered", ["from -> to", "strength", "target, base", "target, steered", "source, base", "source, steered", "changed"],
+        steering.map((r) => [escapeHtml(`${r.from} -> ${r.to}`), String(r.strength), share(r.base.target), share(r.steered.target), share(r.base.source), share(r.steered.source), `${r.changed}/${r.outputs.length}`])),
+      table("Examples (first output of each row)", ["from -> to", "strength", "prompt", "base", "steered"],
+        steering.filter((r) => r.outputs.length > 0).map((r) => {
+          const o = r.outputs[0];
+          return [escapeHtml(`${r.from} -> ${r.to}`), String(r.strength), escapeHtml(o.prompt), escapeHtml(`${o.base} [${o.base_language || "?"}]`), escapeHtml(`${o.steered} [${o.steered_language || "?"}]`)];
+        })),
       `</section>`,
     );
   }

@@ -97,6 +97,16 @@ export function resultRecords(results: RunResults): ResultRecord[] {
       push({ ...at, measure: "search_chosen", unit: "bool" }, c.id === search.chosen ? 1 : 0);
     }
   }
+  for (const r of results.steering ?? []) {
+    const at = { target: r.to, method: `steer:${r.from}@${r.strength}`, unit: "fraction" };
+    const shares = [["target", r.to, r.base.target, r.steered.target], ["source", r.from, r.base.source, r.steered.source]] as const;
+    for (const [which, language, before, after] of shares) {
+      if (!before || !after) continue;
+      const stderr = (s: typeof before) => Math.sqrt((s.share * (1 - s.share)) / s.n);
+      push({ ...at, measure: `steering_${which}_share_base`, language, n: before.n, stderr: stderr(before) }, before.share);
+      push({ ...at, measure: `steering_${which}_share`, language, n: after.n, stderr: stderr(after) }, after.share, before.share);
+    }
+  }
   for (const set of results.selection?.neuron_sets ?? []) {
     push({ target: "", method: "lape", measure: "selected_neurons", language: set.language, unit: "neurons" }, set.neuron_count);
   }

@@ -18,6 +18,7 @@ import { searchesSelection, selectionCandidates, type SelectionCandidate, type S
 import { shareComponents, trainings, type Training } from "../plan/trainings.js";
 import type { AtlasResult } from "../atlas/atlas.js";
 import { deactivationResult, type DeactivationResult } from "./deactivation.js";
+import { steeringResult, type SteeringRow } from "./steering.js";
 
 export const RESULTS_SCHEMA = "sparse-sub/results@3";
 
@@ -129,6 +130,7 @@ export interface RunResults {
   base_alignment: AlignmentRow[] | null;
   targets: TargetResult[];
   deactivation?: DeactivationResult | null; // evaluation.deactivation; absent in results written before it existed
+  steering?: SteeringRow[] | null; // evaluation.steering: one row per (pair, strength) generated
   atlas?: AtlasResult | null; // the plan's atlas stage, once written
   // identification lists: each candidate's selection, and per target the short trainings' choice
   selection_search?: SelectionSearchResult | null;
@@ -218,6 +220,7 @@ export function assembleResults(input: RunInput): RunResults {
     base_alignment: base ? alignmentRows(base.alignment) : null,
     targets,
     deactivation: deactivationResult(plan, result),
+    steering: steeringResult(plan, result),
     selection_search: selectionSearchResult(plan, result),
     atlas: plan.atlas ? (result<AtlasResult>(jobIds.atlas) ?? null) : null, // a record may be another plan's, run in the same directory
     jobs: [...records.entries()].map(([id, r]) => ({ id, worker: r.worker, seconds: r.seconds, reused: input.reused.has(id) })),

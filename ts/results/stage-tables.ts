@@ -1,6 +1,7 @@
-// results.md sections of the optional stages: the deactivation matrix and the atlas summary.
+// results.md sections of the optional stages: the deactivation matrix, steering and the atlas summary.
 import { fmt } from "./format.js";
 import type { RunResults } from "./results.js";
+import type { Share } from "./steering.js";
 
 const pct = (value: number | null | undefined) => (value === null || value === undefined ? "-" : `${value >= 0 ? "+" : ""}${(value * 100).toFixed(1)}%`);
 
@@ -46,4 +47,34 @@ export function atlasSection(results: RunResults): string[] {
   for (const s of a.subsets) lines.push("", `Subset ${s.name} (${s.languages} languages selected alone): mean Jaccard with the all-language sets ${fmt(s.mean_jaccard_with_all, 3)}.`);
   lines.push("", `Files in ${a.dir}: ${a.files.join(", ")}; every set in the reference format: ${a.reference_path}.`, "");
   return lines;
+}
+
+const shareCell = (s: Share | null) => (s ? `${s.count}/${s.n} (${Math.round(100 * s.low)}-${Math.round(100 * s.high)}%)` : "-");
+/** Outputs quoted per row (results.json has them all). */
+const QUOTED = 2;
+
+export function steeringTable(results: RunResults): string[] {
+  const rows = results.steering;
+  if (!rows?.length) return [];
+  const mode = rows[0].mode === "mean" ? "act_fn(gate) of each `to` neuron set to strength x its mean active value" : "strength added to act_fn(gate) x up of each `to` neuron";
+  const lines = [
+    "## Steering: outputs in the target language, base vs steered",
+    "",
+    `\`from\`'s neurons off, ${mode}; greedy outputs from openings of \`from\`'s held-out text. Cells: outputs in that language / outputs (95% Wilson interval).`,
+    "",
+    "| from | to | strength | target, base | target, steered | source, base | source, steered | changed | seconds |",
+    "|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const r of rows) {
+    const total = r.outputs.length;
+    lines.push(`| ${r.from} | ${r.to} | ${r.strength} | ${shareCell(r.base.target)} | ${shareCell(r.steered.target)} | ${shareCell(r.base.source)} | ${shareCell(r.steered.source)} | ${r.changed}/${total} | ${fmt(r.seconds, 1)} |`);
+  }
+  const unknown = rows.filter((r) => !r.identifiable).map((r) => r.to);
+  if (unknown.length) lines.push("", `The language identifier does not know ${[...new Set(unknown)].join(", ")}: outputs in it cannot be counted.`);
+  for (const r of rows) {
+    for (const o of r.outputs.slice(0, QUOTED)) {
+      lines.push("", `${r.from} -> ${r.to} at ${r.strength}, "${o.prompt}": base (${o.base_language || "?"}) "${o.base}"; steered (${o.steered_language || "?"}) "${o.steered}"`);
+    }
+  }
+  return [...lines, ""];
 }

@@ -4,7 +4,7 @@ import { fmt, scoredLanguages, signed } from "./format.js";
 import { paperTable, withinNoise, type Measured } from "./paper.js";
 import { othersMeanChange, weightSummary } from "./records.js";
 import type { RunResults, ScoreRow, TargetResult } from "./results.js";
-import { atlasSection, deactivationTable } from "./stage-tables.js";
+import { atlasSection, deactivationTable, steeringTable } from "./stage-tables.js";
 import { componentShareTable, selectionSearchTables, transferNote } from "./search-tables.js";
 
 const pct = (value: number) => `${value >= 0 ? "+" : ""}${(value * 100).toFixed(1)}%`;
@@ -120,6 +120,7 @@ export function resultsTable(results: RunResults): string {
     }
   }
   if (results.deactivation || results.atlas) lines.push("", ...deactivationTable(results), ...atlasSection(results));
+  if (results.steering?.length) lines.push("", ...steeringTable(results));
   if (results.selection_search) lines.push("", ...selectionSearchTables(results));
   if (results.neuron_source !== "lape") lines.push("", `Neuron sets: given in the plan (${results.neuron_source.replace("_", " ")}).`);
   if (results.selection) {
