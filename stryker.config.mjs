@@ -20,6 +20,11 @@ export default {
     "ts/results/paper.ts",
     "ts/results/table.ts",
     "ts/results/deactivation.ts",
+    "ts/results/steering.ts",
+    "ts/results/search-tables.ts",
+    "ts/results/stage-tables.ts",
+    "ts/plan/selection-search.ts",
+    "ts/plan/steering.ts",
     "ts/atlas/*.ts",
   ],
   // the sandbox copies the project: not the worker's virtualenv, runs or build outputs

@@ -147,6 +147,17 @@ describe("sparse-sub CLI", () => {
     expect(one.stderr).toContain("compare needs at least two run directories");
   });
 
+  it("`steer --mode mean` names the activation counts it could not find before starting a worker (exit 2)", async () => {
+    const run = mkdtempSync(join(tmpdir(), "sparse-sub-steer-"));
+    mkdirSync(join(run, "neurons"));
+    for (const code of ["af", "nl"]) writeFileSync(join(run, "neurons", `${code}.json`), JSON.stringify({ language: code, layers: [[1]], intermediate_size: 4 }));
+    const result = await cli("steer", "--model", "m", "--neurons", join(run, "neurons"), "--from", "af", "--to", "nl", "--mode", "mean", "--prompt", "Alle mense");
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(`--counts: no activation counts ${join(run, "activations", "nl.safetensors")}`);
+    const elsewhere = await cli("steer", "--model", "m", "--neurons", join(run, "neurons"), "--to", "nl", "--mode", "mean", "--counts", join(run, "c.safetensors"), "--prompt", "x");
+    expect(elsewhere.stderr).toContain(`--counts: no activation counts ${join(run, "c.safetensors")}`);
+  });
+
   it("names a missing plan file", async () => {
     const result = await cli("run", "/nonexistent/plan.json");
     expect(result.exitCode).toBe(2);

@@ -45,7 +45,7 @@ function validateCommand(args: { plan: string; verbose: boolean; json: boolean }
     for (const warning of warnings) process.stderr.write(formatWarning(warning) + "\n");
     process.stdout.write(
       `${path}: valid. ${plan.languages.length} languages (${plan.languages.map((l) => l.code).join(", ")}), ` +
-        `targets ${plan.training.targets.join(", ")}, methods ${plan.training.methods.map(methodLabel).join(", ")}, ${jobs} jobs, ${plan.workers.length} worker(s), output ${plan.output!.dir}\n`,
+        (plan.training.targets.length ? `targets ${plan.training.targets.join(", ")}, methods ${plan.training.methods.map(methodLabel).join(", ")}, ` : "nothing trained, ") + `${jobs} jobs, ${plan.workers.length} worker(s), output ${plan.output!.dir}\n`,
     );
     return EXIT.ok;
   });
