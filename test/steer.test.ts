@@ -47,12 +47,14 @@ describe("steeringResult", () => {
       outputs: [output("a", "b", "af", "nl"), output("c", "c", "af", "af"), output("d", "e", "", "nl"), output("f", "g", "en", "de")],
       offNeurons: 10, boostNeurons: 12, identifiable: ["af", "de", "en", "nl"], meanActiveValue: 0.7,
     }),
+    "steer:af:nl:4:random": SteerResult.fromPartial({ outputs: [output("a", "a", "af", "af")], identifiable: ["af", "nl"] }),
     "steer:nl:mt:2": SteerResult.fromPartial({ outputs: [output("a", "b", "nl", "en")], identifiable: ["af", "de", "en", "nl"] }),
   };
   const rows = steeringResult(plan, <T>(id: string) => done[id] as T | undefined)!;
 
   it("has a row per finished generation, in plan order, with the shares counted by hand", () => {
-    expect(rows.map((r) => `${r.from}>${r.to}@${r.strength}`)).toEqual(["af>nl@4", "nl>mt@2"]);
+    expect(rows.map((r) => `${r.from}>${r.to}@${r.strength}:${r.control}`)).toEqual(["af>nl@4:language", "af>nl@4:random", "nl>mt@2:language"]);
+    expect(rows[1]).toMatchObject({ changed: 0, steered: { target: { count: 0, n: 1 }, source: { count: 1, n: 1 } } });
     const [r] = rows;
     expect(r.base.target).toMatchObject({ count: 0, n: 4, share: 0 });
     expect(r.steered.target).toMatchObject({ count: 2, n: 4, share: 0.5 });
@@ -62,7 +64,7 @@ describe("steeringResult", () => {
   });
 
   it("counts nothing in a language the identifier does not know", () => {
-    const mt = rows[1];
+    const mt = rows[2];
     expect(mt.identifiable).toBe(false);
     expect(mt.base.target).toBeNull();
     expect(mt.steered.target).toBeNull();

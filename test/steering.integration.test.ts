@@ -28,7 +28,7 @@ beforeAll(async () => {
 describe("evaluation.steering", () => {
   it("generates once per strength from openings of the source's held-out text, and scores nothing else", () => {
     expect(results.status).toBe("complete");
-    expect(results.jobs.map((j) => j.id).filter((id) => id.startsWith("steer:"))).toEqual(["steer:af:nl:1", "steer:af:nl:8"]);
+    expect(results.jobs.map((j) => j.id).filter((id) => id.startsWith("steer:"))).toEqual(["steer:af:nl:1", "steer:af:nl:1:random", "steer:af:nl:8", "steer:af:nl:8:random"]);
     expect(results.base).toBeNull(); // nothing compares perplexities with the base
     const heldout = readFileSync(join(dir, "corpora", "af", "heldout.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l).text as string);
     // the documents open with a heading line ("Artikel 26"), too short to open a prompt with
@@ -47,7 +47,7 @@ describe("evaluation.steering", () => {
   });
 
   it("switches off af's set, pushes nl's to strength x the mean active value read from nl's counts", async () => {
-    const [weak, strong] = results.steering!;
+    const [weak, strong] = results.steering!.filter((r) => r.control === "language");
     expect([weak.strength, strong.strength]).toEqual([1, 8]);
     expect(weak.off_neurons).toBe(neuronCount(join(dir, "neurons", "af.json")));
     expect(weak.boost_neurons).toBe(neuronCount(join(dir, "neurons", "nl.json")));
@@ -60,6 +60,16 @@ describe("evaluation.steering", () => {
     expect(strong.outputs.map((o) => o.steered)).not.toEqual(weak.outputs.map((o) => o.steered));
   });
 
+  it("runs a same-size random control beside each strength, with the same prompts and base outputs", () => {
+    const rows = results.steering!;
+    expect(rows.map((r) => `${r.strength}:${r.control}`)).toEqual(["1:language", "1:random", "8:language", "8:random"]);
+    const [own, random] = [rows[2], rows[3]];
+    expect([random.off_neurons, random.boost_neurons]).toEqual([own.off_neurons, own.boost_neurons]);
+    expect(random.outputs.map((o) => [o.prompt, o.base])).toEqual(own.outputs.map((o) => [o.prompt, o.base]));
+    expect(random.mean_active_value).not.toBe(own.mean_active_value); // other neurons, their own means
+    expect(readFileSync(join(dir, "results.md"), "utf8")).toContain("| af | nl | 8 (random) |");
+  });
+
   it("counts outputs per identified language, with n, in results.json, results.md and the records", () => {
     for (const row of results.steering!) {
       expect(row).toMatchObject({ from: "af", to: "nl", mode: "mean", target_code: "nl", source_code: "af", identifiable: true });
@@ -69,7 +79,7 @@ describe("evaluation.steering", () => {
     }
     const md = readFileSync(join(dir, "results.md"), "utf8");
     expect(md).toContain("## Steering: outputs in the target language, base vs steered");
-    const strong = results.steering![1];
+    const strong = results.steering![2];
     expect(md).toContain(`| af | nl | 8 | ${strong.base.target!.count}/3 `);
     const records = resultRecords(results).filter((r) => r.method === "steer:af@8");
     expect(records.map((r) => r.measure)).toEqual(["steering_target_share_base", "steering_target_share", "steering_source_share_base", "steering_source_share"]);

@@ -19,7 +19,7 @@ export const jobIds = {
   chooseSelection: (language: string) => `choose:${language}`,
   /** A trained pack scored with only one of its components applied. */
   evaluateComponent: (language: string, label: string, component: string) => `evaluate:${language}:${label}:${component}`,
-  /** Generation with `from`'s neurons off and `to`'s pushed up by `strength`. */
-  steer: (from: string, to: string, strength: number) => `steer:${from}:${to}:${strength}`,
+  /** Generation with `from`'s neurons off and `to`'s pushed up by `strength` (control "random": same-size random sets). */
+  steer: (from: string, to: string, strength: number, control: "language" | "random") => `steer:${from}:${to}:${strength}${control === "random" ? ":random" : ""}`,
   atlas: "atlas",
 };

@@ -541,6 +541,10 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             for neuron_set, field in ((off, "off_neuron_set_path"), (boost, "boost_neuron_set_path")):
                 if neuron_set is not None:
                     check_fits(neuron_set, shape.num_layers, shape.intermediate_size, field)
+            off_set, boost_set = off, boost
+            if request.random_same_size:
+                draw = lambda like, seed: draw_random_set(like, shape.num_layers, shape.intermediate_size, seed, per_layer=True) if like else None
+                off_set, boost_set = draw(off, request.seed), draw(boost, request.seed + 1)
             if mean_active is not None and tuple(mean_active.shape) != (shape.num_layers, shape.intermediate_size):
                 raise invalid("boost_counts_path", f"counts of shape {tuple(mean_active.shape)} do not fit the model ({shape.num_layers} x {shape.intermediate_size})")
             clock = Throughput()
@@ -548,15 +552,15 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             run = lambda offset: generate(loaded.model, loaded.encoder, prompts, batch_size, max_new_tokens,
                                           on_batch=lambda done: (ctx.check_cancelled(), self._progress(ctx, wrap, "generate", offset + done, total, "prompts", clock.elapsed())))
             base = run(0)
-            with steered(loaded.layers, off, boost, request.strength, mean_active):
+            with steered(loaded.layers, off_set, boost_set, request.strength, mean_active):
                 changed = run(len(prompts))
             base_languages, steered_languages = identify(base), identify(changed)
             outputs = [pb.SteerOutput(prompt=p, base=b, steered=c, base_language=bl, steered_language=cl)
                        for p, b, c, bl, cl in zip(prompts, base, changed, base_languages, steered_languages)]
             return pb.SteerEvent(result=pb.SteerResult(
-                outputs=outputs, off_neurons=off.neuron_count if off else 0, boost_neurons=boost.neuron_count if boost else 0,
+                outputs=outputs, off_neurons=off_set.neuron_count if off_set else 0, boost_neurons=boost_set.neuron_count if boost_set else 0,
                 seconds=clock.elapsed(), identifiable=sorted(IDENTIFIABLE),
-                mean_active_value=_mean_over_set(mean_active, boost) if mean_active is not None else 0.0))
+                mean_active_value=_mean_over_set(mean_active, boost_set) if mean_active is not None else 0.0))
 
         memory = (f"batch_size {batch_size}, max_new_tokens {max_new_tokens}", "lower batch_size")
         yield from stream_job(self.slot, request.job_id, context, job, self._queued(request.job_id, wrap), memory)

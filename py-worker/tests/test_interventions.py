@@ -275,3 +275,35 @@ def test_steer_in_mean_mode_over_grpc_draws_prompts_and_uses_the_counts_means(st
         with pytest.raises(grpc.RpcError) as error:
             list(stub.Steer(bad))
         assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT and error.value.details().startswith(field)
+
+
+def test_the_steering_control_draws_same_size_random_sets_and_their_own_means(stub, tiny, tiny_model_dir, tmp_path, monkeypatch):
+    import sparse_sub_worker.server as server
+    from sparse_sub_worker.activations import ActivationCounts, save_counts
+    from sparse_sub_worker.neuron_sets import draw_random_set
+
+    seen = []
+    real = server.steered
+
+    def spy(layers, off, boost, strength, mean_active=None):
+        seen.append((off, boost, mean_active))
+        return real(layers, off, boost, strength, mean_active)
+
+    monkeypatch.setattr(server, "steered", spy)
+    off, boost, counts = tmp_path / "off.json", tmp_path / "boost.json", tmp_path / "nl.safetensors"
+    save_neuron_set(off, NeuronSet("af", PLANTED, 64))
+    save_neuron_set(boost, NeuronSet("nl", [[7, 8], [3], []], 64))
+    over_zero = torch.full((3, 64), 4, dtype=torch.int64)
+    save_counts(counts, ActivationCounts(over_zero, 10, torch.arange(3 * 64, dtype=torch.float64).reshape(3, 64)), "nl", "tiny")
+    request = pb.SteerRequest(job_id="r", model=pb.ModelSpec(source=str(tiny_model_dir), device="cpu", dtype="float32"), prompts=["All human"],
+                              off_neuron_set_path=str(off), boost_neuron_set_path=str(boost), strength=1.0, max_new_tokens=2,
+                              mode=pb.SteerRequest.MODE_MEAN, boost_counts_path=str(counts), random_same_size=True, seed=5)
+    result = list(stub.Steer(request))[-1].result
+    drawn_off, drawn_boost, means = seen[0]
+    assert drawn_off.layers == draw_random_set(NeuronSet("af", PLANTED, 64), 3, 64, 5, per_layer=True).layers
+    assert drawn_boost.layers == draw_random_set(NeuronSet("nl", [[7, 8], [3], []], 64), 3, 64, 6, per_layer=True).layers
+    assert [len(layer) for layer in drawn_boost.layers] == [2, 1, 0] and drawn_boost.layers != [[7, 8], [3], []]
+    assert (result.off_neurons, result.boost_neurons) == (7, 3)
+    # the random neurons' own means: active_sum / over_zero = (64 * layer + neuron) / 4
+    expected = sum((64 * layer + i) / 4 for layer, indices in enumerate(drawn_boost.layers) for i in indices) / 3
+    assert result.mean_active_value == pytest.approx(expected, rel=1e-6)

@@ -12,7 +12,7 @@ export function steeringJobs(build: BuildContext, neurons: NeuronSetJobs): Job[]
   const { plan, corpora, layout, wireId, progress, fingerprint, stage, baseModel } = build;
   const mean = plan.evaluation.steering?.mode === "mean";
   return steeringRuns(plan).map((run) => {
-    const id = jobIds.steer(run.from, run.to, run.strength);
+    const id = jobIds.steer(run.from, run.to, run.strength, run.control);
     const sets = { off: neurons.path(run.from), boost: neurons.path(run.to), boostCounts: layout.activations(run.to) };
     const request = (jobId: string) => steerRequest(plan, jobId, corpora, run, sets);
     const source = corpora.find((c) => c.code === run.from)!;

@@ -189,6 +189,8 @@ export function steerRequest(plan: Plan, jobId: string, corpora: LanguageCorpora
     promptCorpus: source.heldout ?? source.train,
     promptCount: steering.prompts,
     promptWords: steering.prompt_words,
+    randomSameSize: run.control === "random",
+    seed: run.control === "random" ? steering.seed : 0,
   };
 }
 

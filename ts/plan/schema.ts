@@ -143,6 +143,9 @@ export const Steering = z.strictObject({
   prompts: positiveInt.default(12), // sentence openings drawn from `from`'s held-out text
   prompt_words: positiveInt.default(6), // words per opening
   max_new_tokens: positiveInt.default(32),
+  // also random sets as large as each set in every layer (the control: is it the language's neurons, or any?)
+  random_control: z.boolean().default(true),
+  seed: nonNegativeInt.default(0), // draws the random sets
 });
 
 export const Evaluation = z.strictObject({

@@ -152,9 +152,9 @@ function interventionSections(results: RunResults, data: ReportData): string[] {
       `<section id="steering"><h2>Steering</h2>`,
       `<p class="note">Greedy outputs from openings of the source language's held-out text, with its neurons off and the target's pushed up (${steering[0].mode === "mean" ? "set to strength x their mean active value" : "strength added"}); each output's language identified offline. Cells: outputs in that language / outputs (95% Wilson interval).</p>`,
       table("Outputs in the target and the source language, base vs steered", ["from -> to", "strength", "target, base", "target, steered", "source, base", "source, steered", "changed"],
-        steering.map((r) => [escapeHtml(`${r.from} -> ${r.to}`), String(r.strength), share(r.base.target), share(r.steered.target), share(r.base.source), share(r.steered.source), `${r.changed}/${r.outputs.length}`])),
+        steering.map((r) => [escapeHtml(`${r.from} -> ${r.to}${r.control === "random" ? " (random)" : ""}`), String(r.strength), share(r.base.target), share(r.steered.target), share(r.base.source), share(r.steered.source), `${r.changed}/${r.outputs.length}`])),
       table("Examples (first output of each row)", ["from -> to", "strength", "prompt", "base", "steered"],
-        steering.filter((r) => r.outputs.length > 0).map((r) => {
+        steering.filter((r) => r.control === "language" && r.outputs.length > 0).map((r) => {
           const o = r.outputs[0];
           return [escapeHtml(`${r.from} -> ${r.to}`), String(r.strength), escapeHtml(o.prompt), escapeHtml(`${o.base} [${o.base_language || "?"}]`), escapeHtml(`${o.steered} [${o.steered_language || "?"}]`)];
         })),

@@ -98,7 +98,7 @@ export function resultRecords(results: RunResults): ResultRecord[] {
     }
   }
   for (const r of results.steering ?? []) {
-    const at = { target: r.to, method: `steer:${r.from}@${r.strength}`, unit: "fraction" };
+    const at = { target: r.to, method: `steer:${r.from}@${r.strength}${r.control === "random" ? ":random" : ""}`, unit: "fraction" };
     const shares = [["target", r.to, r.base.target, r.steered.target], ["source", r.from, r.base.source, r.steered.source]] as const;
     for (const [which, language, before, after] of shares) {
       if (!before || !after) continue;

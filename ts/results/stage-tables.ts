@@ -60,18 +60,18 @@ export function steeringTable(results: RunResults): string[] {
   const lines = [
     "## Steering: outputs in the target language, base vs steered",
     "",
-    `\`from\`'s neurons off, ${mode}; greedy outputs from openings of \`from\`'s held-out text. Cells: outputs in that language / outputs (95% Wilson interval).`,
+    `\`from\`'s neurons off, ${mode}; greedy outputs from openings of \`from\`'s held-out text. Cells: outputs in that language / outputs (95% Wilson interval). (random): the control, random sets as large as both languages' in every layer.`,
     "",
     "| from | to | strength | target, base | target, steered | source, base | source, steered | changed | seconds |",
     "|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of rows) {
     const total = r.outputs.length;
-    lines.push(`| ${r.from} | ${r.to} | ${r.strength} | ${shareCell(r.base.target)} | ${shareCell(r.steered.target)} | ${shareCell(r.base.source)} | ${shareCell(r.steered.source)} | ${r.changed}/${total} | ${fmt(r.seconds, 1)} |`);
+    lines.push(`| ${r.from} | ${r.to} | ${r.strength}${r.control === "random" ? " (random)" : ""} | ${shareCell(r.base.target)} | ${shareCell(r.steered.target)} | ${shareCell(r.base.source)} | ${shareCell(r.steered.source)} | ${r.changed}/${total} | ${fmt(r.seconds, 1)} |`);
   }
   const unknown = rows.filter((r) => !r.identifiable).map((r) => r.to);
   if (unknown.length) lines.push("", `The language identifier does not know ${[...new Set(unknown)].join(", ")}: outputs in it cannot be counted.`);
-  for (const r of rows) {
+  for (const r of rows.filter((row) => row.control === "language")) {
     for (const o of r.outputs.slice(0, QUOTED)) {
       lines.push("", `${r.from} -> ${r.to} at ${r.strength}, "${o.prompt}": base (${o.base_language || "?"}) "${o.base}"; steered (${o.steered_language || "?"}) "${o.steered}"`);
     }

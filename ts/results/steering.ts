@@ -20,6 +20,7 @@ export interface SteeringRow {
   to: string;
   mode: "mean" | "add";
   strength: number;
+  control: "language" | "random"; // random: same-size random sets in place of both languages' sets
   target_code: string; // ISO 639-1 the identifier reports for `to`
   source_code: string | null;
   identifiable: boolean; // false: the identifier does not know `to`, every share is null
@@ -48,8 +49,8 @@ export function wilson(count: number, n: number): Share {
 export function steeringResult(plan: Plan, result: <T>(id: string) => T | undefined): SteeringRow[] | null {
   const steering = plan.evaluation.steering;
   if (!steering) return null;
-  return steeringRuns(plan).flatMap(({ from, to, strength }): SteeringRow[] => {
-    const steered = result<SteerResult>(jobIds.steer(from, to, strength));
+  return steeringRuns(plan).flatMap(({ from, to, strength, control }): SteeringRow[] => {
+    const steered = result<SteerResult>(jobIds.steer(from, to, strength, control));
     if (!steered) return [];
     const target = iso6391Of(to)!; // the plan schema refuses a `to` without one
     const source = iso6391Of(from);
@@ -61,6 +62,7 @@ export function steeringResult(plan: Plan, result: <T>(id: string) => T | undefi
       to,
       mode: steering.mode,
       strength,
+      control,
       target_code: target,
       source_code: source,
       identifiable,

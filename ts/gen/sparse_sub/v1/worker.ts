@@ -851,6 +851,13 @@ export interface SteerRequest {
   promptCount: number;
   /** 0: 6 */
   promptWords: number;
+  /**
+   * The control: instead of the two sets, random sets with as many neurons in each layer (off
+   * drawn with `seed`, boost with seed + 1; torch.randperm on a CPU generator). In MODE_MEAN the
+   * random boost neurons get their own mean active values from boost_counts_path.
+   */
+  randomSameSize: boolean;
+  seed: number;
 }
 
 export enum SteerRequest_Mode {
@@ -8316,6 +8323,8 @@ function createBaseSteerRequest(): SteerRequest {
     promptCorpus: undefined,
     promptCount: 0,
     promptWords: 0,
+    randomSameSize: false,
+    seed: 0,
   };
 }
 
@@ -8359,6 +8368,12 @@ export const SteerRequest: MessageFns<SteerRequest> = {
     }
     if (message.promptWords !== 0) {
       writer.uint32(104).int32(message.promptWords);
+    }
+    if (message.randomSameSize !== false) {
+      writer.uint32(112).bool(message.randomSameSize);
+    }
+    if (message.seed !== 0) {
+      writer.uint32(120).int64(message.seed);
     }
     return writer;
   },
@@ -8480,6 +8495,22 @@ export const SteerRequest: MessageFns<SteerRequest> = {
             message.promptWords = reader.int32();
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.randomSameSize = reader.bool();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.seed = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8543,6 +8574,12 @@ export const SteerRequest: MessageFns<SteerRequest> = {
         : isSet(object.prompt_words)
         ? globalThis.Number(object.prompt_words)
         : 0,
+      randomSameSize: isSet(object.randomSameSize)
+        ? globalThis.Boolean(object.randomSameSize)
+        : isSet(object.random_same_size)
+        ? globalThis.Boolean(object.random_same_size)
+        : false,
+      seed: isSet(object.seed) ? globalThis.Number(object.seed) : 0,
     };
   },
 
@@ -8587,6 +8624,12 @@ export const SteerRequest: MessageFns<SteerRequest> = {
     if (message.promptWords !== 0) {
       obj.promptWords = Math.round(message.promptWords);
     }
+    if (message.randomSameSize !== false) {
+      obj.randomSameSize = message.randomSameSize;
+    }
+    if (message.seed !== 0) {
+      obj.seed = Math.round(message.seed);
+    }
     return obj;
   },
 
@@ -8612,6 +8655,8 @@ export const SteerRequest: MessageFns<SteerRequest> = {
       : undefined;
     message.promptCount = object.promptCount ?? 0;
     message.promptWords = object.promptWords ?? 0;
+    message.randomSameSize = object.randomSameSize ?? false;
+    message.seed = object.seed ?? 0;
     return message;
   },
 };

@@ -739,7 +739,7 @@ class ListFilesResponse(_message.Message):
     def __init__(self, files: _Optional[_Iterable[_Union[ListFilesResponse.Entry, _Mapping]]] = ...) -> None: ...
 
 class SteerRequest(_message.Message):
-    __slots__ = ("job_id", "model", "prompts", "off_neuron_set_path", "boost_neuron_set_path", "strength", "max_new_tokens", "batch_size", "mode", "boost_counts_path", "prompt_corpus", "prompt_count", "prompt_words")
+    __slots__ = ("job_id", "model", "prompts", "off_neuron_set_path", "boost_neuron_set_path", "strength", "max_new_tokens", "batch_size", "mode", "boost_counts_path", "prompt_corpus", "prompt_count", "prompt_words", "random_same_size", "seed")
     class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         MODE_ADD: _ClassVar[SteerRequest.Mode]
@@ -759,6 +759,8 @@ class SteerRequest(_message.Message):
     PROMPT_CORPUS_FIELD_NUMBER: _ClassVar[int]
     PROMPT_COUNT_FIELD_NUMBER: _ClassVar[int]
     PROMPT_WORDS_FIELD_NUMBER: _ClassVar[int]
+    RANDOM_SAME_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     model: ModelSpec
     prompts: _containers.RepeatedScalarFieldContainer[str]
@@ -772,7 +774,9 @@ class SteerRequest(_message.Message):
     prompt_corpus: Corpus
     prompt_count: int
     prompt_words: int
-    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., prompts: _Optional[_Iterable[str]] = ..., off_neuron_set_path: _Optional[str] = ..., boost_neuron_set_path: _Optional[str] = ..., strength: _Optional[float] = ..., max_new_tokens: _Optional[int] = ..., batch_size: _Optional[int] = ..., mode: _Optional[_Union[SteerRequest.Mode, str]] = ..., boost_counts_path: _Optional[str] = ..., prompt_corpus: _Optional[_Union[Corpus, _Mapping]] = ..., prompt_count: _Optional[int] = ..., prompt_words: _Optional[int] = ...) -> None: ...
+    random_same_size: bool
+    seed: int
+    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., prompts: _Optional[_Iterable[str]] = ..., off_neuron_set_path: _Optional[str] = ..., boost_neuron_set_path: _Optional[str] = ..., strength: _Optional[float] = ..., max_new_tokens: _Optional[int] = ..., batch_size: _Optional[int] = ..., mode: _Optional[_Union[SteerRequest.Mode, str]] = ..., boost_counts_path: _Optional[str] = ..., prompt_corpus: _Optional[_Union[Corpus, _Mapping]] = ..., prompt_count: _Optional[int] = ..., prompt_words: _Optional[int] = ..., random_same_size: _Optional[bool] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class SteerOutput(_message.Message):
     __slots__ = ("prompt", "base", "steered", "base_language", "steered_language")
