@@ -122,6 +122,27 @@ describe("report page", () => {
     expect(html).toContain("worker local-1 is gone");
   });
 
+  it("shows steering's shares with their intervals and examples, and lists steering as missing until it ran", () => {
+    const share = (count: number, n: number, low: number, high: number) => ({ count, n, share: count / n, low, high });
+    const row = (control: "language" | "random", steered: string) => ({
+      from: "en", to: "de", mode: "mean" as const, strength: 2, control, target_code: "de", source_code: "en", identifiable: true,
+      base: { target: share(0, 4, 0, 0.49), source: share(4, 4, 0.51, 1) },
+      steered: { target: share(control === "language" ? 3 : 0, 4, control === "language" ? 0.3 : 0, 0.95), source: share(1, 4, 0.05, 0.7) },
+      changed: 1, off_neurons: 9, boost_neurons: 7, mean_active_value: 1.3, seconds: 2,
+      outputs: [{ prompt: "Everyone has <the>", base: "right", steered, base_language: "en", steered_language: "de" }],
+    });
+    const r = withCurves(fullResults());
+    r.steering = [row("language", "eine Welt"), row("random", "the rights")];
+    const html = runReport(handRun(r));
+    expect(html).toContain('<a href="#steering">steering</a>');
+    expect(html).toContain("<th>en -&gt; de</th><td>2</td><td>0/4 (0-49%)</td><td>3/4 (30-95%)</td><td>4/4 (51-100%)</td><td>1/4 (5-70%)</td><td>1/1</td>");
+    expect(html).toContain("<th>en -&gt; de (random)</th><td>2</td><td>0/4 (0-49%)</td><td>0/4 (0-95%)</td>");
+    expect(html).toContain("<td>Everyone has &lt;the&gt;</td><td>right [en]</td><td>eine Welt [de]</td>"); // escaped; the control's output is not an example
+    expect(html).not.toContain("the rights [de]");
+    const planned = handPlan({ evaluation: { steering: { pairs: [{ from: "en", to: "de" }] } } });
+    expect(dataOf(handRun(withCurves(fullResults()), planned)).missing).toContain("steer: nothing has been generated with steering yet");
+  });
+
   it("carries the plan the run started with, and each worker's device, memory and libraries", () => {
     const r = withCurves(fullResults());
     r.workers = [{ name: "gpu-1", address: "box:50051", device: "cuda:0 (NVIDIA H200)", version: "0.1.0", torch: "2.11.0", transformers: "5.17.0", memory_total_bytes: 141 * 2 ** 30 }];

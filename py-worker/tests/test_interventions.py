@@ -195,6 +195,7 @@ def test_mean_mode_sets_act_fn_of_the_boost_neurons_to_strength_times_their_mean
         indices = only_off + push
         values = torch.cat([torch.zeros(len(only_off)), 1.5 * means[index, push]])
         layer.mlp.act_fn = _SetColumns(layer.mlp.act_fn, indices, values)
+    weights = {k: v.clone() for k, v in tiny.model.state_dict().items()}
     before, logits_before = _down_inputs(tiny, ids)
     with torch.no_grad():
         expected = by_hand(input_ids=ids).logits
@@ -209,6 +210,8 @@ def test_mean_mode_sets_act_fn_of_the_boost_neurons_to_strength_times_their_mean
     untouched = [i for i in range(64) if i not in (1, 5, 9)]
     assert torch.equal(during[0][..., untouched], before[0][..., untouched])
     assert all(not layer.down_proj._forward_pre_hooks and not layer.up_proj._forward_hooks for layer in tiny.layers)
+    assert all(torch.equal(v, weights[k]) for k, v in tiny.model.state_dict().items())
+    assert torch.equal(tiny.model(input_ids=ids).logits, logits_before)
 
 
 def _mlp_inputs(loaded, ids):
