@@ -68,8 +68,9 @@ def count_activations(
             fired = gate_out > 0
             # int32 per batch (a batch holds < 2^31 tokens) sums twice as fast as int64 on CPU
             over_zero[layer.index] += fired.sum(dim=0, dtype=torch.int32)
-            # float32 within a batch, float64 across batches (100 M tokens would lose digits in float32)
-            active_sum[layer.index] += layer.act_fn(gate_out).masked_fill(~fired, 0).sum(dim=0, dtype=torch.float32)
+            # act_fn(g) <= 0 exactly where g <= 0, so its positive part is its value on the fired
+            # tokens; float32 within a batch, float64 across batches (100 M tokens would lose digits)
+            active_sum[layer.index] += layer.act_fn(gate_out).clamp_(min=0).sum(dim=0, dtype=torch.float32)
         return hook
 
     handles = [layer.gate_proj.register_forward_hook(hook_for(layer)) for layer in layers]
