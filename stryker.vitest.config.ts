@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/plan.test.ts", "test/jobs.test.ts", "test/graph.test.ts", "test/results.test.ts", "test/tasks.test.ts", "test/run-directory.test.ts", "test/steer.test.ts", "test/search-tables.test.ts", "test/atlas.test.ts", "test/deactivation.test.ts"],
+    include: ["test/plan.test.ts", "test/jobs.test.ts", "test/graph.test.ts", "test/results.test.ts", "test/tasks.test.ts", "test/run-directory.test.ts", "test/steer.test.ts", "test/search-tables.test.ts", "test/atlas.test.ts", "test/deactivation.test.ts", "test/stage-tables.test.ts"],
     testTimeout: 60_000,
   },
 });

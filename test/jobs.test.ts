@@ -331,6 +331,61 @@ describe("what each job does with its worker", () => {
     expect(after.get("train:xx:sparse")!.key()).toBe(before.get("train:xx:sparse")!.key());
   });
 
+  it("wires the optional stages: base only when compared with, deactivation, steering, components, atlas", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sparse-sub-stages-"));
+    const languages = [{ code: "en", udhr: { id: "eng" } }, { code: "af", udhr: { id: "afr" } }, { code: "nl", udhr: { id: "nld" } }];
+    const ids = (extra: object) => [...jobsOf(dir, { languages, ...extra }).jobs.keys()];
+    const steering = { steering: { pairs: [{ from: "af", to: "nl" }], strength: [2] } };
+    // nothing trained, only steering: nothing compares perplexities, so no base evaluation
+    expect(ids({ training: { targets: [] }, evaluation: steering })).toEqual(["collect:en", "collect:af", "collect:nl", "select", "steer:af:nl:2", "steer:af:nl:2:random"]);
+    expect(ids({ training: { targets: [] }, evaluation: { deactivation: { languages: ["af"], random_control: false } } })).toEqual(["collect:en", "collect:af", "collect:nl", "select", "evaluate:base", "deactivate:af"]);
+    expect(ids({ training: { targets: [] }, atlas: {} })).toEqual(["collect:en", "collect:af", "collect:nl", "select", "atlas"]);
+    expect(ids({ training: { targets: [] } })).toEqual(["collect:en", "collect:af", "collect:nl", "select"]);
+
+    const { jobs } = jobsOf(dir, { languages, training: { targets: [] }, evaluation: { ...steering } });
+    const steer = jobs.get("steer:af:nl:2")!;
+    expect(steer.deps).toEqual(["select", "collect:nl"]); // mean mode reads nl's counts
+    const { calls } = await call(steer);
+    expect(calls[0].method).toBe("steer");
+    expect(calls[0].request).toMatchObject({
+      jobId: "run7/steer:af:nl:2", offNeuronSetPath: join(dir, "run/neurons/af.json"), boostNeuronSetPath: join(dir, "run/neurons/nl.json"),
+      boostCountsPath: join(dir, "run/activations/nl.safetensors"), strength: 2, randomSameSize: false, seed: 0, promptCount: 12, promptWords: 6, maxNewTokens: 32,
+      promptCorpus: { source: { $case: "textFiles", value: { paths: [join(dir, "run/corpora/af/heldout.jsonl")] } } },
+    });
+    expect((await call(jobs.get("steer:af:nl:2:random"))).calls[0].request).toMatchObject({ randomSameSize: true, seed: 0 });
+    expect(steer.key()).not.toBe(jobs.get("steer:af:nl:2:random")!.key());
+
+    writeFileSync(join(dir, "af.json"), "{}");
+    writeFileSync(join(dir, "nl.json"), "{}");
+    const given = { languages, neuron_sets: { files: { af: "af.json", nl: "nl.json" } }, training: { targets: [] } };
+    const fromFiles = jobsOf(dir, { ...given, evaluation: { deactivation: true, steering: { pairs: [{ from: "af", to: "nl" }], mode: "add", random_control: false } } }).jobs;
+    expect(fromFiles.get("deactivate:af")!.deps).toEqual([]);
+    expect(fromFiles.get("steer:af:nl:1")!.deps).toEqual([]); // add mode reads no counts
+    expect((await call(fromFiles.get("steer:af:nl:1"))).calls[0].request).toMatchObject({ boostCountsPath: "", offNeuronSetPath: join(dir, "af.json") });
+    const keyed = fromFiles.get("steer:af:nl:1")!.key();
+    writeFileSync(join(dir, "nl.json"), '{"edited": 1}');
+    expect(jobsOf(dir, { ...given, evaluation: { steering: { pairs: [{ from: "af", to: "nl" }], mode: "add", random_control: false } } }).jobs.get("steer:af:nl:1")!.key()).not.toBe(keyed);
+    writeFileSync(join(dir, "ref.pt"), "ref");
+    const imported = jobsOf(dir, { languages, neuron_sets: { reference_file: "ref.pt", languages: ["en", "af", "nl"] }, training: { targets: [] }, evaluation: { deactivation: true } }).jobs;
+    expect(imported.get("deactivate:nl:random")!.deps).toEqual(["import"]);
+
+    const shares = jobsOf(dir, { languages, evaluation: { component_share: true } }).jobs;
+    expect([...shares.keys()].filter((id) => id.startsWith("evaluate:af:sparse"))).toEqual(["evaluate:af:sparse:gate", "evaluate:af:sparse:up", "evaluate:af:sparse:down", "evaluate:af:sparse"]);
+    const gate = shares.get("evaluate:af:sparse:gate")!;
+    expect(gate.deps).toEqual(["train:af:sparse"]);
+    const gateCall = (await call(gate)).calls[0];
+    expect(gateCall.method).toBe("evaluate");
+    expect(gateCall.request).toMatchObject({ jobId: "run7/evaluate:af:sparse:gate", packComponents: ["gate"], packPath: join(dir, "run/packs/af.sparse.safetensors") });
+    expect(gateCall.request.sets).toHaveLength(1); // the target only
+    expect(gateCall.options!.signal).toBeDefined();
+    expect(gate.key()).not.toBe(shares.get("evaluate:af:sparse:up")!.key());
+
+    const search = jobsOf(dir, { languages, identification: { top_rate: [0.01, 0.02] }, training: { targets: ["af"], methods: ["sparse"], selection_search: { steps: 2 } } }).jobs;
+    const c1 = "top0.01_filter0.95_bar0.95", c2 = "top0.02_filter0.95_bar0.95";
+    expect([...search.keys()].filter((id) => !id.startsWith("collect:"))).toEqual([`candidate:${c1}`, `candidate:${c2}`, `search:af:${c1}`, `search:af:${c2}`, "choose:af", "evaluate:base", "train:af:sparse", "weights:af:sparse", "evaluate:af:sparse"]);
+    expect(search.get("train:af:sparse")!.deps).toEqual(["choose:af"]);
+  });
+
   it("keys the weight analysis by the model it reads and the given neuron set", () => {
     const dir = mkdtempSync(join(tmpdir(), "sparse-sub-wiring-"));
     writeFileSync(join(dir, "af.json"), "one");

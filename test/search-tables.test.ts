@@ -28,14 +28,25 @@ describe("results.md sections of the reviewer checks", () => {
         ],
       }),
     ];
-    const lines = componentShareTable(r, "af");
-    expect(lines.slice(-4)).toEqual([
+    expect(componentShareTable(r, "af")).toEqual([
+      "## Target af: which component carries the gain (the pack applied one component at a time, the others at base)",
+      "",
+      "Share = (base loss - loss with the component alone) / (base loss - loss with the whole pack), in nats per token; shares need not sum to 1 (the components interact).",
+      "",
+      "| method | applied | af perplexity | change vs base | share of the gain |",
+      "|---|---|---|---|---|",
       "| sparse | all | 50.00 | -50.0% | 100% |",
       "| sparse | gate only | 90.00 | -10.0% | 14% |",
       "| sparse | down only | 60.00 | -40.0% | 71% |",
       "",
     ]);
     expect(componentShareTable(r, "nl")).toEqual([]);
+    // no base score: no change; a component that made it worse: "+"; a pack that gained nothing: no share
+    r.targets[0].component_share = [{ component: "up", perplexity: 100, mean_loss: 4.6, share: null }, { component: "gate", perplexity: 120, mean_loss: 4.8, share: -0.2 / 0.7 }];
+    expect(componentShareTable(r, "af").slice(-3)).toEqual(["| sparse | up only | 100.00 | +0.0% | - |", "| sparse | gate only | 120.00 | +20.0% | -29% |", ""]);
+    r.targets[0].scores = null;
+    r.base = null;
+    expect(componentShareTable(r, "af").slice(-3)).toEqual(["| sparse | up only | 100.00 | - | - |", "| sparse | gate only | 120.00 | - | -29% |", ""]);
   });
 
   it("writes the candidates' counts and each target's curve with the choice marked", () => {
@@ -50,10 +61,24 @@ describe("results.md sections of the reviewer checks", () => {
       ],
       targets: [{ language: "af", method: "sparse", steps: 20, chosen: "b", candidates: [{ ...a, neurons: 5, validation_loss: 4.56789 }, { ...b, neurons: 0, validation_loss: null }] }],
     };
-    const text = selectionSearchTables(r).join("\n");
-    expect(text).toContain("| 0.01 | 0.95 | 0.95 | 12 | 7 | 5 |\n| 0.05 | 0.95 | 0.95 | not run | - | - |");
-    expect(text).toContain("## Target af: choosing its selection (20-step sparse training per candidate");
-    expect(text).toContain("| 0.01 | 0.95 | 0.95 | 5 | 4.5679 |  |\n| 0.05 | 0.95 | 0.95 | 0 | not trained (no neurons) | **chosen** |");
+    expect(selectionSearchTables(r)).toEqual([
+      "## Neuron selection: candidate parameters (LAPE once per combination)",
+      "",
+      "| top_rate | filter_rate | activation_bar_ratio | selected | en | af |",
+      "|---|---|---|---|---|---|",
+      "| 0.01 | 0.95 | 0.95 | 12 | 7 | 5 |",
+      "| 0.05 | 0.95 | 0.95 | not run | - | - |",
+      "",
+      "## Target af: choosing its selection (20-step sparse training per candidate, held-out validation loss after it)",
+      "",
+      "| top_rate | filter_rate | activation_bar_ratio | neurons | validation loss | |",
+      "|---|---|---|---|---|---|",
+      "| 0.01 | 0.95 | 0.95 | 5 | 4.5679 |  |",
+      "| 0.05 | 0.95 | 0.95 | 0 | not trained (no neurons) | **chosen** |",
+      "",
+    ]);
+    r.selection_search = null;
+    expect(selectionSearchTables(r)).toEqual([]);
   });
 
   it("names transfer rows, and nothing for a target's own", () => {
@@ -71,10 +96,22 @@ describe("result records of the reviewer checks", async () => {
     const a = { id: "a", top_rate: 0.01, filter_rate: 0.95, activation_bar_ratio: 0.95 };
     r.selection_search = { candidates: [], targets: [{ language: "af", method: "sparse", steps: 20, chosen: "a", candidates: [{ ...a, neurons: 5, validation_loss: 4.5 }] }] };
     const records = resultRecords(r);
-    const down = records.find((x) => x.measure === "perplexity_down_only")!;
-    expect(down).toMatchObject({ target: "af", method: "sparse", language: "af", value: 60, n: 10, delta: -40 });
-    expect(down.relative_change).toBeCloseTo(-0.4, 12);
-    expect(records.find((x) => x.measure === "gain_share_down")!.value).toBeCloseTo(5 / 7, 12);
-    expect(records.filter((x) => x.method === "search:a").map((x) => [x.measure, x.value])).toEqual([["search_neurons", 5], ["search_validation_loss", 4.5], ["search_chosen", 1]]);
+    const none = { stderr: null, within_2se: null };
+    expect(records.filter((x) => x.measure.includes("_down"))).toEqual([
+      { target: "af", method: "sparse", measure: "perplexity_down_only", language: "af", unit: "perplexity", value: 60, n: 10, delta: -40, relative_change: 60 / 100 - 1, ...none },
+      { target: "af", method: "sparse", measure: "gain_share_down", language: "af", unit: "fraction", value: 0.5 / 0.7, n: null, delta: null, relative_change: null, ...none },
+    ]);
+    const at = { target: "af", method: "search:a", language: "af", delta: null, relative_change: null, ...none };
+    expect(records.filter((x) => x.method.startsWith("search:"))).toEqual([
+      { ...at, measure: "search_neurons", unit: "neurons", value: 5, n: null },
+      { ...at, measure: "search_validation_loss", unit: "nats/token", value: 4.5, n: 20 },
+      { ...at, measure: "search_chosen", unit: "bool", value: 1, n: null },
+    ]);
+    r.selection_search.targets[0].chosen = "b"; // another candidate chosen: a is not
+    expect(resultRecords(r).find((x) => x.measure === "search_chosen")!.value).toBe(0);
+    // a component's perplexity without a base score or the pack's own score: no change, no n
+    r.base = null;
+    r.targets[0].scores = null;
+    expect(resultRecords(r).find((x) => x.measure === "perplexity_down_only")).toMatchObject({ value: 60, n: null, delta: null, relative_change: null });
   });
 });

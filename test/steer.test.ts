@@ -71,3 +71,28 @@ describe("steeringResult", () => {
     expect(mt.base.source).toMatchObject({ count: 1, n: 1 });
   });
 });
+
+describe("steering records", async () => {
+  const { resultRecords } = await import("../ts/results/records.js");
+  const { results } = await import("./helpers/hand-results.js");
+  it("has the target and source shares, base and steered, with n, binomial stderr and the change", () => {
+    const r = results();
+    const share = (count: number, n: number) => ({ count, n, share: count / n, low: 0, high: 1 });
+    const row = {
+      from: "en", to: "de", mode: "mean" as const, strength: 2, target_code: "de", source_code: "en", identifiable: true,
+      base: { target: share(0, 4), source: share(4, 4) }, steered: { target: share(1, 4), source: share(2, 4) },
+      changed: 4, off_neurons: 1, boost_neurons: 1, mean_active_value: 1, seconds: 1, outputs: [],
+    };
+    r.steering = [{ ...row, control: "language" }, { ...row, control: "random", steered: { target: share(0, 4), source: null } }];
+    const none = { within_2se: null, target: "de", unit: "fraction" };
+    expect(resultRecords(r).filter((x) => x.method.startsWith("steer:"))).toEqual([
+      { ...none, method: "steer:en@2", measure: "steering_target_share_base", language: "de", value: 0, n: 4, stderr: 0, delta: null, relative_change: null },
+      // sqrt(0.25 x 0.75 / 4) = 0.2165
+      { ...none, method: "steer:en@2", measure: "steering_target_share", language: "de", value: 0.25, n: 4, stderr: Math.sqrt(0.1875 / 4), delta: 0.25, relative_change: null },
+      { ...none, method: "steer:en@2", measure: "steering_source_share_base", language: "en", value: 1, n: 4, stderr: 0, delta: null, relative_change: null },
+      { ...none, method: "steer:en@2", measure: "steering_source_share", language: "en", value: 0.5, n: 4, stderr: 0.25, delta: -0.5, relative_change: -0.5 },
+      { ...none, method: "steer:en@2:random", measure: "steering_target_share_base", language: "de", value: 0, n: 4, stderr: 0, delta: null, relative_change: null },
+      { ...none, method: "steer:en@2:random", measure: "steering_target_share", language: "de", value: 0, n: 4, stderr: 0, delta: 0, relative_change: null },
+    ]);
+  });
+});

@@ -1,0 +1,132 @@
+// results.md sections of the optional stages (deactivation, atlas, steering), each line written
+// out here by hand from the hand-made results below.
+import { describe, expect, it } from "vitest";
+import { atlasSection, deactivationTable, steeringTable } from "../ts/results/stage-tables.js";
+import type { SteeringRow } from "../ts/results/steering.js";
+import { results } from "./helpers/hand-results.js";
+
+describe("deactivationTable", () => {
+  it("writes one row per switched-off set, the own column bold, the others' mean, and the base", () => {
+    const r = results();
+    r.deactivation = {
+      evaluated: ["en", "af"],
+      base: { en: 10, af: 40 },
+      rows: [
+        { deactivated: "af", control: "language", neurons: 12, perplexity: { en: 11, af: 60 }, change: { en: 0.1, af: 0.5 } },
+        { deactivated: "af", control: "random", neurons: 12, perplexity: { en: 9.5, af: 41 }, change: { en: -0.05, af: 0.025 } },
+        { deactivated: "en", control: "language", neurons: 3, perplexity: { en: 20, af: 40 }, change: { en: 1, af: null } },
+      ],
+      summary: [
+        { language: "af", own_change: 0.5, others_mean_change: 0.1, others_max_change: 0.1, random_own_change: 0.025 },
+        { language: "en", own_change: 1, others_mean_change: null, others_max_change: null, random_own_change: null },
+      ],
+    };
+    expect(deactivationTable(r)).toEqual([
+      "## Deactivation: held-out perplexity change when a language's neurons are switched off (vs base)",
+      "",
+      "Rows: whose neurons are off (random = as many random neurons per layer, the control). A language's own column (bold) should rise far more than the rest of its row and than its control.",
+      "",
+      "| neurons off | count | en | af | others, mean |",
+      "|---|---|---|---|---|",
+      "| af | 12 | +10.0% | **+50.0%** | +10.0% |",
+      "| af (random) | 12 | -5.0% | **+2.5%** | -5.0% |",
+      "| en | 3 | **+100.0%** | - | - |",
+      "",
+      "Base perplexity: en 10.00, af 40.00.",
+      "",
+    ]);
+    r.deactivation = null;
+    expect(deactivationTable(r)).toEqual([]);
+  });
+
+  it("shows only the deactivated languages' columns when more than 12 languages were scored", () => {
+    const r = results();
+    const evaluated = Array.from({ length: 13 }, (_, i) => `l${i}`);
+    const change = Object.fromEntries(evaluated.map((c, i) => [c, i / 100]));
+    r.deactivation = { evaluated, base: null, rows: [{ deactivated: "l2", control: "language", neurons: 1, perplexity: {}, change }], summary: [] };
+    const lines = deactivationTable(r);
+    expect(lines[4]).toBe("| neurons off | count | l2 | others, mean |");
+    // a language's own row takes the others' mean from the summary: none here
+    expect(lines[6]).toBe("| l2 | 1 | **+2.0%** | - |");
+    expect(lines.at(-1)).toBe("");
+  });
+});
+
+describe("atlasSection", () => {
+  it("summarizes the counts, the most overlapping pairs, the subsets and the files", () => {
+    const r = results();
+    r.atlas = {
+      dir: "runs/a/atlas", languages: 3, clusters: 2, neurons: { min: 0, median: 4, max: 9, total_unique: 11 }, empty: ["maz"],
+      most_similar: [{ a: "de", b: "nl", jaccard: 0.5, shared: 3 }, { a: "af", b: "nl", jaccard: 1 / 3 }],
+      subsets: [{ name: "paper", languages: 2, mean_jaccard_with_all: 0.25 }],
+      files: ["languages.csv", "overlap.csv"], reference_path: "runs/a/atlas/language_neurons.pt", reference_languages: ["de", "nl", "maz"],
+    } as NonNullable<typeof r.atlas>;
+    expect(atlasSection(r)).toEqual([
+      "## Atlas: 3 languages",
+      "",
+      "Neurons per language: min 0, median 4, max 9; 11 distinct neurons in all; 2 clusters. No neuron: maz.",
+      "",
+      "Most overlapping pairs (Jaccard of neuron sets): de-nl 0.500 (3 shared), af-nl 0.333.",
+      "",
+      "Subset paper (2 languages selected alone): mean Jaccard with the all-language sets 0.250.",
+      "",
+      "Files in runs/a/atlas: languages.csv, overlap.csv; every set in the reference format: runs/a/atlas/language_neurons.pt.",
+      "",
+    ]);
+    r.atlas = null;
+    expect(atlasSection(r)).toEqual([]);
+  });
+});
+
+describe("steeringTable", () => {
+  const share = (count: number, n: number, low: number, high: number) => ({ count, n, share: count / n, low, high });
+  const row = (extra: Partial<SteeringRow>): SteeringRow => ({
+    from: "en", to: "de", mode: "mean", strength: 2, control: "language", target_code: "de", source_code: "en", identifiable: true,
+    base: { target: share(0, 3, 0, 0.561), source: share(3, 3, 0.439, 1) },
+    steered: { target: share(2, 3, 0.208, 0.939), source: null },
+    changed: 3, off_neurons: 5, boost_neurons: 4, mean_active_value: 1.2, seconds: 1.24,
+    outputs: [
+      { prompt: "Everyone has", base: "rights.", steered: "eine Welt", base_language: "en", steered_language: "de" },
+      { prompt: "All are", base: "equal.", steered: "", base_language: "en", steered_language: "" },
+      { prompt: "No one", base: "shall.", steered: "keine", base_language: "en", steered_language: "de" },
+    ],
+    ...extra,
+  });
+
+  it("writes a row per generation with counts, intervals and changed outputs, and quotes the first two of each own-set row", () => {
+    const r = results();
+    r.steering = [row({}), row({ control: "random", changed: 1, steered: { target: share(0, 3, 0, 0.561), source: share(3, 3, 0.439, 1) } }), row({ to: "mt", identifiable: false, strength: 4, base: { target: null, source: null }, steered: { target: null, source: null } })];
+    expect(steeringTable(r)).toEqual([
+      "## Steering: outputs in the target language, base vs steered",
+      "",
+      "`from`'s neurons off, act_fn(gate) of each `to` neuron set to strength x its mean active value; greedy outputs from openings of `from`'s held-out text. Cells: outputs in that language / outputs (95% Wilson interval). (random): the control, random sets as large as both languages' in every layer.",
+      "",
+      "| from | to | strength | target, base | target, steered | source, base | source, steered | changed | seconds |",
+      "|---|---|---|---|---|---|---|---|---|",
+      "| en | de | 2 | 0/3 (0-56%) | 2/3 (21-94%) | 3/3 (44-100%) | - | 3/3 | 1.2 |",
+      "| en | de | 2 (random) | 0/3 (0-56%) | 0/3 (0-56%) | 3/3 (44-100%) | 3/3 (44-100%) | 1/3 | 1.2 |",
+      "| en | mt | 4 | - | - | - | - | 3/3 | 1.2 |",
+      "",
+      "The language identifier does not know mt: outputs in it cannot be counted.",
+      "",
+      'en -> de at 2, "Everyone has": base (en) "rights."; steered (de) "eine Welt"',
+      "",
+      'en -> de at 2, "All are": base (en) "equal."; steered (?) ""',
+      "",
+      'en -> mt at 4, "Everyone has": base (en) "rights."; steered (de) "eine Welt"',
+      "",
+      'en -> mt at 4, "All are": base (en) "equal."; steered (?) ""',
+      "",
+    ]);
+  });
+
+  it("names the additive mode, and writes nothing without steering", () => {
+    const r = results();
+    r.steering = [row({ mode: "add" })];
+    expect(steeringTable(r)[2]).toMatch(/^`from`'s neurons off, strength added to act_fn\(gate\) x up of each `to` neuron; /);
+    r.steering = [];
+    expect(steeringTable(r)).toEqual([]);
+    r.steering = null;
+    expect(steeringTable(r)).toEqual([]);
+  });
+});
