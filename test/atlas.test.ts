@@ -1,5 +1,5 @@
 // The atlas's arithmetic on sets small enough to work out by hand.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -107,5 +107,56 @@ describe("writeAtlas", () => {
     expect(text("overlap.csv").split("\n")[1]).toBe("a,1,0.5,0,0,0.75");
     expect(text("layers.csv").split("\n").slice(1, 3)).toEqual(["all,a,0,2", "all,a,1,1"]);
     expect(text("nearest.csv").trim().split("\n")).toEqual(["language,rank,neighbour,jaccard", "a,1,e,0.75", "b,1,e,0.75", "e,1,a,0.75"]); // c and d overlap nothing
+  });
+
+  it("writes every file's rows as worked out by hand, and a subset's sets beside the all-language ones", () => {
+    const dir = mkdtempSync(join(tmpdir(), "atlas-"));
+    const file = (code: string, layers: number[][]) => {
+      const setPath = join(dir, `${code}.${layers.flat().length}.json`);
+      writeFileSync(setPath, JSON.stringify({ format: "sparse-sub/neuron-set@1", language: code, layers }));
+      return setPath;
+    };
+    const languages = SETS.map((s) => ({ code: s.code, tokens: 10, setPath: file(s.code, s.layers) }));
+    // the subset's own sets: a' = {0:1} (Jaccard with a: 1/3), b' = {0:2, 1:5} (with b: 2/3)
+    const subsets = [{ name: "pair", sets: [{ code: "a", setPath: file("a", [[1], []]) }, { code: "b", setPath: file("b", [[2], [5]]) }] }];
+    const summary = writeAtlas({ dir: join(dir, "atlas"), languages, subsets, nearest: 2, clusters: 2 });
+    const lines = (f: string) => readFileSync(join(dir, "atlas", f), "utf8").trimEnd().split("\n");
+    // average linkage on 1 - Jaccard: a-e at 0.25 first, b joins at (0.5 + 0.25) / 2 = 0.375; a, b, e end in one cluster
+    const cluster = Object.fromEntries(lines("clusters.csv").slice(1).map((l) => l.split(",")));
+    expect(cluster.b).toBe(cluster.a);
+    expect(cluster.e).toBe(cluster.a);
+    expect(new Set(Object.values(cluster)).size).toBe(2);
+    expect(lines("languages.csv")).toEqual([
+      "language,name,tokens,neurons,layers_with_neurons,mean_depth,cluster,nearest,nearest_jaccard",
+      // depth: a (0+0+1)/3, b (0+1+1)/3, c 1, e (0+0+1+1)/4; d has none; nearest: the most overlapping, a before b on a tie
+      `a,,10,3,2,0.333333,${cluster.a},e,0.75`,
+      `b,,10,3,2,0.666667,${cluster.b},e,0.75`,
+      `c,,10,1,1,1,${cluster.c},,`,
+      `d,,10,0,0,,${cluster.d},,`,
+      `e,,10,4,2,0.5,${cluster.e},a,0.75`,
+    ]);
+    expect(lines("linkage.csv").slice(0, 3)).toEqual(["a,b,distance,size", "0,4,0.25,2", "1,5,0.375,3"]);
+    expect(lines("shared.csv")).toEqual(["layer,neuron,languages,codes", "0,2,3,a b e", "1,5,3,a b e", "0,1,2,a e", "1,6,2,b e"]);
+    expect(lines("nearest.csv")).toEqual(["language,rank,neighbour,jaccard", "a,1,e,0.75", "a,2,b,0.5", "b,1,e,0.75", "b,2,a,0.5", "e,1,a,0.75", "e,2,b,0.75"]);
+    expect(lines("subsets.csv")).toEqual(["subset,language,neurons,neurons_all,jaccard_with_all", "pair,a,1,3,0.333333", "pair,b,2,3,0.666667"]);
+    expect(lines("layers.csv").slice(-4)).toEqual(["pair,a,0,1", "pair,a,1,0", "pair,b,0,1", "pair,b,1,1"]);
+    expect(lines("layers.csv")).toHaveLength(1 + 5 * 2 + 4);
+    expect(summary.subsets).toEqual([{ name: "pair", languages: 2, mean_jaccard_with_all: 0.5 }]);
+    expect(summary.files).toEqual(["languages.csv", "layers.csv", "overlap.csv", "nearest.csv", "clusters.csv", "linkage.csv", "shared.csv", "summary.json", "subsets.csv"]);
+    expect(summary.most_similar.map((p) => `${p.a}${p.b}`)).toEqual(["ae", "be", "ab", "ac", "ad", "bc", "bd", "cd", "ce", "de"]);
+    expect(summary).toMatchObject({ languages: 5, clusters: 2, neurons: { min: 0, median: 3, max: 4, total_unique: 5 }, empty: ["d"] });
+    expect(JSON.parse(readFileSync(join(dir, "atlas", "summary.json"), "utf8"))).toEqual(summary);
+    // without subsets: no subsets.csv; the default cut is round(sqrt(5)) = 2 clusters; an even count's median is the mean of the middle two
+    const plain = writeAtlas({ dir: join(dir, "plain"), languages: languages.slice(0, 4), subsets: [], nearest: 1 });
+    expect(plain.clusters).toBe(2);
+    expect(plain.neurons.median).toBe(2); // totals 3, 3, 1, 0: (1 + 3) / 2
+    expect(plain.files).not.toContain("subsets.csv");
+    expect(existsSync(join(dir, "plain", "subsets.csv"))).toBe(false);
+  });
+
+  it("names a file that is not a neuron set", () => {
+    const dir = mkdtempSync(join(tmpdir(), "atlas-"));
+    writeFileSync(join(dir, "x.json"), JSON.stringify({ language: "x" }));
+    expect(() => writeAtlas({ dir: join(dir, "atlas"), languages: [{ code: "x", setPath: join(dir, "x.json") }], subsets: [], nearest: 1 })).toThrow(`${join(dir, "x.json")}: not a sparse-sub neuron set (no 'layers')`);
   });
 });
