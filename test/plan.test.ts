@@ -471,9 +471,45 @@ describe("selection search, transfer and component share", () => {
     expect(issues(plan({ pairs: [{ from: "af", to: "nl" }] }, lists))).toEqual([{ path: "evaluation.steering", message: expect.stringContaining("steering needs one set per language") }]);
   });
 
+  it("names a transfer's unknown text language, a set neuron_sets lacks, and accepts a plan where one method trains a given set", () => {
+    const languages = [...minimal().languages, { code: "nl", udhr: { id: "nld" } }];
+    const plan = (transfer: object[], extra: object = {}) => ({ ...minimal(), languages, training: { targets: ["af"], methods: ["sparse", "lora"], transfer }, ...extra });
+    expect(issues(plan([{ text: "zz", neurons: "af" }]))).toEqual([{ path: "training.transfer[0].text", message: "'zz' is not one of the plan's languages" }]);
+    const sets = { neuron_sets: { files: { af: "af.json" } } };
+    expect(issues(plan([{ text: "af", neurons: "nl" }], sets))).toEqual([{ path: "training.transfer[0].neurons", message: "'nl' has no neuron set in neuron_sets" }]);
+    expect(() => parsePlan(plan([{ text: "nl", neurons: "af" }], sets), "/plans")).not.toThrow();
+    expect(() => parsePlan(plan([{ text: "nl", neurons: "af" }]), "/plans")).not.toThrow(); // lora beside sparse: some method trains the set
+  });
+
+  it("refuses each stage that needs one set per language beside identification lists, by name", () => {
+    const lists = { identification: { top_rate: [0.01, 0.02] }, training: { targets: [] } };
+    const needs = "identification lists 2 candidate selections";
+    expect(issues({ ...minimal(), ...lists, evaluation: { deactivation: true } })).toEqual([{ path: "evaluation.deactivation", message: `${needs}: deactivation needs one set per language` }]);
+    expect(issues({ ...minimal(), ...lists, atlas: {} })).toEqual([{ path: "atlas", message: `${needs}: the atlas needs one set per language` }]);
+    const transfer = { identification: { top_rate: [0.01, 0.02] }, training: { targets: ["af"], selection_search: { steps: 2 }, transfer: [{ text: "xx", neurons: "af" }] } };
+    expect(issues({ ...minimal(), ...transfer })).toEqual([{ path: "training.transfer", message: `${needs}: a transfer needs one set per language` }]);
+    // a boolean deactivation is not a list of languages to check
+    expect(() => parsePlan({ ...minimal(), evaluation: { deactivation: true } }, "/plans")).not.toThrow();
+  });
+
+  it("finds the search's method: the one named, else the first that trains a given set, else sparse", async () => {
+    const { searchMethod, searchesSelection } = await import("../ts/plan/selection-search.js");
+    const { MethodSpec } = await import("../ts/plan/methods/index.js");
+    const specs = ["lora", { method: "neuron-lora", name: "nl8" }, "sparse"].map((m) => MethodSpec.parse(m));
+    expect(searchMethod(specs, undefined)).toBe(specs[1]);
+    expect(searchMethod(specs, "sparse")).toBe(specs[2]);
+    expect(searchMethod(specs, "nope")).toBeUndefined();
+    expect(searchMethod([specs[0]], undefined)).toEqual(MethodSpec.parse("sparse"));
+    expect(searchesSelection(undefined)).toBe(false);
+    expect(searchesSelection({ top_rate: 0.01, filter_rate: 0.95, activation_bar_ratio: 0.95 } as never)).toBe(false);
+    expect(searchesSelection({ top_rate: [0.01, 0.02], filter_rate: 0.95, activation_bar_ratio: 0.95 } as never)).toBe(true);
+  });
+
   it("needs a pack of several components for component_share", () => {
     const plan = (methods: unknown[]) => ({ ...minimal(), training: { targets: ["af"], methods }, evaluation: { component_share: true } });
     expect(issues(plan(["lora", { method: "sparse", components: ["down"] }]))).toEqual([{ path: "evaluation.component_share", message: expect.stringContaining("more than one component") }]);
     expect(() => parsePlan(plan([{ method: "sparse", components: ["up", "down"] }]), "/plans")).not.toThrow();
+    expect(() => parsePlan(plan([{ method: "sparse", components: ["down"] }, { method: "sparse", name: "all" }]), "/plans")).not.toThrow(); // one of them splits
+    expect(issues(plan(["ffn"]))).toEqual([{ path: "evaluation.component_share", message: expect.stringContaining("more than one component") }]); // not a pack
   });
 });

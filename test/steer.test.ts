@@ -96,3 +96,18 @@ describe("steering records", async () => {
     ]);
   });
 });
+
+describe("steeringRuns", async () => {
+  const { steeringRuns } = await import("../ts/plan/steering.js");
+  const languages = [{ code: "af", udhr: { id: "afr" } }, { code: "nl", udhr: { id: "nld" } }];
+  it("lists one run per (pair, strength, control), a single strength as one, none without steering", () => {
+    const plan = (evaluation: object) => parsePlan({ name: "s", model: { source: "m" }, languages, evaluation }, "/p").plan;
+    expect(steeringRuns(plan({}))).toEqual([]);
+    expect(steeringRuns(plan({ steering: { pairs: [{ from: "af", to: "nl" }], strength: 3, random_control: false } }))).toEqual([{ from: "af", to: "nl", strength: 3, control: "language" }]);
+    expect(steeringRuns(plan({ steering: { pairs: [{ from: "af", to: "nl" }, { from: "nl", to: "af" }], strength: [1, 2] } })).map((r) => `${r.from}${r.strength}${r.control[0]}`))
+      .toEqual(["af1l", "af1r", "af2l", "af2r", "nl1l", "nl1r", "nl2l", "nl2r"]);
+  });
+  it("gives an empty share the whole interval", () => {
+    expect(wilson(0, 0)).toEqual({ count: 0, n: 0, share: 0, low: 0, high: 1 });
+  });
+});
