@@ -75,6 +75,27 @@ describe("clusters", () => {
     expect(clusterLanguages(similarity, 9).assignment).toEqual([1, 2, 3, 4]);
   });
 
+  it("lists merges by height whichever subtree holds the tighter pair, and splits a tie of three into two rows", () => {
+    // r-s (0.1) is tighter than p-q (0.2): SciPy's rows go by distance, so r-s comes first and gets id 4
+    const swapped = [[1, 0.8, 0.4, 0.3], [0.8, 1, 0.2, 0.1], [0.4, 0.2, 1, 0.9], [0.3, 0.1, 0.9, 1]];
+    const { linkage } = clusterLanguages(swapped, 1);
+    expect(linkage.map(([a, b, , size]) => [a, b, size])).toEqual([[2, 3, 2], [0, 1, 2], [4, 5, 4]]);
+    expect(linkage.map((row) => row[2])).toEqual([expect.closeTo(0.1, 12), expect.closeTo(0.2, 12), expect.closeTo(0.75, 12)]);
+    // three languages at the same distance: one merge of three becomes two binary rows at that height
+    const tie = clusterLanguages([[1, 0.5, 0.5], [0.5, 1, 0.5], [0.5, 0.5, 1]], 1);
+    expect(tie.linkage).toEqual([[0, 1, 0.5, 2], [2, 3, 0.5, 3]]);
+  });
+
+  it("clusters one or two languages without a tree library call going wrong", () => {
+    expect(clusterLanguages([], 3)).toEqual({ linkage: [], assignment: [], clusters: 0 });
+    expect(clusterLanguages([[1]], 3)).toEqual({ linkage: [], assignment: [1], clusters: 1 });
+    const two = clusterLanguages([[1, 0.4], [0.4, 1]], 1);
+    expect(two.assignment).toEqual([1, 1]);
+    expect(two.linkage.map(([a, b, , size]) => [a, b, size])).toEqual([[0, 1, 2]]);
+    expect(two.linkage[0][2]).toBeCloseTo(0.6, 12);
+    expect(clusterLanguages([[1, 0.4], [0.4, 1]], 2).assignment).toEqual([1, 2]);
+  });
+
   it("averages over all members when a cluster grows (UPGMA, not the mean of the two clusters' means)", () => {
     // t joins {p,q} at 0.1 / 0.3 (mean 0.2); then u: to p 0.5, q 0.5, t 0.8 -> average 0.6 (WPGMA would give 0.65)
     const s = [
