@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { writeAtlas } from "../ts/atlas/atlas.js";
 import { clusterLanguages } from "../ts/atlas/clusters.js";
-import { jaccard, nearestLanguages, neuronKeys, overlapMatrix, sharedNeurons } from "../ts/atlas/overlap.js";
+import { intersectionSize, jaccard, nearestLanguages, neuronKeys, overlapMatrix, sharedNeurons } from "../ts/atlas/overlap.js";
 
 // 2 layers. a = {0:1, 0:2, 1:5}; b = {0:2, 1:5, 1:6}; c = {1:1}; d = {} ; e = {0:1, 0:2, 1:5, 1:6}
 const SETS = [
@@ -19,6 +19,15 @@ const SETS = [
 describe("overlap", () => {
   it("compares (layer, neuron) pairs: the same index in another layer is another neuron", () => {
     expect(jaccard(neuronKeys({ code: "x", layers: [[7], []] }), neuronKeys({ code: "y", layers: [[], [7]] }))).toBe(0);
+  });
+
+  it("counts the keys two ascending lists share, and calls two empty sets unrelated", () => {
+    expect(intersectionSize([1, 3, 5], [3, 4, 5, 6])).toBe(2);
+    expect(intersectionSize([3, 4, 5, 6], [1, 3, 5])).toBe(2);
+    expect(intersectionSize([], [1])).toBe(0);
+    expect(intersectionSize([2, 9], [1, 2, 3])).toBe(1);
+    expect(jaccard([], [])).toBe(0);
+    expect(jaccard([1, 2], [2, 3, 4])).toBe(1 / 4);
   });
 
   it("gives the Jaccard index worked out by hand", () => {

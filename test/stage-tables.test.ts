@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { atlasSection, deactivationTable, steeringTable } from "../ts/results/stage-tables.js";
 import type { SteeringRow } from "../ts/results/steering.js";
+import { resultsTable } from "../ts/results/table.js";
 import { results } from "./helpers/hand-results.js";
 
 describe("deactivationTable", () => {
@@ -128,5 +129,67 @@ describe("steeringTable", () => {
     expect(steeringTable(r)).toEqual([]);
     r.steering = null;
     expect(steeringTable(r)).toEqual([]);
+  });
+});
+
+describe("resultsTable of a run without targets", () => {
+  const r = () => {
+    const run = results();
+    run.targets = [];
+    run.base = null;
+    run.selection = {
+      top_rate: 0.05, filter_rate: 0.95, activation_bar_ratio: 0.95, selected_neuron_count: 2, total_neuron_count: 8, filter_threshold: 0.1, activation_threshold: 0.2,
+      neuron_sets: [{ language: "en", neuron_count: 2, per_layer: { "1": 2 }, path: "n/en.json" }, { language: "af", neuron_count: 0, per_layer: {}, path: "n/af.json" }],
+    };
+    return run;
+  };
+
+  it("writes the stages it ran, the selection (a set without neurons as -) and how the run ended", () => {
+    const run = r();
+    run.status = "cancelled";
+    run.error = null;
+    run.deactivation = { evaluated: ["en"], base: null, rows: [{ deactivated: "en", control: "language", neurons: 2, perplexity: { en: 3 }, change: { en: null } }], summary: [] };
+    run.steering = [];
+    expect(resultsTable(run)).toBe(`# hand
+
+
+## Deactivation: held-out perplexity change when a language's neurons are switched off (vs base)
+
+Rows: whose neurons are off (random = as many random neurons per layer, the control). A language's own column (bold) should rise far more than the rest of its row and than its control.
+
+| neurons off | count | en | others, mean |
+|---|---|---|---|
+| en | 2 | **-** | - |
+
+
+## Neuron selection (LAPE, top_rate 0.05)
+
+2 of 8 neurons selected.
+
+| language | neurons | layers (count) |
+|---|---|---|
+| en | 2 | 1:2 |
+| af | 0 | - |
+
+**Run cancelled**
+`);
+    run.status = "failed";
+    run.error = "worker lost";
+    expect(resultsTable(run).endsWith("\n\n**Run failed**: worker lost\n")).toBe(true);
+  });
+
+  it("writes an atlas without a deactivation, steering and a selection search, each after a blank line", () => {
+    const run = r();
+    run.atlas = { dir: "a", languages: 1, clusters: 1, neurons: { min: 1, median: 1, max: 1, total_unique: 1 }, empty: [], most_similar: [], subsets: [], files: [], reference_path: "a/l.pt", reference_languages: ["en"] } as NonNullable<typeof run.atlas>;
+    run.steering = [{
+      from: "en", to: "de", mode: "add", strength: 1, control: "language", target_code: "de", source_code: "en", identifiable: true,
+      base: { target: null, source: null }, steered: { target: null, source: null }, changed: 0, off_neurons: 0, boost_neurons: 0, mean_active_value: null, seconds: 0, outputs: [],
+    }];
+    run.selection_search = { candidates: [], targets: [] };
+    const text = resultsTable(run);
+    expect(text).toContain("\n\n## Atlas: 1 languages\n");
+    expect(text).toContain("\n\n## Steering: outputs in the target language, base vs steered\n");
+    expect(text).toContain("\n\n## Neuron selection: candidate parameters (LAPE once per combination)\n");
+    expect(text).not.toContain("Stryker");
   });
 });
