@@ -190,6 +190,5 @@ Rows: whose neurons are off (random = as many random neurons per layer, the cont
     expect(text).toContain("\n\n## Atlas: 1 languages\n");
     expect(text).toContain("\n\n## Steering: outputs in the target language, base vs steered\n");
     expect(text).toContain("\n\n## Neuron selection: candidate parameters (LAPE once per combination)\n");
-    expect(text).not.toContain("Stryker");
   });
 });
