@@ -47,6 +47,12 @@ describe("deactivation results", () => {
     const d = deactivationResult(plan({ languages: ["af"] }), withoutBase)!;
     expect(d.base).toBeNull();
     expect(d.rows[0].change.af).toBeNull();
+    // without a base, the columns are the languages the rows scored, each once
+    expect(d.evaluated).toEqual(["af", "nl", "en"]);
+    expect(d.summary).toEqual([{ language: "af", own_change: null, others_mean_change: null, others_max_change: null, random_own_change: null }]);
+    // a language whose own row has not run has no summary, even when its control has
+    const onlyRandom = <T>(id: string) => (id === "deactivate:af" ? undefined : lookup<T>(id));
+    expect(deactivationResult(plan({ languages: ["af"] }), onlyRandom)!.summary).toEqual([]);
     const table = deactivationTable({ deactivation: deactivationResult(plan({ languages: ["af"] }), lookup) } as RunResults).join("\n");
     expect(table).toContain("| af | 30 | **+150.0%** | +10.0% | +0.0% | +5.0% |");
     expect(table).toContain("| af (random) | 30 | **+5.0%** | +0.0% | -5.0% | -2.5% |");
