@@ -235,7 +235,16 @@ def test_counts_files_of_different_shapes_or_no_tokens_are_refused_naming_the_fi
     save_counts(tmp_path / "b.safetensors", ActivationCounts(torch.zeros(2, 3, dtype=torch.int64), 5), "b", "m")
     save_counts(tmp_path / "c.safetensors", ActivationCounts(torch.zeros(2, 4, dtype=torch.int64), 0), "c", "m")
     entries = lambda *names: [SimpleNamespace(path=str(tmp_path / f"{n}.safetensors")) for n in names]
-    with pytest.raises(WorkerError, match=r"different model shapes: \(2, 4\) and \(2, 3\).*b\.safetensors"):
-        activation_probabilities(entries("a", "b"))
-    with pytest.raises(WorkerError, match=r"counts\[1\]\.path: .*c\.safetensors has a token count of 0"):
+    with pytest.raises(WorkerError, match=r"different model shapes: \(2, 4\) and \(2, 3\).*b\.safetensors") as error:
+        activation_probabilities(entries("a", "b"), "select.counts")
+    assert (error.value.reason, error.value.field) == ("INVALID_FIELD", "select.counts")
+    with pytest.raises(WorkerError, match=r"counts\[1\]\.path: .*c\.safetensors has a token count of 0") as error:
         activation_probabilities(entries("a", "c"))
+    assert (error.value.reason, error.value.field) == ("EMPTY_COUNTS", "counts[1].path")
+    with pytest.raises(WorkerError) as error:
+        activation_probabilities(entries("a", "missing"))
+    assert error.value.field == "counts[1].path"
+    # one token is enough; p is float32 whatever the counts' dtype
+    save_counts(tmp_path / "d.safetensors", ActivationCounts(torch.ones(2, 4, dtype=torch.int64), 1), "d", "m")
+    p = activation_probabilities(entries("a", "d"))
+    assert p.dtype == torch.float32 and p[:, :, 1].eq(1).all() and p[:, :, 0].eq(0).all()
