@@ -353,6 +353,11 @@ describe("what each job does with its worker", () => {
       promptCorpus: { source: { $case: "textFiles", value: { paths: [join(dir, "run/corpora/af/heldout.jsonl")] } } },
     });
     expect((await call(jobs.get("steer:af:nl:2:random"))).calls[0].request).toMatchObject({ randomSameSize: true, seed: 0 });
+    // mean mode needs each neuron's active sum: the collection records it only then
+    expect((await call(jobs.get("collect:nl"))).calls[0].request.activeSums).toBe(true);
+    const addMode = jobsOf(dir, { languages, training: { targets: [] }, evaluation: { steering: { ...steering.steering, mode: "add" } } }).jobs;
+    expect((await call(addMode.get("collect:nl"))).calls[0].request.activeSums).toBe(false);
+    expect(addMode.get("steer:af:nl:2")!.deps).toEqual(["select"]);
     expect(steer.key()).not.toBe(jobs.get("steer:af:nl:2:random")!.key());
 
     writeFileSync(join(dir, "af.json"), "{}");

@@ -23,7 +23,7 @@ from .models.architecture import MlpLayer
 #   over_zero   int64 [num_layers, intermediate_size]  tokens on which each neuron fired
 #   token_count int64 [1]                              tokens seen (n)
 #   active_sum  float64 [num_layers, intermediate_size] sum of act_fn(gate) over those tokens
-#               (absent in files written before it was recorded)
+#               (only when collected with active_sums)
 # metadata: language, model
 COUNTS_KEY = "over_zero"
 TOKENS_KEY = "token_count"
@@ -39,7 +39,7 @@ class ActivationCounts:
     def mean_active_values(self, field_name: str = "counts") -> torch.Tensor:
         """[L, I] float32: each neuron's mean act_fn(gate) over the tokens it fired on (0 if never)."""
         if self.active_sum is None:
-            raise precondition("NO_ACTIVE_VALUES", f"{field_name}: these activation counts hold no active sums (written by an older sparse-sub): collect them again", field_name)
+            raise precondition("NO_ACTIVE_VALUES", f"{field_name}: these activation counts hold no active sums: collect them again with active_sums (a plan with evaluation.steering in mode \"mean\" does)", field_name)
         fired = self.over_zero.to(torch.float64)
         return torch.where(fired > 0, self.active_sum / fired.clamp(min=1), 0.0).to(torch.float32)
 
@@ -50,27 +50,29 @@ def count_activations(
     sequences: PackedSequences,
     batch_size: int,
     on_batch: Callable[[int, int], None] = lambda tokens_done, tokens_total: None,
+    active_sums: bool = False,
 ) -> ActivationCounts:
     """Runs the decoder (no LM head: logits are not needed) over packed sequences with one
     forward hook per layer's gate projection. Counters stay on the device as int64. A BOS
     column is fed to the model but not counted: it is the same token in every language, so it
-    carries no language signal, and n counts text tokens only."""
+    carries no language signal, and n counts text tokens only. active_sums: also sum act_fn(gate)
+    over the fired tokens (one more pass over the gate output: a few percent of the time)."""
     device = layers[0].gate_proj.weight.device
     intermediate = layers[0].gate_proj.out_features
     over_zero = torch.zeros(len(layers), intermediate, dtype=torch.int64, device=device)
-    active_sum = torch.zeros(len(layers), intermediate, dtype=torch.float64, device=device)
+    active_sum = torch.zeros(len(layers), intermediate, dtype=torch.float64, device=device) if active_sums else None
     first = 1 if sequences.bos_first else 0  # first counted position
 
     def hook_for(layer: MlpLayer):
         def hook(_module, _inputs, gate_out):  # gate_out: [B, S, I]
-            gate_out = gate_out[:, first:].reshape(-1, intermediate)
+            gate_out = gate_out[:, first:]
             # act_fn(g) > 0 <=> g > 0 for SiLU/GELU (architecture.py checks the activation).
-            fired = gate_out > 0
             # int32 per batch (a batch holds < 2^31 tokens) sums twice as fast as int64 on CPU
-            over_zero[layer.index] += fired.sum(dim=0, dtype=torch.int32)
+            over_zero[layer.index] += (gate_out > 0).reshape(-1, intermediate).sum(dim=0, dtype=torch.int32)
             # act_fn(g) <= 0 exactly where g <= 0, so its positive part is its value on the fired
             # tokens; float32 within a batch, float64 across batches (100 M tokens would lose digits)
-            active_sum[layer.index] += layer.act_fn(gate_out).clamp_(min=0).sum(dim=0, dtype=torch.float32)
+            if active_sum is not None:
+                active_sum[layer.index] += layer.act_fn(gate_out).clamp_(min=0).reshape(-1, intermediate).sum(dim=0, dtype=torch.float32)
         return hook
 
     handles = [layer.gate_proj.register_forward_hook(hook_for(layer)) for layer in layers]

@@ -302,7 +302,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
                 self._progress(ctx, wrap, "collect", done, total, "tokens", clock.elapsed(), clock.rate(done))
 
             decoder = loaded.model.get_decoder()
-            counts = count_activations(decoder, loaded.layers, sequences, batch_size, on_batch)
+            counts = count_activations(decoder, loaded.layers, sequences, batch_size, on_batch, active_sums=request.active_sums)
             save_counts(request.output_path, counts, request.language, request.model.source)
             return pb.CollectActivationsEvent(result=pb.CollectActivationsResult(
                 language=request.language, output_path=request.output_path, token_count=counts.token_count, sequence_length=sequence_length,

@@ -127,9 +127,14 @@ def test_mean_active_values_are_the_mean_of_act_fn_over_the_tokens_each_neuron_f
         tiny.model(input_ids=sequences.input_ids)
     for handle in handles:
         handle.remove()
-    counts = count_activations(tiny.model.get_decoder(), tiny.layers, sequences, batch_size=2)
+    counts = count_activations(tiny.model.get_decoder(), tiny.layers, sequences, batch_size=2, active_sums=True)
     assert torch.equal(counts.over_zero, fired.long())
     torch.testing.assert_close(counts.active_sum, sums, rtol=1e-5, atol=1e-6)
+    # without active_sums: the same counts, no sums, none in the file
+    plain = count_activations(tiny.model.get_decoder(), tiny.layers, sequences, batch_size=2)
+    assert torch.equal(plain.over_zero, counts.over_zero) and plain.active_sum is None
+    save_counts(tmp_path / "plain.safetensors", plain, "af", "tiny")
+    assert load_counts(tmp_path / "plain.safetensors", "c").active_sum is None
     expected = torch.where(fired > 0, sums / fired.clamp(min=1), 0).float()
     means = counts.mean_active_values()
     torch.testing.assert_close(means, expected, rtol=1e-5, atol=1e-7)
@@ -142,7 +147,7 @@ def test_mean_active_values_are_the_mean_of_act_fn_over_the_tokens_each_neuron_f
     assert again.active_sum.dtype == torch.float64 and torch.equal(again.active_sum, counts.active_sum)
 
 
-def test_counts_from_before_active_sums_load_but_refuse_a_mean_naming_the_field(tmp_path):
+def test_counts_without_active_sums_load_but_refuse_a_mean_naming_the_field(tmp_path):
     from safetensors.torch import save_file
 
     save_file({"over_zero": torch.ones(2, 4, dtype=torch.int64), "token_count": torch.tensor([7])}, str(tmp_path / "old.safetensors"))

@@ -250,7 +250,7 @@ def test_steer_in_mean_mode_over_grpc_draws_prompts_and_uses_the_counts_means(st
     from sparse_sub_worker.tasks.generation import generate
 
     stream = token_stream(tiny.encoder, [text_file.read_text()], None)
-    counts = count_activations(tiny.model.get_decoder(), tiny.layers, pack(stream, 16, 0, keep_tail=False, pad_token_id=0, field_name="c"), 2)
+    counts = count_activations(tiny.model.get_decoder(), tiny.layers, pack(stream, 16, 0, keep_tail=False, pad_token_id=0, field_name="c"), 2, active_sums=True)
     counts_path, boost = tmp_path / "nl.safetensors", tmp_path / "boost.json"
     save_counts(counts_path, counts, "nl", "tiny")
     save_neuron_set(boost, NeuronSet("nl", [[7, 8], [3], []], 64))

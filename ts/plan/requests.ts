@@ -37,6 +37,7 @@ export function collectRequest(plan: Plan, jobId: string, corpora: LanguageCorpo
     sequenceLength: id.sequence_length === "model_max" ? 0 : id.sequence_length, // 0: the worker uses the model's maximum
     batchSize: id.batch_size,
     outputPath,
+    activeSums: plan.evaluation.steering?.mode === "mean", // mean active values: only what mean-mode steering reads
   };
 }
 

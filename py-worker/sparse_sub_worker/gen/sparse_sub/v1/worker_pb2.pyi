@@ -153,7 +153,7 @@ class TelemetryEvent(_message.Message):
     def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., memory_used_bytes: _Optional[int] = ...) -> None: ...
 
 class CollectActivationsRequest(_message.Message):
-    __slots__ = ("job_id", "model", "language", "corpus", "max_tokens", "sequence_length", "batch_size", "output_path")
+    __slots__ = ("job_id", "model", "language", "corpus", "max_tokens", "sequence_length", "batch_size", "output_path", "active_sums")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
@@ -162,6 +162,7 @@ class CollectActivationsRequest(_message.Message):
     SEQUENCE_LENGTH_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_PATH_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_SUMS_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     model: ModelSpec
     language: str
@@ -170,7 +171,8 @@ class CollectActivationsRequest(_message.Message):
     sequence_length: int
     batch_size: int
     output_path: str
-    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., language: _Optional[str] = ..., corpus: _Optional[_Union[Corpus, _Mapping]] = ..., max_tokens: _Optional[int] = ..., sequence_length: _Optional[int] = ..., batch_size: _Optional[int] = ..., output_path: _Optional[str] = ...) -> None: ...
+    active_sums: bool
+    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., language: _Optional[str] = ..., corpus: _Optional[_Union[Corpus, _Mapping]] = ..., max_tokens: _Optional[int] = ..., sequence_length: _Optional[int] = ..., batch_size: _Optional[int] = ..., output_path: _Optional[str] = ..., active_sums: _Optional[bool] = ...) -> None: ...
 
 class CollectActivationsResult(_message.Message):
     __slots__ = ("language", "output_path", "token_count", "num_layers", "intermediate_size", "seconds", "sequence_length")
