@@ -245,3 +245,28 @@ def test_prompts_and_contexts_read_as_written_by_hand():
     assert task("belebele").hub("afr_Latn") == HubSource("facebook/belebele", "afr_Latn", "test")
     assert task("sib200").hub("afr_Latn") == HubSource("Davlan/sib200", "afr_Latn", "test")
     assert task("mmlu").hub("") == HubSource("cais/mmlu", "all", "validation")
+
+
+def test_row_helpers_pick_the_language_s_own_column_split_at_the_first_blank_and_name_the_field():
+    from sparse_sub_worker.tasks import definitions as d
+
+    row = {"sentence_eng_Latn": "All are free.", "sentence_afr_Latn": "Almal is vry.", "sentence_nld_Latn": "Allen zijn vrij."}
+    assert d.other_sentence_column(row, "nld_Latn") == "sentence_nld_Latn"
+    assert d.other_sentence_column({"sentence_eng_Latn": "x", "sentence_af": "y"}, "afr_Latn") == "sentence_af"  # the one other column
+    with pytest.raises(KeyError) as error:
+        d.other_sentence_column(row, "xho_Latn")  # two other columns, neither its own
+    assert error.value.args == ("sentence_xho_Latn",)
+    into = d._translation(row, "afr_Latn", "eng-x")
+    assert (into.prompt, into.reference) == ("Translate this sentence into Afrikaans: All are free. Translation:", "Almal is vry.")
+    back = d._translation(row, "nld_Latn", "x-eng")
+    assert (back.prompt, back.reference) == ("Translate this sentence into English: Allen zijn vrij. Translation:", "All are free.")
+    # winogrande: the blank is the first "_"; a later one belongs to the rest of the sentence
+    item = d._winogrande({"sentence": "Ann gave _ the file my_notes.txt", "option1": "Bob", "option2": "Cy", "answer": "2"}, "", "")
+    assert (item.context, item.options, item.answer) == ("Ann gave", ["Bob the file my_notes.txt", "Cy the file my_notes.txt"], 1)
+    with pytest.raises(WorkerError) as error:
+        d.task("belebel", "tasks[3].task")
+    assert error.value.field == "tasks[3].task" and error.value.message.startswith("tasks[3].task: unknown task 'belebel': one of ['arc_challenge'")
+    assert d.task_language("mmlu", "afr_Latn", "tasks[0].language") == ""  # an English task takes no language
+    with pytest.raises(WorkerError) as error:
+        d.task_language("flores", "", "tasks[1].language")
+    assert error.value.field == "tasks[1].language" and error.value.message == "tasks[1].language: task 'flores' needs a language"
