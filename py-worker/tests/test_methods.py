@@ -257,6 +257,25 @@ def test_adapter_settings_fill_the_reference_defaults_and_check_each_bound():
     with pytest.raises(WorkerError) as error:
         AdapterSettings.read(pb.TrainRequest(adapter=pb.AdapterConfig(r=-1)), "lora")  # read checks before any work
     assert error.value.field == "adapter.r"
+    assert AdapterSettings(r=1).peft_config("lora").r == 1  # the smallest rank is allowed
+    given = AdapterSettings.read(pb.TrainRequest(adapter=pb.AdapterConfig(target_modules=["up_proj", "down_proj"], feedforward_modules=["up_proj"])), "ia3")
+    assert (given.target_modules, given.feedforward_modules) == (("up_proj", "down_proj"), ("up_proj",))
+    assert given.peft_config("ia3").task_type == "CAUSAL_LM"
+
+
+def test_an_adapter_trainable_knows_its_method_and_saves_the_base_model_as_the_request_named_it(tiny, tmp_path):
+    from sparse_sub_worker.methods.adapters import AdapterSettings, AdapterTrainable
+
+    with pytest.raises(ValueError) as error:
+        AdapterTrainable(tiny, "full", AdapterSettings())
+    assert error.value.args == ("full",)
+    trainable = AdapterTrainable(tiny, "lora", AdapterSettings(r=2))
+    assert trainable.method == "lora" and trainable._peft is None
+    with trainable.installed():
+        trainable.save(tmp_path / "adapter")
+    config = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == tiny.request.source and config["r"] == 2
+    assert trainable._peft is None  # unloaded again
 
 
 def test_an_adapter_is_installed_on_the_mlp_and_unloaded_to_the_plain_model(tiny):
