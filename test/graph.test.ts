@@ -96,9 +96,12 @@ describe("job graph", () => {
     expect(retried).toEqual(["t@w1"]);
     expect(records.get("t")!.worker).toBe("w2");
 
-    const error = await runGraph([dying("u", ["w1", "w2"], [])], pool(2), new Map()).catch((e) => e);
+    const tried: string[] = [];
+    const error = await runGraph([dying("u", ["w1", "w2"], tried)], pool(2), new Map()).catch((e) => e);
     expect(error).toBeInstanceOf(SparseSubError);
     expect(error.code).toBe("WORKER_UNREACHABLE");
+    // the job's own error, from its last worker: not requeued once no worker is left
+    expect([error.message, tried]).toEqual(["connection dropped", ["u@w1", "u@w2"]]);
   });
 
   it("retries on the same worker once it has restarted, and fails when it cannot come back", async () => {
