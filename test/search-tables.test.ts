@@ -91,8 +91,9 @@ describe("result records of the reviewer checks", async () => {
   const { resultRecords } = await import("../ts/results/records.js");
   it("has a perplexity and a share per component, and each candidate's curve point", () => {
     const r = results();
-    r.base = [{ language: "af", perplexity: 100, mean_loss: 4.6, tokens: 10 }];
-    r.targets = [method({ scores: [{ language: "af", perplexity: 50, mean_loss: 3.9, tokens: 10 }], component_share: [{ component: "down", perplexity: 60, mean_loss: 4.1, share: 0.5 / 0.7 }] })];
+    // English first in both lists: the component's record must take af's base and af's token count
+    r.base = [{ language: "en", perplexity: 7, mean_loss: 2, tokens: 99 }, { language: "af", perplexity: 100, mean_loss: 4.6, tokens: 10 }];
+    r.targets = [method({ scores: [{ language: "en", perplexity: 8, mean_loss: 2.1, tokens: 99 }, { language: "af", perplexity: 50, mean_loss: 3.9, tokens: 10 }], component_share: [{ component: "down", perplexity: 60, mean_loss: 4.1, share: 0.5 / 0.7 }] })];
     const a = { id: "a", top_rate: 0.01, filter_rate: 0.95, activation_bar_ratio: 0.95 };
     r.selection_search = { candidates: [], targets: [{ language: "af", method: "sparse", steps: 20, chosen: "a", candidates: [{ ...a, neurons: 5, validation_loss: 4.5 }] }] };
     const records = resultRecords(r);
@@ -111,7 +112,10 @@ describe("result records of the reviewer checks", async () => {
     expect(resultRecords(r).find((x) => x.measure === "search_chosen")!.value).toBe(0);
     // a component's perplexity without a base score or the pack's own score: no change, no n
     r.base = null;
+    r.base_alignment = null;
     r.targets[0].scores = null;
-    expect(resultRecords(r).find((x) => x.measure === "perplexity_down_only")).toMatchObject({ value: 60, n: null, delta: null, relative_change: null });
+    const unscored = resultRecords(r);
+    expect(unscored.find((x) => x.measure === "perplexity_down_only")).toMatchObject({ value: 60, n: null, delta: null, relative_change: null });
+    expect(unscored.filter((x) => x.method === "base" && (x.measure === "perplexity" || x.measure.startsWith("alignment")))).toEqual([]); // no base scores, no base records
   });
 });
