@@ -47,6 +47,12 @@ describe("deactivationTable", () => {
     r.deactivation = { evaluated, base: null, rows: [{ deactivated: "l2", control: "language", neurons: 1, perplexity: {}, change }], summary: [] };
     const lines = deactivationTable(r);
     expect(lines[4]).toBe("| neurons off | count | l2 | others, mean |");
+    // twelve languages still fit: every column shown; a control row's others' mean skips unscored cells
+    const twelve = evaluated.slice(0, 12);
+    r.deactivation = { evaluated: twelve, base: null, rows: [{ deactivated: "l0", control: "random", neurons: 1, perplexity: {}, change: { ...Object.fromEntries(twelve.map((c) => [c, 0.1])), l5: null } }], summary: [] };
+    const all = deactivationTable(r);
+    expect(all[4]).toBe(`| neurons off | count | ${twelve.join(" | ")} | others, mean |`);
+    expect(all[6].endsWith("| +10.0% |")).toBe(true);
     // a language's own row takes the others' mean from the summary: none here
     expect(lines[6]).toBe("| l2 | 1 | **+2.0%** | - |");
     expect(lines.at(-1)).toBe("");
@@ -125,6 +131,7 @@ describe("steeringTable", () => {
     const r = results();
     r.steering = [row({ mode: "add" })];
     expect(steeringTable(r)[2]).toMatch(/^`from`'s neurons off, strength added to act_fn\(gate\) x up of each `to` neuron; /);
+    expect(steeringTable(r).some((line) => line.includes("does not know"))).toBe(false); // every target identifiable
     r.steering = [];
     expect(steeringTable(r)).toEqual([]);
     r.steering = null;
