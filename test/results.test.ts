@@ -86,6 +86,17 @@ describe("results records (CSV / JSON)", () => {
     expect(paperTable(r, "af").rows.map((row) => [row.method, row.perplexity])).toEqual([["base", 40], ["sparse", 30], ["random", null]]);
     r.base = null;
     expect(paperTable(r, "af").rows[0].perplexity).toBeNull();
+    // scored, but not on the target: no perplexity either
+    r.base = [{ language: "en", perplexity: 9, mean_loss: 2.2, tokens: 5 }];
+    expect(paperTable(r, "af").rows[0].perplexity).toBeNull();
+  });
+
+  it("writes no benchmark table for a target without tasks", () => {
+    const r = results();
+    r.base_tasks = [];
+    for (const t of r.targets) t.tasks = [];
+    expect(paperTable(r, "af").columns).toEqual([]);
+    expect(resultsTable(r)).not.toContain("benchmarks (score");
   });
 });
 
