@@ -39,7 +39,7 @@ export const steerCommandLine: CommandRegistration = (parser, setExit) =>
         .option("to", { type: "string", demandOption: true, describe: "language whose neurons are pushed up (outputs should turn to it)" })
         .option("mode", { type: "string", default: "add", choices: ["add", "mean"], describe: "add: --strength added to act_fn(gate) * up of each --to neuron; mean: act_fn(gate) set to --strength x its mean active value (Tang et al.)" })
         .option("strength", { type: "number", describe: "add: the constant added (default 4); mean: the factor on the mean (default 1)" })
-        .option("counts", { type: "string", describe: "mean: --to's activation counts (default: <neurons>/../activations/<to>.safetensors, as a run or atlas writes them)" })
+        .option("counts", { type: "string", describe: "mean: --to's activation counts with active sums (default: <neurons>/../activations/<to>.safetensors, as a run with mean-mode steering writes them)" })
         .option("prompt", { type: "string", array: true, describe: "a prompt (repeatable)" })
         .option("prompts", { type: "string", describe: "a file of prompts, one per line" })
         .option("max-new-tokens", { type: "number", default: 48 })
