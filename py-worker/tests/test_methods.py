@@ -4,6 +4,7 @@ users can load (pack, peft adapter directory, model directory)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import grpc
@@ -258,6 +259,9 @@ def test_adapter_settings_fill_the_reference_defaults_and_check_each_bound():
         AdapterSettings.read(pb.TrainRequest(adapter=pb.AdapterConfig(r=-1)), "lora")  # read checks before any work
     assert error.value.field == "adapter.r"
     assert AdapterSettings(r=1).peft_config("lora").r == 1  # the smallest rank is allowed
+    # alpha other than peft's default (8): read from the request and passed to LoraConfig
+    assert AdapterSettings.read(pb.TrainRequest(adapter=pb.AdapterConfig(alpha=16.0)), "lora").alpha == 16.0
+    assert AdapterSettings(r=4, alpha=16.0).peft_config("lora").lora_alpha == 16.0
     given = AdapterSettings.read(pb.TrainRequest(adapter=pb.AdapterConfig(target_modules=["up_proj", "down_proj"], feedforward_modules=["up_proj"])), "ia3")
     assert (given.target_modules, given.feedforward_modules) == (("up_proj", "down_proj"), ("up_proj",))
     assert given.peft_config("ia3").task_type == "CAUSAL_LM"
@@ -269,12 +273,14 @@ def test_an_adapter_trainable_knows_its_method_and_saves_the_base_model_as_the_r
     with pytest.raises(ValueError) as error:
         AdapterTrainable(tiny, "full", AdapterSettings())
     assert error.value.args == ("full",)
+    # the request named the model otherwise than the path it was loaded from (a hub id, pkg://...)
+    tiny.request = dataclasses.replace(tiny.request, source="org/tiny-by-name")
     trainable = AdapterTrainable(tiny, "lora", AdapterSettings(r=2))
     assert trainable.method == "lora" and trainable._peft is None
     with trainable.installed():
         trainable.save(tmp_path / "adapter")
     config = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
-    assert config["base_model_name_or_path"] == tiny.request.source and config["r"] == 2
+    assert config["base_model_name_or_path"] == "org/tiny-by-name" and config["r"] == 2
     assert trainable._peft is None  # unloaded again
 
 

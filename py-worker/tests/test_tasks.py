@@ -263,6 +263,13 @@ def test_row_helpers_pick_the_language_s_own_column_split_at_the_first_blank_and
     # winogrande: the blank is the first "_"; a later one belongs to the rest of the sentence
     item = d._winogrande({"sentence": "Ann gave _ the file my_notes.txt", "option1": "Bob", "option2": "Cy", "answer": "2"}, "", "")
     assert (item.context, item.options, item.answer) == ("Ann gave", ["Bob the file my_notes.txt", "Cy the file my_notes.txt"], 1)
+    assert d.lettered("Which?", ["one", "two"]) == "Which?\nA. one\nB. two\nAnswer:"
+    with pytest.raises(WorkerError) as error:
+        d.task("nope")
+    assert error.value.field == "task"
+    with pytest.raises(WorkerError) as error:
+        d.task_language("flores", "not a code!", "tasks[2].language")
+    assert error.value.field == "tasks[2].language"
     with pytest.raises(WorkerError) as error:
         d.task("belebel", "tasks[3].task")
     assert error.value.field == "tasks[3].task" and error.value.message.startswith("tasks[3].task: unknown task 'belebel': one of ['arc_challenge'")
