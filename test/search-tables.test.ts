@@ -18,10 +18,11 @@ describe("bestCandidate", () => {
 describe("results.md sections of the reviewer checks", () => {
   it("lists each component's perplexity, change and share", () => {
     const r = results();
-    r.base = [{ language: "af", perplexity: 100, mean_loss: 4.6, tokens: 10 }];
+    // English listed first: the table must read af's base and af's whole-pack score
+    r.base = [{ language: "en", perplexity: 7, mean_loss: 2, tokens: 10 }, { language: "af", perplexity: 100, mean_loss: 4.6, tokens: 10 }];
     r.targets = [
       method({
-        scores: [{ language: "af", perplexity: 50, mean_loss: 3.9, tokens: 10 }],
+        scores: [{ language: "en", perplexity: 8, mean_loss: 2.1, tokens: 10 }, { language: "af", perplexity: 50, mean_loss: 3.9, tokens: 10 }],
         component_share: [
           { component: "gate", perplexity: 90, mean_loss: 4.5, share: 0.1 / 0.7 },
           { component: "down", perplexity: 60, mean_loss: 4.1, share: 0.5 / 0.7 },
@@ -77,6 +78,9 @@ describe("results.md sections of the reviewer checks", () => {
       "| 0.05 | 0.95 | 0.95 | 0 | not trained (no neurons) | **chosen** |",
       "",
     ]);
+    // a candidate whose sets do not cover a language shows it as -
+    r.selection_search.candidates[0].neuron_sets = [{ language: "af", neuron_count: 5 }];
+    expect(selectionSearchTables(r)[4]).toBe("| 0.01 | 0.95 | 0.95 | 12 | - | 5 |");
     r.selection_search = null;
     expect(selectionSearchTables(r)).toEqual([]);
   });
@@ -84,6 +88,8 @@ describe("results.md sections of the reviewer checks", () => {
   it("names transfer rows, and nothing for a target's own", () => {
     expect(transferNote([method({}), method({ label: "sparse@nl", neurons_of: "nl" })])).toEqual(["", "Transfer without re-selection: sparse@nl = sparse on nl's neurons."]);
     expect(transferNote([method({})])).toEqual([]);
+    expect(transferNote([method({ label: "sparse@nl", neurons_of: "nl" }), method({ label: "neuron-lora@de", method: "neuron-lora", neurons_of: "de" })]))
+      .toEqual(["", "Transfer without re-selection: sparse@nl = sparse on nl's neurons; neuron-lora@de = neuron-lora on de's neurons."]);
   });
 });
 

@@ -80,6 +80,11 @@ describe("atlasSection", () => {
       "Files in runs/a/atlas: languages.csv, overlap.csv; every set in the reference format: runs/a/atlas/language_neurons.pt.",
       "",
     ]);
+    // two languages without neurons are listed apart; none: no such sentence
+    r.atlas = { ...r.atlas!, empty: ["maz", "xyz"] };
+    expect(atlasSection(r)[2]).toBe("Neurons per language: min 0, median 4, max 9; 11 distinct neurons in all; 2 clusters. No neuron: maz, xyz.");
+    r.atlas = { ...r.atlas!, empty: [] };
+    expect(atlasSection(r)[2]).toBe("Neurons per language: min 0, median 4, max 9; 11 distinct neurons in all; 2 clusters.");
     r.atlas = null;
     expect(atlasSection(r)).toEqual([]);
   });
@@ -132,6 +137,9 @@ describe("steeringTable", () => {
     r.steering = [row({ mode: "add" })];
     expect(steeringTable(r)[2]).toMatch(/^`from`'s neurons off, strength added to act_fn\(gate\) x up of each `to` neuron; /);
     expect(steeringTable(r).some((line) => line.includes("does not know"))).toBe(false); // every target identifiable
+    const unknown = (to: string) => row({ to, identifiable: false, base: { target: null, source: null }, steered: { target: null, source: null } });
+    r.steering = [unknown("mt"), unknown("xh"), unknown("mt")];
+    expect(steeringTable(r)).toContain("The language identifier does not know mt, xh: outputs in it cannot be counted.");
     r.steering = [];
     expect(steeringTable(r)).toEqual([]);
     r.steering = null;
