@@ -34,7 +34,7 @@ ACTIVE_SUM_KEY = "active_sum"
 class ActivationCounts:
     over_zero: torch.Tensor  # [L, I] int64
     token_count: int
-    active_sum: torch.Tensor | None = None  # [L, I] float64; None in older files
+    active_sum: torch.Tensor | None = None  # [L, I] float64; None unless collected with active_sums
 
     def mean_active_values(self, field_name: str = "counts") -> torch.Tensor:
         """[L, I] float32: each neuron's mean act_fn(gate) over the tokens it fired on (0 if never)."""

@@ -8,6 +8,7 @@ import { fmt, scoredLanguages, signed } from "../results/format.js";
 import { paperTable, withinNoise, type Measured } from "../results/paper.js";
 import { readResults, renderResults } from "../results/render.js";
 import type { RunResults } from "../results/results.js";
+import { formatShare } from "../results/steering.js";
 import { readPlannedRun, reportData, type ReportData } from "./data.js";
 import { download, escapeHtml, figure, page, table, type Cell } from "./page.js";
 
@@ -147,12 +148,11 @@ function interventionSections(results: RunResults, data: ReportData): string[] {
   }
   const steering = results.steering ?? [];
   if (steering.length > 0) {
-    const share = (v: { count: number; n: number; low: number; high: number } | null) => (v ? `${v.count}/${v.n} (${Math.round(100 * v.low)}-${Math.round(100 * v.high)}%)` : "-");
     parts.push(
       `<section id="steering"><h2>Steering</h2>`,
       `<p class="note">Greedy outputs from openings of the source language's held-out text, with its neurons off and the target's pushed up (${steering[0].mode === "mean" ? "set to strength x their mean active value" : "strength added"}); each output's language identified offline. Cells: outputs in that language / outputs (95% Wilson interval).</p>`,
       table("Outputs in the target and the source language, base vs steered", ["from -> to", "strength", "target, base", "target, steered", "source, base", "source, steered", "changed"],
-        steering.map((r) => [escapeHtml(`${r.from} -> ${r.to}${r.control === "random" ? " (random)" : ""}`), String(r.strength), share(r.base.target), share(r.steered.target), share(r.base.source), share(r.steered.source), `${r.changed}/${r.outputs.length}`])),
+        steering.map((r) => [escapeHtml(`${r.from} -> ${r.to}${r.control === "random" ? " (random)" : ""}`), String(r.strength), formatShare(r.base.target), formatShare(r.steered.target), formatShare(r.base.source), formatShare(r.steered.source), `${r.changed}/${r.outputs.length}`])),
       table("Examples (first output of each row)", ["from -> to", "strength", "prompt", "base", "steered"],
         steering.filter((r) => r.control === "language" && r.outputs.length > 0).map((r) => {
           const o = r.outputs[0];

@@ -1,7 +1,7 @@
 // results.md sections of the optional stages: the deactivation matrix, steering and the atlas summary.
 import { fmt } from "./format.js";
 import type { RunResults } from "./results.js";
-import type { Share } from "./steering.js";
+import { formatShare } from "./steering.js";
 
 const pct = (value: number | null | undefined) => (value === null || value === undefined ? "-" : `${value >= 0 ? "+" : ""}${(value * 100).toFixed(1)}%`);
 
@@ -49,7 +49,6 @@ export function atlasSection(results: RunResults): string[] {
   return lines;
 }
 
-const shareCell = (s: Share | null) => (s ? `${s.count}/${s.n} (${Math.round(100 * s.low)}-${Math.round(100 * s.high)}%)` : "-");
 /** Outputs quoted per row (results.json has them all). */
 const QUOTED = 2;
 
@@ -67,7 +66,7 @@ export function steeringTable(results: RunResults): string[] {
   ];
   for (const r of rows) {
     const total = r.outputs.length;
-    lines.push(`| ${r.from} | ${r.to} | ${r.strength}${r.control === "random" ? " (random)" : ""} | ${shareCell(r.base.target)} | ${shareCell(r.steered.target)} | ${shareCell(r.base.source)} | ${shareCell(r.steered.source)} | ${r.changed}/${total} | ${fmt(r.seconds, 1)} |`);
+    lines.push(`| ${r.from} | ${r.to} | ${r.strength}${r.control === "random" ? " (random)" : ""} | ${formatShare(r.base.target)} | ${formatShare(r.steered.target)} | ${formatShare(r.base.source)} | ${formatShare(r.steered.source)} | ${r.changed}/${total} | ${fmt(r.seconds, 1)} |`);
   }
   const unknown = rows.filter((r) => !r.identifiable).map((r) => r.to);
   if (unknown.length) lines.push("", `The language identifier does not know ${[...new Set(unknown)].join(", ")}: outputs in it cannot be counted.`);

@@ -34,6 +34,9 @@ export interface SteeringRow {
   outputs: { prompt: string; base: string; steered: string; base_language: string; steered_language: string }[];
 }
 
+/** "2/12 (5-45%)": count / n with the interval, as results.md and the report show a share. */
+export const formatShare = (s: Share | null): string => (s ? `${s.count}/${s.n} (${Math.round(100 * s.low)}-${Math.round(100 * s.high)}%)` : "-");
+
 const Z = 1.959963984540054; // two-sided 95%
 
 /** Wilson score interval of k successes in n. */
