@@ -51,6 +51,12 @@ describe("overlap", () => {
     expect(near.filter((n) => n.language === "d")).toEqual([]);
   });
 
+  it("orders neurons shared by as many languages by layer and index, not by the order the sets list them", () => {
+    // x lists 1:5 before y brings 0:1: both are shared by two languages, so 0:1 comes first
+    const sets = [{ code: "x", layers: [[], [5]] }, { code: "y", layers: [[1], [5]] }, { code: "z", layers: [[1], []] }];
+    expect(sharedNeurons(sets)).toEqual([{ layer: 0, neuron: 1, languages: ["y", "z"] }, { layer: 1, neuron: 5, languages: ["x", "y"] }]);
+  });
+
   it("finds the neurons shared by several languages, most shared first", () => {
     expect(sharedNeurons(SETS)).toEqual([
       { layer: 0, neuron: 2, languages: ["a", "b", "e"] },
@@ -93,6 +99,24 @@ describe("clusters", () => {
     // three languages at the same distance: one merge of three becomes two binary rows at that height
     const tie = clusterLanguages([[1, 0.5, 0.5], [0.5, 1, 0.5], [0.5, 0.5, 1]], 1);
     expect(tie.linkage).toEqual([[0, 1, 0.5, 2], [2, 3, 0.5, 3]]);
+    // four at one distance, then a fifth far off: a chain of three rows, each naming the one before
+    const four = clusterLanguages([[1, 0.5, 0.5, 0.5, 0.1], [0.5, 1, 0.5, 0.5, 0.1], [0.5, 0.5, 1, 0.5, 0.1], [0.5, 0.5, 0.5, 1, 0.1], [0.1, 0.1, 0.1, 0.1, 1]], 2);
+    expect(four.linkage.map(([a, b, , size]) => [a, b, size])).toEqual([[0, 1, 2], [2, 5, 3], [3, 6, 4], [4, 7, 5]]);
+    expect(four.assignment).toEqual([1, 1, 1, 1, 2]);
+  });
+
+  it("lists merges by height when the first subtree walked holds the later merge", () => {
+    // p-q 0.2; r-s 0.1, t joins {r,s} at 0.4; the tree walks {p,q} first, SciPy's rows go by distance
+    const d = [
+      [0, 0.2, 0.9, 0.9, 0.9],
+      [0.2, 0, 0.9, 0.9, 0.9],
+      [0.9, 0.9, 0, 0.1, 0.4],
+      [0.9, 0.9, 0.1, 0, 0.4],
+      [0.9, 0.9, 0.4, 0.4, 0],
+    ];
+    const { linkage } = clusterLanguages(d.map((row) => row.map((v) => 1 - v)), 1);
+    expect(linkage.map(([a, b, , size]) => [a, b, size])).toEqual([[2, 3, 2], [0, 1, 2], [4, 5, 3], [6, 7, 5]]);
+    expect(linkage.map((row) => row[2])).toEqual([0.1, 0.2, 0.4, 0.9].map((v) => expect.closeTo(v, 12)));
   });
 
   it("clusters one or two languages without a tree library call going wrong", () => {
@@ -182,6 +206,33 @@ describe("writeAtlas", () => {
     expect(plain.neurons.median).toBe(2); // totals 3, 3, 1, 0: (1 + 3) / 2
     expect(plain.files).not.toContain("subsets.csv");
     expect(existsSync(join(dir, "plain", "subsets.csv"))).toBe(false);
+  });
+
+  it("measures depth over all layers, breaks a Jaccard tie by shared neurons, keeps ten pairs and each subset's own rows", () => {
+    const dir = mkdtempSync(join(tmpdir(), "atlas-"));
+    // 3 layers: depth is layer / 2. a-b: 1 shared of 2 (J 0.5); c-d: 2 shared of 4 (J 0.5, more shared: first)
+    const sets: Record<string, number[][]> = {
+      a: [[1], [], []], b: [[1, 2], [], []], c: [[], [], [3, 4]], d: [[], [5, 6], [3, 4]], e: [[], [], [7]], f: [[], [8], []],
+    };
+    const file = (code: string, layers: number[][], tag = "") => {
+      const setPath = join(dir, `${code}${tag}.json`);
+      writeFileSync(setPath, JSON.stringify({ format: "sparse-sub/neuron-set@1", language: code, layers }));
+      return setPath;
+    };
+    const languages = Object.entries(sets).map(([code, layers]) => ({ code, tokens: 1, setPath: file(code, layers) }));
+    // subset "one": a's whole set (J 1); "two": b' = {0:2} (J 1/2 with b), c' = {2:3} (J 1/2 with c)
+    const subsets = [
+      { name: "one", sets: [{ code: "a", setPath: file("a", sets.a, ".one") }] },
+      { name: "two", sets: [{ code: "b", setPath: file("b", [[2], [], []], ".two") }, { code: "c", setPath: file("c", [[], [], [3]], ".two") }] },
+    ];
+    const summary = writeAtlas({ dir: join(dir, "atlas"), languages, subsets, nearest: 1, clusters: 2 });
+    const rows = readFileSync(join(dir, "atlas", "languages.csv"), "utf8").trimEnd().split("\n").slice(1).map((l) => l.split(","));
+    // columns: language, name, tokens, neurons, layers_with_neurons, mean_depth, cluster, nearest, nearest_jaccard
+    expect(rows.map((r) => [r[0], r[5]])).toEqual([["a", "0"], ["b", "0"], ["c", "1"], ["d", "0.75"], ["e", "1"], ["f", "0.5"]]); // d: (1+1+2+2)/2/4
+    expect(rows.map((r) => [r[0], r[7], r[8]])).toEqual([["a", "b", "0.5"], ["b", "a", "0.5"], ["c", "d", "0.5"], ["d", "c", "0.5"], ["e", "", ""], ["f", "", ""]]);
+    // 15 pairs, ten kept: the two at 0.5 (c-d first, sharing 2), then the unrelated ones in plan order
+    expect(summary.most_similar.map((p) => `${p.a}${p.b}:${p.shared}`)).toEqual(["cd:2", "ab:1", "ac:0", "ad:0", "ae:0", "af:0", "bc:0", "bd:0", "be:0", "bf:0"]);
+    expect(summary.subsets).toEqual([{ name: "one", languages: 1, mean_jaccard_with_all: 1 }, { name: "two", languages: 2, mean_jaccard_with_all: 0.5 }]);
   });
 
   it("names a file that is not a neuron set", () => {

@@ -341,6 +341,13 @@ describe("what each job does with its worker", () => {
     expect(ids({ training: { targets: [] }, evaluation: { deactivation: { languages: ["af"], random_control: false } } })).toEqual(["collect:en", "collect:af", "collect:nl", "select", "evaluate:base", "deactivate:af"]);
     expect(ids({ training: { targets: [] }, atlas: {} })).toEqual(["collect:en", "collect:af", "collect:nl", "select", "atlas"]);
     expect(ids({ training: { targets: [] } })).toEqual(["collect:en", "collect:af", "collect:nl", "select"]);
+    // stages that read the selected sets wait for the selection, and the atlas for the counts too
+    const selected = jobsOf(dir, { languages, training: { targets: [] }, evaluation: { deactivation: { languages: ["af"], random_control: false } }, atlas: {} }).jobs;
+    expect(selected.get("deactivate:af")!.deps).toEqual(["select"]);
+    expect(selected.get("atlas")!.deps).toEqual(["select", "collect:en", "collect:af", "collect:nl"]);
+    // a whole-matrix method's job asks for as many processes as the plan gives it; the others one
+    const spread = jobsOf(dir, { languages, training: { targets: ["af"], methods: [{ method: "full", processes: 2 }, "sparse"] } }).jobs;
+    expect([spread.get("train:af:full")!.processes, spread.get("train:af:sparse")!.processes]).toEqual([2, 1]);
 
     const { jobs } = jobsOf(dir, { languages, training: { targets: [] }, evaluation: { ...steering } });
     const steer = jobs.get("steer:af:nl:2")!;

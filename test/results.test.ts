@@ -96,7 +96,10 @@ describe("results records (CSV / JSON)", () => {
     r.base_tasks = [];
     for (const t of r.targets) t.tasks = [];
     expect(paperTable(r, "af").columns).toEqual([]);
-    expect(resultsTable(r)).not.toContain("benchmarks (score");
+    const table = resultsTable(r);
+    expect(table).not.toContain("benchmarks (score");
+    // nothing where the benchmark table would be: the perplexity table follows the title
+    expect(table.split("\n").slice(0, 3)).toEqual(["# hand", "", expect.stringMatching(/^## Target af: held-out perplexity/)]);
   });
 });
 
@@ -395,6 +398,8 @@ Neuron sets: given in the plan (reference file).
 `);
     r.targets[0].alignment = null; // the base alone
     expect(section(resultsTable(r))).toContain("| base | 0.6000 | - | 0.7000 |\n\n");
+    r.targets[0].alignment = [{ language: "de", per_layer: [0.3, 0.3, 0.3], mean: 0.3, pairs: 7 }]; // another language's only: no row
+    expect(section(resultsTable(r))).toContain("|---|---|---|---|\n| base | 0.6000 | - | 0.7000 |\n\n");
     r.targets[0].alignment = [{ language: "af", per_layer: [0.4, 0.5, 0.9], mean: 0.6, pairs: 7 }];
     r.base_alignment = null; // the method alone
     expect(section(resultsTable(r))).toContain("| base | missing | | |\n| sparse | 0.6000 | - | 0.9000 |\n");

@@ -99,7 +99,7 @@ describe("steeringTable", () => {
     changed: 3, off_neurons: 5, boost_neurons: 4, mean_active_value: 1.2, seconds: 1.24,
     outputs: [
       { prompt: "Everyone has", base: "rights.", steered: "eine Welt", base_language: "en", steered_language: "de" },
-      { prompt: "All are", base: "equal.", steered: "", base_language: "en", steered_language: "" },
+      { prompt: "All are", base: "equal.", steered: "", base_language: "", steered_language: "" },
       { prompt: "No one", base: "shall.", steered: "keine", base_language: "en", steered_language: "de" },
     ],
     ...extra,
@@ -123,11 +123,11 @@ describe("steeringTable", () => {
       "",
       'en -> de at 2, "Everyone has": base (en) "rights."; steered (de) "eine Welt"',
       "",
-      'en -> de at 2, "All are": base (en) "equal."; steered (?) ""',
+      'en -> de at 2, "All are": base (?) "equal."; steered (?) ""',
       "",
       'en -> mt at 4, "Everyone has": base (en) "rights."; steered (de) "eine Welt"',
       "",
-      'en -> mt at 4, "All are": base (en) "equal."; steered (?) ""',
+      'en -> mt at 4, "All are": base (?) "equal."; steered (?) ""',
       "",
     ]);
   });

@@ -27,12 +27,12 @@ function linkageRows(tree: Cluster, count: number): [number, number, number, num
   const visit = (node: Cluster) => {
     if (node.isLeaf) return;
     for (const child of node.children) visit(child);
-    // a node with more than two children (equal heights) becomes a chain of binary merges
+    // a node with more than two children (equal heights) becomes a chain of binary merges; each
+    // row of the chain gives the node its next id, so the following row and the parent read the last
     let left = node.children[0];
     for (const right of node.children.slice(1)) {
-      const merged = right === node.children[node.children.length - 1] ? node : ({ height: node.height, isLeaf: false, children: [left, right] } as unknown as Cluster);
-      merges.push({ node: merged, a: left, b: right });
-      left = merged;
+      merges.push({ node, a: left, b: right });
+      left = node;
     }
   };
   visit(tree);
