@@ -1,6 +1,8 @@
 """The sparse trainer against a straightforward dense implementation of the reference, and the
 properties that make it cheap: frozen weights untouched, optimizer state only for slices."""
 
+import logging
+
 import pytest
 import torch
 from transformers import AutoModelForCausalLM
@@ -11,7 +13,7 @@ from sparse_sub_worker.neuron_sets import NeuronSet
 from sparse_sub_worker.packs import load_pack, merge_to_directory, pack_applied, save_pack
 from sparse_sub_worker.sparse_mlp import sparse_mlps_installed
 from sparse_sub_worker.testing.baselines import CloneAndWriteMLP
-from sparse_sub_worker.training import TrainSettings
+from sparse_sub_worker.training import TrainSettings, _load_checkpoint
 
 from .sparse_runs import train_sparse
 
@@ -25,7 +27,8 @@ def batches(tiny, text_file, sequence_length=16):
 
 def test_sparse_trainer_equals_dense_clone_and_write(tiny, text_file):
     data = batches(tiny, text_file)
-    settings = TrainSettings(learning_rate=1e-2, batch_size=2, sequence_length=16, max_steps=5, validate_every=0, seed=3)
+    # weight decay other than AdamW's default (0.01), so the setting must reach the optimizer
+    settings = TrainSettings(learning_rate=1e-2, weight_decay=0.3, batch_size=2, sequence_length=16, max_steps=5, validate_every=0, seed=3)
     outcome = train_sparse(tiny, NeuronSet("af", NEURONS), data, None, settings)
 
     # dense reference on the same batches, same AdamW, same clipping
@@ -35,7 +38,7 @@ def test_sparse_trainer_equals_dense_clone_and_write(tiny, text_file):
     for i, module in dense.items():
         decoder[i].mlp = module
     params = [p for m in dense.values() for p in (m.gate_rows, m.up_rows, m.down_cols)]
-    optimizer = torch.optim.AdamW(params, lr=1e-2, weight_decay=0.01)
+    optimizer = torch.optim.AdamW(params, lr=1e-2, weight_decay=0.3)
     order = torch.randperm(len(data), generator=torch.Generator().manual_seed(3))
     losses = []
     try:
@@ -152,7 +155,7 @@ def test_bf16_model_trains_fp32_master_slices(tiny_model_dir, text_file):
     assert layer.gate_proj.weight.dtype == torch.bfloat16
 
 
-def test_a_killed_training_resumes_from_its_checkpoint_and_ends_where_an_uninterrupted_one_does(tiny, text_file, tmp_path):
+def test_a_killed_training_resumes_from_its_checkpoint_and_ends_where_an_uninterrupted_one_does(tiny, text_file, tmp_path, caplog):
     from sparse_sub_worker.errors import JobCancelled
 
     data = batches(tiny, text_file)
@@ -170,10 +173,13 @@ def test_a_killed_training_resumes_from_its_checkpoint_and_ends_where_an_uninter
     with pytest.raises(JobCancelled):
         train_sparse(tiny, NeuronSet("af", NEURONS), data, None, settings, checkpoint_path=str(checkpoint), should_stop=stop_in_step_five)
     assert checkpoint.exists()  # written after step 4
-    steps_run = []
-    resumed = train_sparse(tiny, NeuronSet("af", NEURONS), data, None, settings, checkpoint_path=str(checkpoint),
-                           on_step=lambda r: steps_run.append(r.step))
+    steps_run, messages = [], []
+    with caplog.at_level(logging.INFO, logger="sparse_sub_worker.training"):
+        resumed = train_sparse(tiny, NeuronSet("af", NEURONS), data, None, settings, checkpoint_path=str(checkpoint),
+                               on_step=lambda r: (steps_run.append(r.step), messages.append(r.message)))
     assert steps_run == [5, 6]
+    assert messages == ["resumed from step 4 (checkpoint af.ckpt)", ""]  # said on the first step after the resume
+    assert "resumed from step 4 (checkpoint af.ckpt)" in caplog.messages
     assert resumed.train_loss == whole.train_loss and resumed.steps == 6 and resumed.tokens == whole.tokens
     for layer, slices in whole.pack.slices.items():
         for name, tensor in slices.items():
@@ -186,8 +192,11 @@ def test_a_killed_training_resumes_from_its_checkpoint_and_ends_where_an_uninter
         train_sparse(tiny, NeuronSet("af", NEURONS), data, None, settings, checkpoint_path=str(checkpoint), should_stop=stop_in_step_five)
     other = TrainSettings(learning_rate=5e-3, batch_size=2, sequence_length=16, max_steps=6, validate_every=0, seed=3, checkpoint_every=2)
     steps_run.clear()
-    restarted = train_sparse(tiny, NeuronSet("af", NEURONS), data, None, other, checkpoint_path=str(checkpoint), on_step=lambda r: steps_run.append(r.step))
+    messages.clear()
+    restarted = train_sparse(tiny, NeuronSet("af", NEURONS), data, None, other, checkpoint_path=str(checkpoint),
+                             on_step=lambda r: (steps_run.append(r.step), messages.append(r.message)))
     assert steps_run == [1, 2, 3, 4, 5, 6]
+    assert messages == [""] * 6  # a fresh start has nothing to say
     assert restarted.train_loss == train_sparse(tiny, NeuronSet("af", NEURONS), data, None, other).train_loss
 
 
@@ -274,3 +283,47 @@ def test_the_best_steps_weights_are_the_ones_kept(tiny, text_file):
         for name, tensor in slices.items():
             torch.testing.assert_close(full.pack.slices[layer][name], tensor, rtol=0, atol=0)
             assert not torch.equal(last.pack.slices[layer][name], tensor)  # the last step's weights differ
+
+
+def test_validation_runs_only_when_asked_for_and_given(tiny, text_file):
+    data = batches(tiny, text_file)
+    common = dict(learning_rate=1e-2, batch_size=2, sequence_length=16, max_steps=3)
+    never = train_sparse(tiny, NeuronSet("af", NEURONS), data, data, TrainSettings(validate_every=0, **common))
+    assert never.validation_loss == [] and never.best_step == 3  # validation data, but validate_every 0: the last step is kept
+    every_step = train_sparse(tiny, NeuronSet("af", NEURONS), data, data, TrainSettings(validate_every=1, **common))
+    assert [step for step, _ in every_step.validation_loss] == [0, 1, 2, 3]
+    no_data = train_sparse(tiny, NeuronSet("af", NEURONS), data, None, TrainSettings(validate_every=2, **common))
+    assert no_data.validation_loss == [] and no_data.best_step == 3  # asked for, but no held-out text
+
+
+class _Payload:
+    """Any object a pickle can rebuild: code a tampered checkpoint could run on loading."""
+
+
+def test_a_checkpoint_is_read_as_tensors_and_plain_values_only(tmp_path):
+    path = tmp_path / "job.ckpt"
+    torch.save({"fingerprint": "f", "step": 2, "params": {"w": torch.ones(2)}}, path)
+    loaded = _load_checkpoint(str(path), "f")
+    assert loaded["step"] == 2 and torch.equal(loaded["params"]["w"], torch.ones(2))
+    assert _load_checkpoint(str(path), "other settings") is None
+    assert _load_checkpoint(str(tmp_path / "absent.ckpt"), "f") is None
+    torch.save({"fingerprint": "f", "payload": _Payload()}, path)
+    assert _load_checkpoint(str(path), "f") is None  # weights_only: refused, the job starts over
+    path.write_bytes(b"not a checkpoint")
+    assert _load_checkpoint(str(path), "f") is None
+
+
+def test_step_reports_time_and_rate_of_this_attempt(tiny, text_file):
+    import time
+
+    data = batches(tiny, text_file)
+    reports = []
+    start = time.perf_counter()
+    outcome = train_sparse(tiny, NeuronSet("af", NEURONS), data, None, TrainSettings(learning_rate=1e-2, batch_size=2, sequence_length=16, max_steps=3, validate_every=0),
+                           on_step=reports.append)
+    wall = time.perf_counter() - start
+    assert [(r.step, r.total_steps) for r in reports] == [(1, 3), (2, 3), (3, 3)]
+    assert [r.tokens for r in reports] == [2 * 16, 4 * 16, 6 * 16] and outcome.tokens == 6 * 16  # two full rows a step
+    assert 0 < reports[0].elapsed < reports[1].elapsed < reports[2].elapsed < wall
+    for r in reports:
+        assert r.tokens_per_second == pytest.approx(r.tokens / r.elapsed, rel=1e-12)
