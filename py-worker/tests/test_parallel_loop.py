@@ -1,7 +1,8 @@
-"""The training loop's parallel path in this process: a gloo group of one, real DDP. With one
-process the arithmetic is the single-process job's, so every loss and weight must match it;
-what this checks is the loop's side of the bargain (the wrapped forward, gradient sync only
-after the last micro-batch, the summed loss, the gathered artifact, no checkpoints).
+"""The training loop's parallel path in this process: a gloo group of one, real DDP and FSDP2.
+With one process the arithmetic is the single-process job's, so every loss and weight must
+match it; what this checks is the loop's side of the bargain (the wrapped or sharded model,
+gradient sync after the last micro-batch only, the summed loss, the gathered artifact, no
+checkpoints).
 tests/test_distributed.py runs two torchrun processes over gRPC; this runs in pytest's own
 process, where a mutation tool can see it."""
 
@@ -18,23 +19,24 @@ from sparse_sub_worker.parallel import Parallel
 from sparse_sub_worker.training import TrainSettings, run_training
 
 
-@pytest.fixture()
-def group_of_one(tmp_path):
+@pytest.fixture(params=["ddp", "fsdp"])
+def group_of_one(request, tmp_path):
     dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1)
     try:
-        yield Parallel("ddp", rank=0, world=1, device=torch.device("cpu"))
+        yield Parallel(request.param, rank=0, world=1, device=torch.device("cpu"))
     finally:
         dist.destroy_process_group()
 
 
-def test_one_ddp_process_trains_like_the_plain_loop_and_writes_the_gathered_weights(tiny, text_file, tmp_path, group_of_one):
+def test_one_process_trains_like_the_plain_loop_and_writes_the_gathered_weights(tiny, tiny_model_dir, text_file, tmp_path, group_of_one):
     stream = token_stream(tiny.encoder, [text_file.read_text()], None)
     data = pack(stream, 16, 0, keep_tail=False, pad_token_id=0, field_name="corpus")
-    # three micro-batches a step: the first two must not sync gradients (DDP's no_sync), the last does
+    # three micro-batches a step: gradients are exchanged after the last only (DDP's no_sync;
+    # FSDP's reduce-scatter, without which the sharded parameters get no gradient)
     settings = TrainSettings(learning_rate=1e-2, batch_size=1, gradient_accumulation_steps=3, sequence_length=16,
                              max_steps=3, validate_every=2, seed=5, checkpoint_every=1)
 
-    plain = run_training(tiny, DenseTrainable(tiny, "ffn", keep_base=True), data, data, settings, str(tmp_path / "plain"))
+    plain = run_training(tiny, DenseTrainable(tiny, "ffn", keep_base=True), data, data, settings, str(tmp_path / "plain"))  # before FSDP shards the model
     checkpoint = tmp_path / "job.ckpt"
     checkpoint_seen = []
     parallel = run_training(tiny, DenseTrainable(tiny, "ffn", keep_base=True), data, data, settings, str(tmp_path / "ddp"),
@@ -51,4 +53,5 @@ def test_one_ddp_process_trains_like_the_plain_loop_and_writes_the_gathered_weig
     for name, tensor in expected.items():
         torch.testing.assert_close(written[name], tensor, rtol=1e-5, atol=1e-7, msg=name)
     mlp_weight = next(name for name in expected if name.endswith("mlp.down_proj.weight"))
-    assert not torch.equal(expected[mlp_weight], tiny.layers[0].mlp.down_proj.weight.detach())  # training moved it (base restored after)
+    base = load_file(tiny_model_dir / "model.safetensors")
+    assert not torch.equal(expected[mlp_weight], base[mlp_weight])  # training moved it

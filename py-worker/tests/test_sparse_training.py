@@ -173,11 +173,15 @@ def test_a_killed_training_resumes_from_its_checkpoint_and_ends_where_an_uninter
     with pytest.raises(JobCancelled):
         train_sparse(tiny, NeuronSet("af", NEURONS), data, None, settings, checkpoint_path=str(checkpoint), should_stop=stop_in_step_five)
     assert checkpoint.exists()  # written after step 4
-    steps_run, messages = [], []
+    steps_run, messages, reports = [], [], []
     with caplog.at_level(logging.INFO, logger="sparse_sub_worker.training"):
         resumed = train_sparse(tiny, NeuronSet("af", NEURONS), data, None, settings, checkpoint_path=str(checkpoint),
-                               on_step=lambda r: (steps_run.append(r.step), messages.append(r.message)))
+                               on_step=lambda r: (steps_run.append(r.step), messages.append(r.message), reports.append(r)))
     assert steps_run == [5, 6]
+    # the rate is this attempt's: the 4 steps' tokens from before the resume do not count
+    assert resumed.tokens_before_resume == 4 * 2 * 16
+    for r in reports:
+        assert r.tokens_per_second == pytest.approx((r.tokens - 4 * 2 * 16) / r.elapsed, rel=1e-12)
     assert messages == ["resumed from step 4 (checkpoint af.ckpt)", ""]  # said on the first step after the resume
     assert "resumed from step 4 (checkpoint af.ckpt)" in caplog.messages
     assert resumed.train_loss == whole.train_loss and resumed.steps == 6 and resumed.tokens == whole.tokens
@@ -217,7 +221,7 @@ def test_a_diverging_training_stops_at_the_bad_step_and_keeps_the_best_weights(t
         assert torch.equal(p.detach(), expected), name
 
 
-def test_divergence_after_good_steps_keeps_the_best_validated_weights(tiny, text_file):
+def test_divergence_after_good_steps_keeps_the_best_validated_weights(tiny, text_file, caplog):
     data = batches(tiny, text_file)
     calls = []
 
@@ -231,9 +235,11 @@ def test_divergence_after_good_steps_keeps_the_best_validated_weights(tiny, text
     handle = tiny.model.register_forward_hook(nan_from_the_fourth_training_forward)
     try:
         settings = TrainSettings(learning_rate=1e-2, batch_size=len(data), sequence_length=16, epochs=10, max_steps=8, validate_every=2)
-        outcome = train_sparse(tiny, NeuronSet("af", NEURONS), data, batches(tiny, text_file), settings)
+        with caplog.at_level(logging.WARNING, logger="sparse_sub_worker.training"):
+            outcome = train_sparse(tiny, NeuronSet("af", NEURONS), data, batches(tiny, text_file), settings)
     finally:
         handle.remove()
+    assert caplog.messages == ["loss nan at step 4: training diverged; keeping the best weights (step 2)"]
     assert outcome.diverged_step == 4 and outcome.steps == 3
     assert [step for step, _ in outcome.validation_loss] == [0, 2]  # no validation after the bad step
     best = min(outcome.validation_loss, key=lambda point: point[1])
@@ -325,5 +331,6 @@ def test_step_reports_time_and_rate_of_this_attempt(tiny, text_file):
     assert [(r.step, r.total_steps) for r in reports] == [(1, 3), (2, 3), (3, 3)]
     assert [r.tokens for r in reports] == [2 * 16, 4 * 16, 6 * 16] and outcome.tokens == 6 * 16  # two full rows a step
     assert 0 < reports[0].elapsed < reports[1].elapsed < reports[2].elapsed < wall
-    for r in reports:
+    for r, (step, loss) in zip(reports, outcome.train_loss, strict=True):
         assert r.tokens_per_second == pytest.approx(r.tokens / r.elapsed, rel=1e-12)
+        assert (r.step, r.loss) == (step, loss)
