@@ -340,7 +340,7 @@ def _fingerprint(settings: TrainSettings, trainable: Trainable, params: list[tor
     """What a checkpoint must match to be resumed: settings, method and the trained tensors' shapes."""
     shapes = [tuple(p.shape) for p in params]
     return json.dumps({"format": CHECKPOINT_FORMAT, "settings": {k: v for k, v in asdict(settings).items() if k != "checkpoint_every"},
-                       "method": trainable.method, "shapes": shapes}, sort_keys=True, default=list)
+                       "method": trainable.method, "shapes": shapes}, sort_keys=True)
 
 
 def _save_checkpoint(path: str, state: dict) -> None:

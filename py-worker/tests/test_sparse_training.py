@@ -13,6 +13,7 @@ from sparse_sub_worker.neuron_sets import NeuronSet
 from sparse_sub_worker.packs import load_pack, merge_to_directory, pack_applied, save_pack
 from sparse_sub_worker.sparse_mlp import sparse_mlps_installed
 from sparse_sub_worker.testing.baselines import CloneAndWriteMLP
+from sparse_sub_worker.errors import WorkerError
 from sparse_sub_worker.training import TrainSettings, _load_checkpoint
 
 from .sparse_runs import train_sparse
@@ -334,3 +335,83 @@ def test_step_reports_time_and_rate_of_this_attempt(tiny, text_file):
     for r, (step, loss) in zip(reports, outcome.train_loss, strict=True):
         assert r.tokens_per_second == pytest.approx(r.tokens / r.elapsed, rel=1e-12)
         assert (r.step, r.loss) == (step, loss)
+
+
+@pytest.mark.parametrize("name", ["learning_rate", "batch_size", "gradient_accumulation_steps", "sequence_length", "epochs"])
+def test_a_setting_that_must_be_positive_refuses_zero_naming_the_field(name):
+    with pytest.raises(WorkerError) as caught:
+        TrainSettings(**{name: 0})
+    assert (caught.value.field, caught.value.message) == (f"config.{name}", f"config.{name}: must be > 0, got 0")
+
+
+@pytest.mark.parametrize("name", ["weight_decay", "max_grad_norm", "max_tokens", "max_steps", "validate_every", "checkpoint_every"])
+def test_a_setting_that_may_be_zero_refuses_a_negative_value_naming_the_field(name):
+    TrainSettings(**{name: 0})  # 0 is allowed: off, or none
+    with pytest.raises(WorkerError) as caught:
+        TrainSettings(**{name: -1})
+    assert (caught.value.field, caught.value.message) == (f"config.{name}", f"config.{name}: must be >= 0, got -1")
+
+
+def test_components_must_be_distinct_projections():
+    assert TrainSettings(components=()).components == ("gate", "up", "down")  # none given: all three
+    for bad in (("gate", "gate"), ("gate", "attn")):
+        with pytest.raises(WorkerError) as caught:
+            TrainSettings(components=bad)
+        assert caught.value.field == "config.components"
+        assert caught.value.message == f"config.components: {list(bad)} must be distinct values of ['gate', 'up', 'down']"
+
+
+def test_gradient_checkpointing_is_on_during_the_steps_only(tiny, text_file):
+    seen = []
+    settings = TrainSettings(learning_rate=1e-2, batch_size=2, sequence_length=16, max_steps=2, validate_every=0, gradient_checkpointing=True)
+    checkpointed = train_sparse(tiny, NeuronSet("af", NEURONS), batches(tiny, text_file), None, settings,
+                                on_step=lambda _r: seen.append(tiny.model.is_gradient_checkpointing))
+    assert seen == [True, True] and not tiny.model.is_gradient_checkpointing
+    plain = train_sparse(tiny, NeuronSet("af", NEURONS), batches(tiny, text_file), None, TrainSettings(**{**settings.__dict__, "gradient_checkpointing": False}),
+                         on_step=lambda _r: seen.append(tiny.model.is_gradient_checkpointing))
+    assert seen[2:] == [False, False]
+    assert [l for _, l in checkpointed.train_loss] == pytest.approx([l for _, l in plain.train_loss], rel=1e-6)  # recomputed, not changed
+
+
+def test_the_outcome_reports_time_memory_and_no_earlier_attempt(tiny, text_file):
+    import time
+
+    start = time.perf_counter()
+    outcome = train_sparse(tiny, NeuronSet("af", NEURONS), batches(tiny, text_file), None,
+                           TrainSettings(learning_rate=1e-2, batch_size=2, sequence_length=16, max_steps=2, validate_every=0))
+    assert 0 < outcome.seconds < time.perf_counter() - start
+    assert outcome.peak_memory_bytes > 0  # resident set size on a CPU
+    assert outcome.tokens_before_resume == 0
+
+
+def test_a_checkpoint_resumes_under_another_checkpoint_interval_but_not_for_another_neuron_set(tiny, text_file, tmp_path):
+    from sparse_sub_worker.errors import JobCancelled
+
+    data = batches(tiny, text_file)
+    checkpoint = tmp_path / "af.ckpt"
+    common = dict(learning_rate=1e-2, batch_size=2, sequence_length=16, max_steps=4, validate_every=0, seed=3)
+
+    def interrupted(neurons):
+        calls = {"n": 0}
+
+        def stop_in_step_three():
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise JobCancelled("j")
+
+        with pytest.raises(JobCancelled):
+            train_sparse(tiny, NeuronSet("af", neurons), data, None, TrainSettings(checkpoint_every=2, **common),
+                         checkpoint_path=str(checkpoint), should_stop=stop_in_step_three)
+        assert checkpoint.exists()
+
+    steps = []
+    interrupted(NEURONS)
+    train_sparse(tiny, NeuronSet("af", NEURONS), data, None, TrainSettings(checkpoint_every=3, **common),
+                 checkpoint_path=str(checkpoint), on_step=lambda r: steps.append(r.step))
+    assert steps == [3, 4]  # how often to save is not part of what a checkpoint must match
+    steps.clear()
+    interrupted(NEURONS)
+    other = [[1, 5], [7], [0, 2, 63]]  # other trained shapes: the saved slices do not fit them
+    train_sparse(tiny, NeuronSet("af", other), data, None, TrainSettings(checkpoint_every=2, **common),
+                 checkpoint_path=str(checkpoint), on_step=lambda r: steps.append(r.step))
+    assert steps == [1, 2, 3, 4]
