@@ -28,8 +28,8 @@ if (only !== null && only !== "py" && only !== "ts") {
   process.exit(2);
 }
 
-function run(cmd, cmdArgs, cwd, capture = false) {
-  const result = spawnSync(cmd, cmdArgs, { cwd, stdio: capture ? ["ignore", "pipe", "inherit"] : "inherit", encoding: "utf8", maxBuffer: 256 * 2 ** 20 });
+function run(cmd, cmdArgs, cwd, capture = false, env = process.env) {
+  const result = spawnSync(cmd, cmdArgs, { cwd, env, stdio: capture ? ["ignore", "pipe", "inherit"] : "inherit", encoding: "utf8", maxBuffer: 256 * 2 ** 20 });
   if (result.status !== 0) {
     console.error(`${cmd} ${cmdArgs.join(" ")} exited ${result.status ?? result.signal}`);
     process.exit(1);
@@ -47,7 +47,10 @@ function writeAtomic(path, text) {
 function mutateWorker() {
   const python = workerPython(root);
   if (!existing) run(python, ["-m", "pip", "install", "--quiet", "-r", "requirements-mutation.txt"], worker);
-  if (!existing) run(join(worker, ".venv/bin/mutmut"), ["run", "--max-children", "2"], worker);
+  // one torch thread per child: two children's thread pools spinning on two cores burn CPU
+  // time, and mutmut's limit is CPU time, so equivalent mutants "timed out" (and counted as killed)
+  const oneThread = { ...process.env, OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" };
+  if (!existing) run(join(worker, ".venv/bin/mutmut"), ["run", "--max-children", "2"], worker, false, oneThread);
   // MUTMUT_REPORT: scripts/mutmut_report.py's output saved earlier (recording an earlier run)
   const listing = process.env.MUTMUT_REPORT ? readFileSync(process.env.MUTMUT_REPORT, "utf8") : run(python, [join(root, "scripts/mutmut_report.py")], worker, true);
   const mutants = JSON.parse(listing);

@@ -360,3 +360,31 @@ def test_whole_model_outputs_refuse_a_folder_of_the_users_naming_output_path(tin
             adapter.save(taken)
     assert error.value.field == "output_path" and "peft adapter" in error.value.message
     assert (taken / "notes.txt").read_text() == "the user's"
+
+
+def test_sparse_and_random_trainables_name_their_method_and_only_random_draws_a_set(tiny, tmp_path):
+    from sparse_sub_worker.methods import MethodJob
+    from sparse_sub_worker.methods.subnetwork import RANDOM, SPARSE, RandomSettings, SubnetworkTrainable
+
+    lape = NeuronSet("af", LAPE_SET, INTERMEDIATE)
+    drawn = tmp_path / "drawn.json"
+    request = pb.TrainRequest(drawn_neuron_set_path=str(drawn))
+    sparse = SPARSE.build(MethodJob(tiny, pb.TrainRequest(), None, lape, ("gate", "up", "down")))
+    random = RANDOM.build(MethodJob(tiny, request, RandomSettings(seed=1, per_layer=True), lape, ("gate", "up", "down")))
+    # the method is part of a checkpoint's fingerprint: a random job never resumes a sparse one's
+    assert (sparse.method, random.method, SubnetworkTrainable(tiny, lape).method) == ("sparse", "random", "sparse")
+    assert (sparse.drawn_neuron_set_path, random.drawn_neuron_set_path) == ("", str(drawn))
+    assert load_neuron_set(drawn, "drawn").layers == random.neuron_set.layers != lape.layers
+
+
+def test_a_pack_names_its_base_model_and_the_gguf_file_it_was_loaded_from(tiny, tiny_model_dir):
+    from sparse_sub_worker.methods.subnetwork import SubnetworkTrainable
+
+    lape = NeuronSet("af", LAPE_SET, INTERMEDIATE)
+    trainable = SubnetworkTrainable(tiny, lape)
+    with trainable.installed():
+        assert trainable.pack().base_model == str(tiny_model_dir)
+    gguf = dataclasses.replace(tiny, request=dataclasses.replace(tiny.request, gguf_file="model-q8.gguf"))
+    trainable = SubnetworkTrainable(gguf, lape)
+    with trainable.installed():
+        assert trainable.pack().base_model == f"{tiny_model_dir}#model-q8.gguf"

@@ -215,6 +215,7 @@ def test_a_diverging_training_stops_at_the_bad_step_and_keeps_the_best_weights(t
     settings = TrainSettings(learning_rate=1e-2, batch_size=len(data), sequence_length=16, max_steps=6, validate_every=2)
     outcome = train_sparse(tiny, NeuronSet("af", NEURONS), data, validation, settings)
     assert outcome.diverged_step == 1 and outcome.steps == 0  # stopped before the NaN gradients reached any weight
+    assert outcome.seconds > 0
     assert [loss for _, loss in outcome.train_loss] == []
     assert outcome.best_step == 0
     for name, p in tiny.model.named_parameters():  # the kept weights are the base's (step 0)
@@ -415,3 +416,51 @@ def test_a_checkpoint_resumes_under_another_checkpoint_interval_but_not_for_anot
     train_sparse(tiny, NeuronSet("af", other), data, None, TrainSettings(checkpoint_every=2, **common),
                  checkpoint_path=str(checkpoint), on_step=lambda r: steps.append(r.step))
     assert steps == [1, 2, 3, 4]
+
+
+def test_without_max_steps_the_job_is_every_sequence_once_per_epoch(tiny, text_file):
+    data = batches(tiny, text_file)
+    per_epoch = -(-len(data) // 2)  # ceil: the last step may hold one sequence
+    assert len(data) > 2
+    totals = []
+    outcome = train_sparse(tiny, NeuronSet("af", NEURONS), data, None, TrainSettings(learning_rate=1e-2, batch_size=2, sequence_length=16, epochs=2, validate_every=0),
+                           on_step=lambda r: totals.append(r.total_steps))
+    assert outcome.steps == 2 * per_epoch and set(totals) == {2 * per_epoch}
+    assert outcome.tokens == 2 * len(data) * 16
+
+
+def test_each_validation_is_reported_and_a_tie_keeps_the_earlier_step(tiny, text_file):
+    data = batches(tiny, text_file)
+    seen = []
+    # a learning rate so small that no weight moves in float32: every validation loss is the same
+    outcome = train_sparse(tiny, NeuronSet("af", NEURONS), data, data, TrainSettings(learning_rate=1e-30, batch_size=2, sequence_length=16, max_steps=2, validate_every=1),
+                           on_validation=lambda step, loss: seen.append((step, loss)))
+    assert seen == outcome.validation_loss and [step for step, _ in seen] == [0, 1, 2]
+    assert len({loss for _, loss in seen}) == 1
+    assert outcome.best_step == 0  # no better than the base: the base's weights are kept
+
+
+def test_a_resumed_job_keeps_its_validation_history_and_best_weights(tiny, text_file, tmp_path):
+    from sparse_sub_worker.errors import JobCancelled
+
+    data = batches(tiny, text_file)
+    # as in test_the_best_steps_weights_are_the_ones_kept: validation turns worse after step 4
+    settings = TrainSettings(learning_rate=2e-1, batch_size=2, sequence_length=16, seed=2, max_steps=6, validate_every=2, checkpoint_every=4)
+    whole = train_sparse(tiny, NeuronSet("af", NEURONS), data, data, settings)
+    assert 0 < whole.best_step < 6 and whole.best_step <= 4, "the best step must lie before the checkpoint"
+    checkpoint = tmp_path / "af.ckpt"
+    calls = {"n": 0}
+
+    def stop_in_step_five():
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise JobCancelled("j")
+
+    with pytest.raises(JobCancelled):
+        train_sparse(tiny, NeuronSet("af", NEURONS), data, data, settings, checkpoint_path=str(checkpoint), should_stop=stop_in_step_five)
+    resumed = train_sparse(tiny, NeuronSet("af", NEURONS), data, data, settings, checkpoint_path=str(checkpoint))
+    assert resumed.validation_loss == whole.validation_loss and [s for s, _ in resumed.validation_loss] == [0, 2, 4, 6]
+    assert resumed.best_step == whole.best_step
+    for layer, slices in whole.pack.slices.items():
+        for name, tensor in slices.items():
+            assert torch.equal(resumed.pack.slices[layer][name], tensor)
