@@ -3,15 +3,18 @@ documented overlap rule (hand-computed); a pack refuses a model it was not train
 
 from __future__ import annotations
 
+import grpc
 import pytest
 import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 
 from sparse_sub_worker.errors import WorkerError
 from sparse_sub_worker.methods.subnetwork import SubnetworkTrainable
 from sparse_sub_worker.models.architecture import ModelShape
 from sparse_sub_worker.models.loading import ModelRequest, load_model
 from sparse_sub_worker.neuron_sets import NeuronSet, draw_random_set
-from sparse_sub_worker.packs import Pack, check_pack_fits, merged_slices, pack_components, packs_applied
+from sparse_sub_worker.packs import Pack, check_pack_fits, load_pack, merged_slices, pack_components, packs_applied, save_pack
 from sparse_sub_worker.testing.tiny_model import make_tiny_llama
 
 TEXTS = ["All human beings are born free and equal in dignity and rights.", "Alle menslike wesens word vry gebore."]
@@ -56,6 +59,7 @@ def test_a_pack_restricted_to_one_component_writes_only_that_component(tiny):
         pack = trainable.pack()
     base = {(l, name): getattr(layer, name).weight.detach().clone() for l, layer in enumerate(tiny.layers) for name in ("gate_proj", "up_proj", "down_proj")}
     only_down = pack_components(pack, ["down"], "pack_components")
+    assert only_down.components == ("down",) and pack_components(pack, ["up", "gate"], "pack_components").components == ("gate", "up")  # pack order
     with packs_applied(tiny.layers, [only_down]):
         for l, layer in enumerate(tiny.layers):
             assert torch.equal(layer.gate_proj.weight, base[(l, "gate_proj")])
@@ -74,8 +78,13 @@ def test_a_pack_restricted_to_one_component_writes_only_that_component(tiny):
 
 def test_a_component_the_pack_lacks_names_the_field():
     pack = _pack("a", {0: [1]}, {0: {"up_proj": torch.tensor([[1.0, 1.0]])}})
-    with pytest.raises(WorkerError, match=r"pack_components\[1\].*no 'down' slices.*holds up"):
+    with pytest.raises(WorkerError) as error:
         pack_components(pack, ["up", "down"], "pack_components")
+    assert error.value.message == "pack_components[1]: the pack holds no 'down' slices (it holds up)"
+    both = _pack("a", {0: [1]}, {0: {"up_proj": torch.tensor([[1.0, 1.0]]), "gate_proj": torch.tensor([[1.0, 1.0]])}})
+    with pytest.raises(WorkerError) as error:
+        pack_components(both, ["down"], "pack_components")
+    assert error.value.message == "pack_components[0]: the pack holds no 'down' slices (it holds gate, up)"
 
 
 def test_overlap_rules_by_hand():
@@ -95,10 +104,14 @@ def test_overlap_rules_by_hand():
     assert first[(0, "up_proj")][1].tolist() == [[1.0, 1.0], [4.0, 6.0], [5.0, 5.0]]  # b listed first wins neuron 2
     with pytest.raises(WorkerError) as error:
         merged_slices([a, b], "error")
-    assert error.value.reason == "PACK_OVERLAP" and "layer 0" in error.value.message
+    assert (error.value.reason, error.value.field) == ("PACK_OVERLAP", "overlap")
+    assert error.value.message == "packs ['a', 'b'] all train 1 up_proj slice(s) of layer 0; choose overlap 'mean' or 'first'"
+    c = _pack("c", {0: [5], 1: [2]}, {0: {"up_proj": torch.tensor([[1.0, 0.0]])}, 1: {"up_proj": torch.tensor([[0.0, 1.0]])}})
+    disjoint, none_shared = merged_slices([a, c], "error")  # nothing trained twice: "error" merges
+    assert none_shared == 0 and disjoint[(0, "up_proj")][0].tolist() == [1, 2, 5] and disjoint[(1, "up_proj")][0].tolist() == [2]
     with pytest.raises(WorkerError) as error:
         merged_slices([a, b], "sum")
-    assert error.value.field == "overlap"
+    assert (error.value.field, error.value.message) == ("overlap", "overlap: must be one of ['mean', 'first', 'error'], got 'sum'")
 
 
 def test_packs_applied_writes_the_rule_into_the_weights(tiny):
@@ -163,3 +176,70 @@ def test_the_base_model_check_sits_between_bf16_rounding_and_a_fine_tuned_model(
     with pytest.raises(WorkerError) as error:
         check_pack_fits(pack, tiny.shape, tiny.layers, "pack")
     assert error.value.reason == "PACK_MODEL_MISMATCH" and "1.00%" in error.value.message and "layer 0" in error.value.message
+
+
+def test_a_saved_pack_reads_back_field_for_field(tmp_path):
+    values = {0: {"gate_proj": torch.tensor([[1.0, 2.0]]), "down_proj": torch.tensor([[3.0], [4.0]])}, 1: {}}
+    pack = Pack("af", "org/model#model-q8.gguf", ModelShape(2, 2, 4), ("gate", "down"), {0: torch.tensor([3]), 1: torch.tensor([0, 2])},
+                values, {0: torch.ones(3, 1), 1: torch.full((3, 2), 2.0)})
+    save_pack(tmp_path / "af.safetensors", pack)
+    loaded = load_pack(tmp_path / "af.safetensors", "pack_path")
+    assert (loaded.language, loaded.base_model, loaded.shape, loaded.components) == ("af", "org/model#model-q8.gguf", ModelShape(2, 2, 4), ("gate", "down"))
+    assert {l: t.tolist() for l, t in loaded.neuron_indices.items()} == {0: [3], 1: [0, 2]}
+    assert {l: {n: t.tolist() for n, t in s.items()} for l, s in loaded.slices.items()} == {0: {"gate_proj": [[1.0, 2.0]], "down_proj": [[3.0], [4.0]]}, 1: {}}
+    assert {l: t.tolist() for l, t in loaded.base_norms.items()} == {0: [[1.0]] * 3, 1: [[2.0, 2.0]] * 3}
+
+
+def test_a_pack_file_that_is_not_one_is_refused_naming_the_field_and_the_file(tmp_path):
+    def refusal(path):
+        with pytest.raises(WorkerError) as caught:
+            load_pack(path, "pack_paths[1]")
+        return caught.value.code, caught.value.reason, caught.value.field, caught.value.message
+
+    missing = tmp_path / "none.safetensors"
+    assert refusal(missing) == (grpc.StatusCode.NOT_FOUND, "PATH_NOT_FOUND", "pack_paths[1]", f"pack_paths[1]: subnetwork pack not found: {missing}")
+    damaged = tmp_path / "damaged.safetensors"
+    damaged.write_bytes(b"not a safetensors file")
+    code, reason, field, message = refusal(damaged)
+    assert (code, reason, field) == (grpc.StatusCode.FAILED_PRECONDITION, "BAD_PACK", "pack_paths[1]")
+    assert message.startswith(f"pack_paths[1]: {damaged} is not a safetensors file (")
+    for metadata in ({"format": "sparse-sub/neuron-set@1"}, None):  # another format, or no metadata at all
+        foreign = tmp_path / "foreign.safetensors"
+        save_file({"layers.0.neuron_indices": torch.tensor([1])}, str(foreign), metadata=metadata)
+        assert refusal(foreign) == (grpc.StatusCode.FAILED_PRECONDITION, "BAD_PACK", "pack_paths[1]", f"pack_paths[1]: {foreign} is not a sparse-sub/pack@1 file")
+    unfingerprinted = tmp_path / "no-norms.safetensors"
+    save_pack(unfingerprinted, _pack("af", {0: [1], 1: [2]}, {0: {}, 1: {}}))
+    with safe_open(str(unfingerprinted), framework="pt") as f:
+        metadata = f.metadata()
+    tensors = {k: v for k, v in load_file(str(unfingerprinted)).items() if k != "layers.1.base_norms"}
+    save_file(tensors, str(unfingerprinted), metadata=metadata)
+    assert refusal(unfingerprinted) == (grpc.StatusCode.FAILED_PRECONDITION, "BAD_PACK", "pack_paths[1]",
+                                        f"pack_paths[1]: {unfingerprinted} lacks the base fingerprint (base_norms) of some layers")
+
+
+def test_a_saved_pack_file_holds_the_documented_metadata_and_dtypes(tmp_path):
+    pack = Pack("af", "org/model", ModelShape(2, 2, 4), ("gate", "down"), {0: torch.tensor([1, 3], dtype=torch.int32)},
+                {0: {"gate_proj": torch.ones(2, 2), "down_proj": torch.ones(2, 2)}}, {0: torch.ones(3, 2, dtype=torch.float64)})
+    save_pack(tmp_path / "af.safetensors", pack)
+    with safe_open(str(tmp_path / "af.safetensors"), framework="pt") as f:  # read by safetensors, not by load_pack
+        assert f.metadata() == {"format": "sparse-sub/pack@1", "language": "af", "base_model": "org/model", "num_layers": "2", "hidden_size": "2",
+                                "intermediate_size": "4", "components": "gate,down", "neuron_count": "2"}
+        assert f.get_tensor("layers.0.neuron_indices").dtype == torch.int64
+        assert f.get_tensor("layers.0.base_norms").dtype == torch.float32
+
+
+def test_a_pack_of_another_shape_is_refused_naming_both_shapes(tiny):
+    pack = _pack("af", {0: [1]}, {0: {}})
+    with pytest.raises(WorkerError) as error:
+        check_pack_fits(pack, tiny.shape, tiny.layers, "pack_paths[2]")
+    assert (error.value.reason, error.value.field) == ("PACK_MODEL_MISMATCH", "pack_paths[2]")
+    assert error.value.message == f"pack_paths[2]: pack was trained on a model of shape {pack.shape}, this model is {tiny.shape}"
+
+
+def test_a_layer_without_neurons_fits_any_base(tiny):
+    trainable = SubnetworkTrainable(tiny, NeuronSet("af", [[0, 5], [1], [7]], 64))
+    with trainable.installed():
+        pack = trainable.pack()
+    pack.neuron_indices[1] = torch.tensor([], dtype=torch.int64)  # nothing to compare in layer 1
+    pack.base_norms[1] = torch.zeros(3, 0)
+    check_pack_fits(pack, tiny.shape, tiny.layers, "pack")
