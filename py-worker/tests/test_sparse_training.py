@@ -464,3 +464,32 @@ def test_a_resumed_job_keeps_its_validation_history_and_best_weights(tiny, text_
     for layer, slices in whole.pack.slices.items():
         for name, tensor in slices.items():
             assert torch.equal(resumed.pack.slices[layer][name], tensor)
+
+
+def test_installed_slices_leave_the_models_state_dict_as_it_was(tiny):
+    """Indices and base copies are non-persistent buffers: a model saved while the slices are
+    installed holds no extra tensors beyond the trained slices' parameters."""
+    before = set(tiny.model.state_dict())
+    with sparse_mlps_installed(tiny.model, tiny.layers, NEURONS, ("gate", "up", "down")):
+        extra = set(tiny.model.state_dict()) - before
+    assert extra and all(key.rsplit(".", 1)[1] in ("gate_rows", "up_rows", "down_cols") for key in extra), sorted(extra)
+
+
+def test_an_mlp_with_biases_gives_the_same_output_once_its_slices_are_installed():
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from sparse_sub_worker.models.architecture import mlp_layers
+
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=50, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                         num_key_value_heads=2, mlp_bias=True)).eval()
+    with torch.no_grad():
+        for layer in model.model.layers:  # biases of 0 would hide a dropped one
+            for linear in (layer.mlp.gate_proj, layer.mlp.up_proj, layer.mlp.down_proj):
+                linear.bias.normal_(0, 0.5)
+    ids = torch.randint(0, 50, (2, 7))
+    with torch.no_grad():
+        base = model(input_ids=ids).logits
+        with sparse_mlps_installed(model, mlp_layers(model), [[1, 4], [0, 31]], ("gate", "up", "down")):
+            installed = model(input_ids=ids).logits
+    torch.testing.assert_close(installed, base, rtol=1e-5, atol=1e-5)

@@ -15,8 +15,8 @@ from sparse_sub_worker.errors import WorkerError
 from sparse_sub_worker.tasks.generation import generate
 from sparse_sub_worker.tasks.languages import english_name, flores_code
 from sparse_sub_worker.tasks.loglik import forward_tokens, score_choices, score_independent
-from sparse_sub_worker.tasks.metrics import (BOOTSTRAP_ITERATIONS, BOOTSTRAP_SEED, accuracy, choice_scores, loglik_predictions,
-                                             mean_stderr, read_letter, translation_scores)
+from sparse_sub_worker.tasks.metrics import (BOOTSTRAP_ITERATIONS, BOOTSTRAP_SEED, accuracy, choice_scores, corpus_chrf_pp, loglik_predictions,
+                                             mean_stderr, read_letter, translation_scores, with_stderr)
 from sparse_sub_worker.tasks.runner import TaskSpec, run_task
 
 
@@ -277,3 +277,49 @@ def test_row_helpers_pick_the_language_s_own_column_split_at_the_first_blank_and
     with pytest.raises(WorkerError) as error:
         d.task_language("flores", "", "tasks[1].language")
     assert error.value.field == "tasks[1].language" and error.value.message == "tasks[1].language: task 'flores' needs a language"
+
+
+def test_a_scaled_mean_and_its_stderr_scale_alike():
+    # values 0, 1, 1, 1: mean 0.75; sample sd sqrt(0.25), stderr 0.5 / 2 = 0.25; in percent: 75 and 25
+    assert with_stderr("acc", [0.0, 1.0, 1.0, 1.0], scale=100) == {"acc": pytest.approx(75.0), "acc_stderr": pytest.approx(25.0)}
+    assert accuracy([2], [2]) == 1.0 and accuracy([], []) == 0.0
+
+
+def test_corpus_chrf_pp_has_a_bootstrap_error_from_two_sentences_and_none_from_one():
+    from sacrebleu.metrics import CHRF
+
+    hyps, refs = ["the cat sat on the mat", "a dog"], ["the cat sat on the mat", "a dog ran far away"]
+    score, stderr = corpus_chrf_pp(hyps, refs)
+    assert score == pytest.approx(CHRF(word_order=2).corpus_score(hyps, [refs]).score, abs=1e-9)  # sacrebleu's own number
+    assert stderr > 0  # two different sentences: resampling them moves the score
+    one, none = corpus_chrf_pp(hyps[:1], refs[:1])
+    assert one == pytest.approx(100.0) and none == 0.0
+
+
+def test_only_a_model_that_takes_logits_to_keep_is_asked_for_the_last_position(tiny):
+    from peft import LoraConfig, get_peft_model
+
+    from sparse_sub_worker.tasks.loglik import last_logits_only
+
+    assert last_logits_only(tiny.model) == {"logits_to_keep": 1}  # Llama's forward takes it
+
+    class OldModel(torch.nn.Module):
+        def forward(self, input_ids, attention_mask=None):
+            return input_ids
+
+    assert last_logits_only(OldModel()) == {}
+    wrapped = get_peft_model(tiny.model, LoraConfig(r=2, target_modules=["up_proj"]))
+    assert last_logits_only(wrapped) == {"logits_to_keep": 1}  # peft's forward takes **kwargs: its base model's is read
+
+    class WrapsAnOldModel(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = OldModel()
+
+        def get_base_model(self):
+            return self.inner
+
+        def forward(self, logits_to_keep=0, **kwargs):
+            return None
+
+    assert last_logits_only(WrapsAnOldModel()) == {}  # the wrapper's own signature does not count
