@@ -108,6 +108,8 @@ def test_overlap_rules_by_hand():
     assert error.value.message == "packs ['a', 'b'] all train 1 up_proj slice(s) of layer 0; choose overlap 'mean' or 'first'"
     c = _pack("c", {0: [5], 1: [2]}, {0: {"up_proj": torch.tensor([[1.0, 0.0]])}, 1: {"up_proj": torch.tensor([[0.0, 1.0]])}})
     disjoint, none_shared = merged_slices([a, c], "error")  # nothing trained twice: "error" merges
+    c_again = _pack("d", {0: [5, 6], 1: [2]}, {0: {"up_proj": torch.zeros(2, 2)}, 1: {"up_proj": torch.zeros(1, 2)}})
+    assert merged_slices([c, c_again], "mean")[1] == 2  # one shared neuron in each of two layers
     assert none_shared == 0 and disjoint[(0, "up_proj")][0].tolist() == [1, 2, 5] and disjoint[(1, "up_proj")][0].tolist() == [2]
     with pytest.raises(WorkerError) as error:
         merged_slices([a, b], "sum")
@@ -143,6 +145,7 @@ def test_pack_fits_the_same_weights_in_bf16_but_not_another_model(tiny, tiny_mod
     with pytest.raises(WorkerError) as error:
         check_pack_fits(pack, other.shape, other.layers, "pack_paths[0]")
     assert error.value.reason == "PACK_MODEL_MISMATCH" and "pack_paths[0]" in error.value.message
+    assert error.value.field == "pack_paths[0]"
 
 
 def test_random_sets_by_seed():
@@ -243,3 +246,29 @@ def test_a_layer_without_neurons_fits_any_base(tiny):
     pack.neuron_indices[1] = torch.tensor([], dtype=torch.int64)  # nothing to compare in layer 1
     pack.base_norms[1] = torch.zeros(3, 0)
     check_pack_fits(pack, tiny.shape, tiny.layers, "pack")
+
+
+def test_merging_into_a_directory_follows_the_overlap_rule_and_keeps_a_users_folder(tiny, tmp_path):
+    from sparse_sub_worker.packs import merge_to_directory
+
+    def trained(language, neurons, seed):
+        torch.manual_seed(seed)
+        trainable = SubnetworkTrainable(tiny, NeuronSet(language, neurons, 64))
+        with trainable.installed() as params:
+            with torch.no_grad():
+                for p in params:
+                    p.add_(torch.randn_like(p))
+            return trainable.pack()
+
+    a, b = trained("a", [[1, 2], [], []], 0), trained("b", [[2, 3], [], []], 1)  # both train neuron 2 of layer 0
+    with pytest.raises(WorkerError) as error:
+        merge_to_directory(tiny.model, tiny.tokenizer, tiny.layers, [a, b], tmp_path / "strict", overlap="error")
+    assert error.value.reason == "PACK_OVERLAP" and not (tmp_path / "strict").exists()
+    users = tmp_path / "mine"
+    users.mkdir()
+    (users / "notes.txt").write_text("mine")
+    with pytest.raises(WorkerError):
+        merge_to_directory(tiny.model, tiny.tokenizer, tiny.layers, [a], users)  # not forced: a folder of the user's is refused
+    assert sorted(p.name for p in users.iterdir()) == ["notes.txt"]
+    merge_to_directory(tiny.model, tiny.tokenizer, tiny.layers, [a], users, force=True)  # forced: written beside the user's file
+    assert (users / "notes.txt").read_text() == "mine" and (users / "config.json").exists()
