@@ -21,6 +21,20 @@ from .sparse_runs import train_sparse
 NEURONS = [[1, 5, 17, 40], [], [0, 2, 63]]  # 3 layers x 64 neurons; layer 1 untouched
 
 
+def cancelled_at_micro_batch(n):
+    """A should_stop that cancels the job as its n-th micro-batch starts (one a step at batch_size 2)."""
+    from sparse_sub_worker.errors import JobCancelled
+
+    calls = {"n": 0}
+
+    def should_stop():
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise JobCancelled("j")
+
+    return should_stop
+
+
 def batches(tiny, text_file, sequence_length=16):
     stream = token_stream(tiny.encoder, [text_file.read_text()], None)
     return pack(stream, sequence_length, 0, keep_tail=False, pad_token_id=0, field_name="corpus")
@@ -393,16 +407,9 @@ def test_a_checkpoint_resumes_under_another_checkpoint_interval_but_not_for_anot
     common = dict(learning_rate=1e-2, batch_size=2, sequence_length=16, max_steps=4, validate_every=0, seed=3)
 
     def interrupted(neurons):
-        calls = {"n": 0}
-
-        def stop_in_step_three():
-            calls["n"] += 1
-            if calls["n"] == 3:
-                raise JobCancelled("j")
-
         with pytest.raises(JobCancelled):
             train_sparse(tiny, NeuronSet("af", neurons), data, None, TrainSettings(checkpoint_every=2, **common),
-                         checkpoint_path=str(checkpoint), should_stop=stop_in_step_three)
+                         checkpoint_path=str(checkpoint), should_stop=cancelled_at_micro_batch(3))
         assert checkpoint.exists()
 
     steps = []
@@ -449,15 +456,8 @@ def test_a_resumed_job_keeps_its_validation_history_and_best_weights(tiny, text_
     whole = train_sparse(tiny, NeuronSet("af", NEURONS), data, data, settings)
     assert 0 < whole.best_step < 6 and whole.best_step <= 4, "the best step must lie before the checkpoint"
     checkpoint = tmp_path / "af.ckpt"
-    calls = {"n": 0}
-
-    def stop_in_step_five():
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise JobCancelled("j")
-
     with pytest.raises(JobCancelled):
-        train_sparse(tiny, NeuronSet("af", NEURONS), data, data, settings, checkpoint_path=str(checkpoint), should_stop=stop_in_step_five)
+        train_sparse(tiny, NeuronSet("af", NEURONS), data, data, settings, checkpoint_path=str(checkpoint), should_stop=cancelled_at_micro_batch(5))
     resumed = train_sparse(tiny, NeuronSet("af", NEURONS), data, data, settings, checkpoint_path=str(checkpoint))
     assert resumed.validation_loss == whole.validation_loss and [s for s, _ in resumed.validation_loss] == [0, 2, 4, 6]
     assert resumed.best_step == whole.best_step
